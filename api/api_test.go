@@ -1,0 +1,171 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"gorm.io/gorm"
+
+	"github.com/bremen/regmo/api"
+	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/migrations/testdb"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testdb.Cleanup()
+	os.Exit(code)
+}
+
+// today in these tests is 15 March 2026 (Europe/Berlin).
+func fixedNow() time.Time { return time.Date(2026, 3, 15, 11, 0, 0, 0, time.UTC) }
+
+// specRouter finds the operation of a request in openapi.yaml, to check responses.
+var specRouter = func() routers.Router {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(oapi.Spec)
+	if err != nil {
+		panic(err)
+	}
+	doc.Servers = nil
+	r, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
+type testServer struct {
+	t   *testing.T
+	srv http.Handler
+	db  *gorm.DB
+}
+
+// newTestServer runs the real router on a fresh, migrated database.
+func newTestServer(t *testing.T) *testServer {
+	t.Helper()
+	db := testdb.New(t)
+	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: fixedNow})
+	if err != nil {
+		t.Fatalf("api.New: %v", err)
+	}
+	return &testServer{t: t, srv: srv, db: db}
+}
+
+// request is one HTTP exchange of a test.
+type request struct {
+	method  string
+	path    string
+	body    string
+	headers map[string]string
+}
+
+// do sends the request through the router and checks the response against openapi.yaml.
+func (ts *testServer) do(r request) *httptest.ResponseRecorder {
+	ts.t.Helper()
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	req := httptest.NewRequest(r.method, r.path, body)
+	if r.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+		if r.method == http.MethodPatch {
+			req.Header.Set("Content-Type", "application/merge-patch+json")
+		}
+	}
+	for k, v := range r.headers {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	ts.srv.ServeHTTP(rec, req)
+	checkResponse(ts.t, r, rec)
+	return rec
+}
+
+// checkResponse validates a response against the contract: its status must be declared (or
+// covered by default), its body must match the schema, and every error is problem+json.
+func checkResponse(t *testing.T, r request, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	if rec.Code >= 400 {
+		checkProblem(t, r, rec)
+	}
+	req := httptest.NewRequest(r.method, r.path, nil)
+	route, params, err := specRouter.FindRoute(req)
+	if err != nil {
+		if rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed && rec.Code != http.StatusBadRequest {
+			t.Errorf("%s %s: no operation in openapi.yaml, but status %d", r.method, r.path, rec.Code)
+		}
+		return
+	}
+	input := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		},
+		Status:  rec.Code,
+		Header:  rec.Header(),
+		Body:    io.NopCloser(strings.NewReader(rec.Body.String())),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
+		t.Errorf("%s %s: response %d does not match openapi.yaml: %v\nbody: %s", r.method, r.path, rec.Code, err, rec.Body)
+	}
+}
+
+func checkProblem(t *testing.T, r request, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("%s %s: error %d has Content-Type %q, want application/problem+json", r.method, r.path, rec.Code, ct)
+		return
+	}
+	var p struct {
+		Type   string `json:"type"`
+		Title  string `json:"title"`
+		Status int    `json:"status"`
+		Detail string `json:"detail"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Errorf("%s %s: problem body is not JSON: %v", r.method, r.path, err)
+		return
+	}
+	if p.Type == "" || p.Title == "" || p.Detail == "" || p.Status != rec.Code {
+		t.Errorf("%s %s: incomplete problem %+v for status %d", r.method, r.path, p, rec.Code)
+	}
+}
+
+// decode reads a JSON response body.
+func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		t.Fatalf("decode %T: %v; body %s", v, err, rec.Body)
+	}
+	return v
+}
+
+// problemFields returns the fields named in a problem's errors.
+func problemFields(t *testing.T, rec *httptest.ResponseRecorder) []string {
+	t.Helper()
+	p := decode[oapi.Problem](t, rec)
+	if p.Errors == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range *p.Errors {
+		out = append(out, e.Field)
+	}
+	return out
+}

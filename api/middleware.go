@@ -1,0 +1,79 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"runtime/debug"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+const requestIDKey = "regmo.request_id"
+
+// clientRequestID accepts a caller's request id only if it is short and plain, so that it
+// cannot forge log lines.
+var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+func requestID(c echo.Context) string {
+	id, _ := c.Get(requestIDKey).(string)
+	return id
+}
+
+// requestID takes the caller's X-Request-Id or makes one, and echoes it.
+func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !clientRequestID.MatchString(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set(requestIDKey, id)
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+// logRequests writes one structured line per request. It never logs headers: they carry
+// tokens.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			// Answer now, so that the status is known when the line is written.
+			s.errorHandler(err, c)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "(none)"
+		}
+		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			slog.String("method", c.Request().Method),
+			slog.String("route", route),
+			slog.String("operation", operationID(c)),
+			slog.Int("status", c.Response().Status),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", requestID(c)),
+		)
+		return nil
+	}
+}
+
+// recoverPanics turns a panic into a logged 500 that reveals nothing to the client.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("panic", slog.String("request_id", requestID(c)),
+					slog.String("panic", fmt.Sprint(r)), slog.String("stack", string(debug.Stack())))
+				err = fmt.Errorf("api: panic: %v", r)
+			}
+		}()
+		return next(c)
+	}
+}

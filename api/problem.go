@@ -1,0 +1,179 @@
+package api
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/labstack/echo/v4"
+
+	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/domain"
+)
+
+// problemTypeBase prefixes the type URI of every problem regmo reports.
+const problemTypeBase = "https://regmo.bremen.de/problems/"
+
+// problem is an error that already knows its HTTP answer. The request path uses it for
+// problems found before the domain is reached (syntax, content type, size, authentication).
+type problem struct {
+	status int
+	body   oapi.Problem
+}
+
+func (p *problem) Error() string { return p.body.Title + ": " + p.body.Detail }
+
+// newProblem builds a problem; slug names its type.
+func newProblem(status int, slug, title, detail string, fields ...oapi.FieldError) *problem {
+	p := &problem{status: status, body: oapi.Problem{
+		Type:   problemTypeBase + slug,
+		Title:  title,
+		Status: status,
+		Detail: detail,
+	}}
+	if len(fields) > 0 {
+		p.body.Errors = &fields
+	}
+	return p
+}
+
+// problemFor turns any error into its HTTP status and problem body. It is the one place
+// where errors meet status codes; what it does not recognise is a 500 that reveals nothing.
+func problemFor(err error) *problem {
+	var (
+		p          *problem
+		verr       *domain.ValidationError
+		perr       *domain.ParamError
+		nf         *domain.NotFoundError
+		referenced *domain.ReferencedError
+		httpErr    *echo.HTTPError
+	)
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &verr):
+		return newProblem(http.StatusUnprocessableEntity, "validation-failed", "Invalid input",
+			"The request breaks rules of the inventory; errors lists every broken field.", fieldErrors(verr.Fields)...)
+	case errors.As(err, &perr):
+		return newProblem(http.StatusBadRequest, "bad-parameter", "Invalid parameter",
+			fmt.Sprintf("Parameter %s %s.", perr.Param, perr.Message), oapi.FieldError{Field: perr.Param, Message: perr.Message})
+	case errors.As(err, &nf):
+		return newProblem(http.StatusNotFound, "not-found", "Not found", nf.Detail+".")
+	case errors.Is(err, domain.ErrPrecondition):
+		return newProblem(http.StatusPreconditionFailed, "precondition-failed", "Precondition failed",
+			"If-Match does not name the current version of the entry (or the entry does not exist); read it again and retry with its ETag.")
+	case errors.As(err, &referenced):
+		p := newProblem(http.StatusConflict, "still-referenced", "Register still in use",
+			"The register is named in nachweise_from of "+refList(referenced.By)+"; remove it there first.")
+		by := make([]string, len(referenced.By))
+		for i, r := range referenced.By {
+			by[i] = r.String()
+		}
+		p.body.ReferencedBy = &by
+		return p
+	case errors.As(err, &httpErr):
+		return echoProblem(httpErr)
+	case unavailable(err):
+		return newProblem(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
+			"The database cannot be reached at the moment; retry in a few seconds.")
+	}
+	return newProblem(http.StatusInternalServerError, "internal", "Internal error",
+		"The request failed on the server; the request id in the log tells the operators what happened.")
+}
+
+func refList(refs []domain.Ref) string {
+	s := ""
+	for i, r := range refs {
+		if i > 0 {
+			s += ", "
+		}
+		s += r.String()
+	}
+	return s
+}
+
+func fieldErrors(fs []domain.FieldError) []oapi.FieldError {
+	out := make([]oapi.FieldError, len(fs))
+	for i, f := range fs {
+		out[i] = oapi.FieldError{Field: f.Field, Message: f.Message}
+	}
+	return out
+}
+
+// echoProblem covers what Echo's router and binder report.
+func echoProblem(e *echo.HTTPError) *problem {
+	switch e.Code {
+	case http.StatusNotFound:
+		return newProblem(e.Code, "no-route", "Not found", "There is no resource at this path.")
+	case http.StatusMethodNotAllowed:
+		return newProblem(e.Code, "method-not-allowed", "Method not allowed", "This resource does not support the method; the Allow header lists the ones it does.")
+	case http.StatusRequestEntityTooLarge:
+		return newProblem(e.Code, "too-large", "Request too large", "The request body exceeds the limit.")
+	case http.StatusUnsupportedMediaType:
+		return newProblem(e.Code, "unsupported-media-type", "Unsupported media type", "The body's content type is not accepted here.")
+	}
+	if e.Code >= 400 && e.Code < 500 {
+		return newProblem(e.Code, "bad-request", http.StatusText(e.Code), "The request cannot be processed as sent.")
+	}
+	return newProblem(http.StatusInternalServerError, "internal", "Internal error",
+		"The request failed on the server; the request id in the log tells the operators what happened.")
+}
+
+// unavailable reports whether err means the database is away rather than the request wrong.
+func unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connectErr) || errors.As(err, &netErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-57P03: shutdown, crash, not yet accepting.
+		return pgErr.Code[:2] == "08" || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	return false
+}
+
+// writeProblem sends p as application/problem+json.
+func writeProblem(c echo.Context, p *problem) error {
+	body := p.body
+	if id, ok := c.Get(requestIDKey).(string); ok {
+		body.RequestId = &id
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "application/problem+json")
+	if p.status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "5")
+	}
+	c.Response().WriteHeader(p.status)
+	_, err = c.Response().Write(data)
+	return err
+}
+
+// errorHandler is Echo's HTTPErrorHandler: every error of every route ends here.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	p := problemFor(err)
+	if p.status >= 500 {
+		s.log.ErrorContext(c.Request().Context(), "request failed",
+			slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+	}
+	if err := writeProblem(c, p); err != nil {
+		s.log.WarnContext(c.Request().Context(), "write problem", slog.String("error", err.Error()))
+	}
+}

@@ -1,0 +1,365 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+
+	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/api/strictjson"
+)
+
+// maxBodyBytes bounds every JSON request body.
+const maxBodyBytes = 1 << 20
+
+// maxJSONDepth bounds nesting; the deepest document the API defines has four levels.
+const maxJSONDepth = 32
+
+const mediaMergePatch = "application/merge-patch+json"
+
+// contract is openapi.yaml, loaded once, with a router that finds the operation of a request.
+type contract struct {
+	doc    *openapi3.T
+	router routers.Router
+}
+
+func loadContract() (*contract, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(oapi.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("api: load openapi.yaml: %w", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		return nil, fmt.Errorf("api: openapi.yaml is invalid: %w", err)
+	}
+	// Match on paths only: the servers list names the development host, not every host
+	// the service is reached under.
+	doc.Servers = nil
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("api: route openapi.yaml: %w", err)
+	}
+	return &contract{doc: doc, router: router}, nil
+}
+
+// routeKey is where the request path keeps the matched OpenAPI route.
+const routeKey = "regmo.route"
+
+type matchedRoute struct {
+	route  *routers.Route
+	params map[string]string
+}
+
+// operationID returns the OpenAPI operation of the request, or "" for unknown routes.
+func operationID(c echo.Context) string {
+	if m, ok := c.Get(routeKey).(*matchedRoute); ok {
+		return m.route.Operation.OperationID
+	}
+	return ""
+}
+
+// matchRoute finds the operation; unknown paths and methods are left to Echo's router,
+// which answers 404 and 405.
+func (ct *contract) matchRoute(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		route, params, err := ct.router.FindRoute(c.Request())
+		if err == nil {
+			c.Set(routeKey, &matchedRoute{route: route, params: params})
+		}
+		return next(c)
+	}
+}
+
+// validateParams checks path, query and header parameters against the contract.
+func (ct *contract) validateParams(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		m, ok := c.Get(routeKey).(*matchedRoute)
+		if !ok {
+			return next(c)
+		}
+		if err := checkQueryNames(c.Request(), m.route.Operation); err != nil {
+			return err
+		}
+		input := &openapi3filter.RequestValidationInput{
+			Request:    c.Request(),
+			PathParams: m.params,
+			Route:      m.route,
+			Options: &openapi3filter.Options{
+				ExcludeRequestBody: true,
+				MultiError:         true,
+				// Authentication is the auth layer's job, before this one.
+				AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+			},
+		}
+		if err := openapi3filter.ValidateRequest(c.Request().Context(), input); err != nil {
+			return requestProblem(err)
+		}
+		return next(c)
+	}
+}
+
+// checkQueryNames refuses parameters the operation does not define (a typo in a filter must
+// not silently widen a listing) and repeated single-valued ones.
+func checkQueryNames(r *http.Request, op *openapi3.Operation) error {
+	defined := map[string]*openapi3.Parameter{}
+	for _, p := range op.Parameters {
+		if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
+			defined[p.Value.Name] = p.Value
+		}
+	}
+	var fields []oapi.FieldError
+	query := r.URL.Query()
+	names := make([]string, 0, len(query))
+	for name := range query {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p, ok := defined[name]
+		switch {
+		case !ok:
+			fields = append(fields, oapi.FieldError{Field: name, Message: "is not a parameter of this operation"})
+		case len(query[name]) > 1 && (p.Schema == nil || p.Schema.Value == nil || !p.Schema.Value.Type.Is(openapi3.TypeArray)):
+			fields = append(fields, oapi.FieldError{Field: name, Message: "may be given only once"})
+		}
+	}
+	if len(fields) > 0 {
+		return newProblem(http.StatusBadRequest, "bad-parameter", "Invalid parameter",
+			"The query names parameters this operation does not take, or repeats one.", fields...)
+	}
+	return nil
+}
+
+// validateBody reads the body of operations that take one, refuses what encoding/json would
+// silently accept, and checks it against the contract's schema, listing every broken field.
+func (ct *contract) validateBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		m, ok := c.Get(routeKey).(*matchedRoute)
+		if !ok || m.route.Operation.RequestBody == nil || m.route.Operation.RequestBody.Value == nil {
+			return next(c)
+		}
+		req := c.Request()
+		body := m.route.Operation.RequestBody.Value
+		if err := checkContentType(req, body); err != nil {
+			return err
+		}
+		data, err := readBody(req, maxBodyBytes)
+		if err != nil {
+			return err
+		}
+		if err := checkJSON(data); err != nil {
+			return err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(data))
+		input := &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: m.params,
+			Route:      m.route,
+			Options: &openapi3filter.Options{
+				ExcludeRequestQueryParams: true,
+				MultiError:                true,
+				KeepValidatedValue:        true,
+				AuthenticationFunc:        openapi3filter.NoopAuthenticationFunc,
+			},
+		}
+		if err := openapi3filter.ValidateRequestBody(context.WithoutCancel(req.Context()), input, body); err != nil {
+			return requestProblem(err)
+		}
+		return next(c)
+	}
+}
+
+// checkContentType requires a media type the operation declares. A PATCH also takes plain
+// application/json as a merge patch, which is what most clients send.
+func checkContentType(req *http.Request, body *openapi3.RequestBody) error {
+	mediaType, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	accepted := make([]string, 0, len(body.Content))
+	for mt := range body.Content {
+		accepted = append(accepted, mt)
+	}
+	sort.Strings(accepted)
+	if err == nil {
+		if body.Content.Get(mediaType) != nil {
+			return nil
+		}
+		if mediaType == echo.MIMEApplicationJSON && body.Content.Get(mediaMergePatch) != nil {
+			req.Header.Set(echo.HeaderContentType, mediaMergePatch)
+			return nil
+		}
+	}
+	return newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+		fmt.Sprintf("This operation takes a body of type %s.", strings.Join(accepted, " or ")))
+}
+
+// readBody reads at most limit bytes of the body.
+func readBody(req *http.Request, limit int64) ([]byte, error) {
+	tooLarge := newProblem(http.StatusRequestEntityTooLarge, "too-large", "Request too large",
+		fmt.Sprintf("The request body exceeds %d bytes.", limit))
+	if req.ContentLength > limit {
+		return nil, tooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if err != nil {
+		return nil, newProblem(http.StatusBadRequest, "bad-body", "Unreadable body", "The request body could not be read completely.")
+	}
+	if int64(len(data)) > limit {
+		return nil, tooLarge
+	}
+	return data, nil
+}
+
+// checkJSON maps strictjson's findings to problems: what is not one clean JSON value is a
+// 400; a string that PostgreSQL cannot store or a person cannot read is a 422 on its field.
+func checkJSON(data []byte) error {
+	err := strictjson.Check(data, maxJSONDepth)
+	if err == nil {
+		return nil
+	}
+	var serr *strictjson.Error
+	if !errors.As(err, &serr) {
+		return newProblem(http.StatusBadRequest, "bad-json", "Malformed JSON", "The request body is not valid JSON.")
+	}
+	switch serr.Kind {
+	case strictjson.InvalidUTF8, strictjson.NUL:
+		return newProblem(http.StatusUnprocessableEntity, "validation-failed", "Invalid input",
+			"A string in the body is not clean UTF-8 text.", oapi.FieldError{Field: serr.Field, Message: serr.Detail})
+	case strictjson.BOM:
+		return newProblem(http.StatusBadRequest, "bad-json", "Malformed JSON",
+			"The body starts with a UTF-8 byte order mark, which RFC 8259 forbids senders to add; send the JSON without it.")
+	}
+	detail := serr.Detail
+	if serr.Field != "" {
+		detail += " (at " + serr.Field + ")"
+	}
+	return newProblem(http.StatusBadRequest, "bad-json", "Malformed JSON", upperFirst(detail)+".")
+}
+
+func upperFirst(s string) string {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// requestProblem turns kin-openapi's findings into one problem: parameter errors are 400,
+// body schema errors 422, each naming its field.
+func requestProblem(err error) *problem {
+	var paramFields, bodyFields []oapi.FieldError
+	for _, e := range flatten(err) {
+		var reqErr *openapi3filter.RequestError
+		if !errors.As(e, &reqErr) {
+			paramFields = append(paramFields, oapi.FieldError{Message: e.Error()})
+			continue
+		}
+		if reqErr.Parameter != nil {
+			paramFields = append(paramFields, oapi.FieldError{Field: reqErr.Parameter.Name, Message: paramMessage(reqErr)})
+			continue
+		}
+		if strings.HasPrefix(reqErr.Reason, "header Content-Type") {
+			return newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type", "The body's content type is not accepted here.")
+		}
+		schemaErrs := schemaErrors(reqErr.Err)
+		if len(schemaErrs) == 0 {
+			return newProblem(http.StatusBadRequest, "bad-json", "Malformed body", "The request body cannot be read: "+reqErr.Reason+".")
+		}
+		for _, se := range schemaErrs {
+			bodyFields = append(bodyFields, schemaField(se))
+		}
+	}
+	if len(paramFields) > 0 {
+		return newProblem(http.StatusBadRequest, "bad-parameter", "Invalid parameter",
+			"A path, query or header parameter is invalid; errors names it.", paramFields...)
+	}
+	return newProblem(http.StatusUnprocessableEntity, "validation-failed", "Invalid input",
+		"The request breaks rules of the inventory; errors lists every broken field.", bodyFields...)
+}
+
+// flatten unpacks kin-openapi's MultiError, but not one wrapped in a RequestError: that
+// wrapper tells parameter errors from body errors.
+func flatten(err error) []error {
+	if multi, ok := err.(openapi3.MultiError); ok {
+		var out []error
+		for _, e := range multi {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func schemaErrors(err error) []*openapi3.SchemaError {
+	var out []*openapi3.SchemaError
+	for _, e := range flatten(err) {
+		var se *openapi3.SchemaError
+		var multi openapi3.MultiError
+		switch {
+		case errors.As(e, &se):
+			out = append(out, se)
+		case errors.As(e, &multi):
+			for _, inner := range multi {
+				out = append(out, schemaErrors(inner)...)
+			}
+		}
+	}
+	return out
+}
+
+var unsupportedProperty = regexp.MustCompile(`^property "(.*)" is unsupported$`)
+
+// schemaField names the field a schema error concerns, as readiness.noots.stage or
+// leika_keys[2].
+func schemaField(se *openapi3.SchemaError) oapi.FieldError {
+	path := se.JSONPointer()
+	msg := se.Reason
+	if m := unsupportedProperty.FindStringSubmatch(se.Reason); m != nil {
+		path = append(path, m[1])
+		msg = "is not a field of this operation's body (names are case-sensitive)"
+	} else if se.SchemaField == "required" {
+		msg = "is required"
+	}
+	return oapi.FieldError{Field: jsonPath(path), Message: msg}
+}
+
+func jsonPath(segments []string) string {
+	var b strings.Builder
+	for _, s := range segments {
+		if _, err := strconv.Atoi(s); err == nil {
+			b.WriteString("[" + s + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+func paramMessage(e *openapi3filter.RequestError) string {
+	if ses := schemaErrors(e.Err); len(ses) > 0 {
+		return ses[0].Reason
+	}
+	var pe *openapi3filter.ParseError
+	if errors.As(e.Err, &pe) {
+		return "cannot be read: " + pe.Reason
+	}
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return e.Reason
+}

@@ -1,0 +1,80 @@
+// Command regmo is the register modernisation inventory of the Free Hanseatic City of Bremen:
+// the HTTP service and the commands that bootstrap and seed it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	_ "time/tzdata" // "today" is decided in Europe/Berlin even where the system lacks zoneinfo
+)
+
+const usage = `regmo – Registermodernisierung inventory for Bremen
+
+Usage:
+  regmo serve                 run the HTTP API (REGMO_ADDR, default 127.0.0.1:8080)
+  regmo migrate               apply pending database migrations
+  regmo migrate status        list migrations and whether they are applied
+  regmo seed demo             load the demo inventory (idempotent)
+
+Database: DATABASE_URL, or the libpq PG* variables.
+Environment:
+  REGMO_ADDR          listen address of the API (default 127.0.0.1:8080)
+  REGMO_MIGRATE       "false" skips migrations when serve starts
+  REGMO_LOG_LEVEL     debug, info (default), warn, error
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		var exit exitError
+		if errors.As(err, &exit) {
+			os.Exit(int(exit))
+		}
+		fmt.Fprintln(os.Stderr, "regmo:", err)
+		os.Exit(1)
+	}
+}
+
+// exitError ends the program with a status and no further message.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError(2)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], stdout)
+	case "seed":
+		return seed(ctx, args[1:], stdout)
+	}
+	fmt.Fprintf(stderr, "regmo: unknown command %q\n\n%s", args[0], usage)
+	return exitError(2)
+}
+
+// newFlags returns a flag set that prints the command's usage on -h.
+func newFlags(name, synopsis string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: regmo %s\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bremen/regmo/api"
+	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/migrations"
+	"gorm.io/gorm"
+)
+
+func logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(os.Getenv("REGMO_LOG_LEVEL"))); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// openDB opens the database the environment names.
+func openDB(ctx context.Context) (*gorm.DB, func(), error) {
+	db, sqlDB, err := domain.OpenDB(ctx, domain.DBConfig{
+		URL:              os.Getenv("DATABASE_URL"),
+		MaxConns:         20,
+		StatementTimeout: 15 * time.Second,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, func() { sqlDB.Close() }, nil
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("serve", "serve", stderr)
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	log := logger(stderr)
+	db, closeDB, err := openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if os.Getenv("REGMO_MIGRATE") != "false" {
+		sqlDB, err := db.DB()
+		if err != nil {
+			return err
+		}
+		n, err := migrations.Up(ctx, sqlDB)
+		if err != nil {
+			return err
+		}
+		log.Info("migrations applied", slog.Int("count", n))
+	}
+	srv, err := api.New(api.Config{DB: db, Log: log})
+	if err != nil {
+		return err
+	}
+	addr := os.Getenv("REGMO_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	httpServer := &http.Server{
+		Addr:    addr,
+		Handler: srv,
+		// A client that sends its headers or body one byte a second loses its connection
+		// instead of holding it.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	log.Info("serving", slog.String("addr", "http://"+strings.TrimPrefix(ln.Addr().String(), "http://")))
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+	db, closeDB, err := openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(args) == 0:
+		n, err := migrations.Up(ctx, sqlDB)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s)\n", n)
+		return nil
+	case len(args) == 1 && args[0] == "status":
+		list, err := migrations.List(ctx, sqlDB)
+		if err != nil {
+			return err
+		}
+		for _, m := range list {
+			state := "pending"
+			if m.Applied {
+				state = "applied"
+			}
+			fmt.Fprintf(stdout, "%05d  %-8s %s\n", m.Version, state, m.Source)
+		}
+		return nil
+	}
+	return fmt.Errorf("usage: regmo migrate [status]")
+}

@@ -1,0 +1,68 @@
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+// ParamError is a query parameter that cannot be used as given.
+type ParamError struct {
+	Param   string
+	Message string
+}
+
+func (e *ParamError) Error() string { return "parameter " + e.Param + ": " + e.Message }
+
+// cursor is the position after the last entry of a page. It carries a fingerprint of the
+// endpoint and filters that made it, so that it cannot silently continue another listing.
+type cursor struct {
+	Ressort string `json:"r"`
+	Key     string `json:"k"`
+	Filter  string `json:"f"`
+}
+
+func encodeCursor(c cursor) string {
+	data, _ := json.Marshal(c) // three strings cannot fail to encode
+	return base64.RawURLEncoding.EncodeToString(data)
+}
+
+// decodeCursor reads a cursor made for the given fingerprint.
+func decodeCursor(s, fingerprint string) (cursor, error) {
+	bad := &ParamError{Param: "cursor", Message: "is not a cursor of this listing; pass next_cursor from the previous page with the same filters"}
+	data, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(data) > 512 {
+		return cursor{}, bad
+	}
+	var c cursor
+	if err := decodeJSON(data, &c); err != nil {
+		return cursor{}, bad
+	}
+	if c.Filter != fingerprint || !ValidRessortCode(c.Ressort) || !ValidKey(c.Key) {
+		return cursor{}, bad
+	}
+	return c, nil
+}
+
+// fingerprint identifies a listing by its endpoint and filters (not its page size).
+func (f Filter) fingerprint() string {
+	var b strings.Builder
+	b.WriteString(string(f.Kind))
+	b.WriteString("|")
+	if f.Ressort != "" {
+		b.WriteString("one:" + f.Ressort)
+	} else {
+		b.WriteString("all:" + strings.Join(f.Ressorts, ","))
+	}
+	for _, d := range Dimensions {
+		b.WriteString("|" + string(f.Stages[d]))
+	}
+	if f.Overdue != nil {
+		b.WriteString("|overdue=" + strconv.FormatBool(*f.Overdue))
+	}
+	b.WriteString("|q=" + f.Q)
+	sum := sha256.Sum256([]byte(b.String()))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
+}

@@ -1,0 +1,308 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+)
+
+// entryRow is one row of the entries table.
+type entryRow struct {
+	ID               int64      `gorm:"column:id"`
+	Kind             string     `gorm:"column:kind"`
+	Ressort          string     `gorm:"column:ressort"`
+	Key              string     `gorm:"column:key"`
+	Name             string     `gorm:"column:name"`
+	Description      string     `gorm:"column:description"`
+	IdnrgAnlageNr    *int       `gorm:"column:idnrg_anlage_nr"`
+	LegalBasis       string     `gorm:"column:legal_basis"`
+	Fachverfahren    string     `gorm:"column:fachverfahren"`
+	Contact          string     `gorm:"column:contact"`
+	LeikaKeys        textArray  `gorm:"column:leika_keys"`
+	URL              string     `gorm:"column:url"`
+	NachweiseFrom    textArray  `gorm:"column:nachweise_from"`
+	IdnrStage        string     `gorm:"column:idnr_stage"`
+	IdnrTargetDate   *time.Time `gorm:"column:idnr_target_date"`
+	IdnrNote         string     `gorm:"column:idnr_note"`
+	IdnrEvidenceURL  string     `gorm:"column:idnr_evidence_url"`
+	NootsStage       string     `gorm:"column:noots_stage"`
+	NootsTargetDate  *time.Time `gorm:"column:noots_target_date"`
+	NootsNote        string     `gorm:"column:noots_note"`
+	NootsEvidenceURL string     `gorm:"column:noots_evidence_url"`
+	DscStage         string     `gorm:"column:dsc_stage"`
+	DscTargetDate    *time.Time `gorm:"column:dsc_target_date"`
+	DscNote          string     `gorm:"column:dsc_note"`
+	DscEvidenceURL   string     `gorm:"column:dsc_evidence_url"`
+	Version          int64      `gorm:"column:version"`
+	CreatedAt        time.Time  `gorm:"column:created_at"`
+	UpdatedAt        time.Time  `gorm:"column:updated_at"`
+	UpdatedBy        string     `gorm:"column:updated_by"`
+}
+
+// entryColumns lists the columns entryRow reads, in the order contentValues writes the
+// content ones.
+const entryColumns = `id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis,
+	fachverfahren, contact, leika_keys, url, nachweise_from,
+	idnr_stage, idnr_target_date, idnr_note, idnr_evidence_url,
+	noots_stage, noots_target_date, noots_note, noots_evidence_url,
+	dsc_stage, dsc_target_date, dsc_note, dsc_evidence_url,
+	version, created_at, updated_at, updated_by`
+
+// contentColumns are the columns a write sets from Content.
+const contentColumns = `name, description, idnrg_anlage_nr, legal_basis, fachverfahren, contact,
+	leika_keys, url, nachweise_from,
+	idnr_stage, idnr_target_date, idnr_note, idnr_evidence_url,
+	noots_stage, noots_target_date, noots_note, noots_evidence_url,
+	dsc_stage, dsc_target_date, dsc_note, dsc_evidence_url`
+
+// contentValues returns the values of contentColumns.
+func contentValues(c Content) []any {
+	vals := []any{c.Name, c.Description, c.AnlageNr, c.LegalBasis, c.Fachverfahren, c.Contact,
+		textArray(c.LeikaKeys), c.URL, textArray(c.NachweiseFrom)}
+	for _, s := range []Status{c.Readiness.IDNr, c.Readiness.NOOTS, c.Readiness.DSC} {
+		var date any
+		if s.TargetDate != "" {
+			date = s.TargetDate
+		}
+		vals = append(vals, string(s.Stage), date, s.Note, s.EvidenceURL)
+	}
+	return vals
+}
+
+func dateString(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+func (r entryRow) entry() Entry {
+	return Entry{
+		Kind:    Kind(r.Kind),
+		Ressort: r.Ressort,
+		Key:     r.Key,
+		Content: Content{
+			Name:          r.Name,
+			Description:   r.Description,
+			AnlageNr:      r.IdnrgAnlageNr,
+			LegalBasis:    r.LegalBasis,
+			Fachverfahren: r.Fachverfahren,
+			Contact:       r.Contact,
+			LeikaKeys:     nilIfEmpty(r.LeikaKeys),
+			URL:           r.URL,
+			NachweiseFrom: nilIfEmpty(r.NachweiseFrom),
+			Readiness: Readiness{
+				IDNr:  Status{Stage(r.IdnrStage), dateString(r.IdnrTargetDate), r.IdnrNote, r.IdnrEvidenceURL},
+				NOOTS: Status{Stage(r.NootsStage), dateString(r.NootsTargetDate), r.NootsNote, r.NootsEvidenceURL},
+				DSC:   Status{Stage(r.DscStage), dateString(r.DscTargetDate), r.DscNote, r.DscEvidenceURL},
+			},
+		},
+		Version:   r.Version,
+		CreatedAt: r.CreatedAt.UTC(),
+		UpdatedAt: r.UpdatedAt.UTC(),
+		UpdatedBy: r.UpdatedBy,
+	}
+}
+
+func nilIfEmpty(a textArray) []string {
+	if len(a) == 0 {
+		return nil
+	}
+	return a
+}
+
+// entryStore owns the SQL of entries and nachweise. db is the pool or a transaction.
+type entryStore struct{ db *gorm.DB }
+
+// lock loads an entry for update; nil when it does not exist.
+func (s entryStore) lock(ctx context.Context, kind Kind, ressort, key string) (*entryRow, error) {
+	var rows []entryRow
+	err := s.db.WithContext(ctx).Raw(`SELECT `+entryColumns+` FROM entries
+		WHERE kind = ? AND ressort = ? AND key = ? FOR UPDATE`, kind, ressort, key).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: lock %s %s/%s: %w", kind, ressort, key, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return &rows[0], nil
+}
+
+// get loads an entry without locking it.
+func (s entryStore) get(ctx context.Context, kind Kind, ressort, key string) (*entryRow, error) {
+	var rows []entryRow
+	err := s.db.WithContext(ctx).Raw(`SELECT `+entryColumns+` FROM entries
+		WHERE kind = ? AND ressort = ? AND key = ?`, kind, ressort, key).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: load %s %s/%s: %w", kind, ressort, key, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return &rows[0], nil
+}
+
+// insert creates an entry and returns its row.
+func (s entryStore) insert(ctx context.Context, kind Kind, ressort, key string, c Content, actor string, now time.Time) (entryRow, error) {
+	args := append([]any{kind, ressort, key}, contentValues(c)...)
+	args = append(args, now, now, actor)
+	var row entryRow
+	err := s.db.WithContext(ctx).Raw(`INSERT INTO entries (kind, ressort, key, `+contentColumns+`,
+		created_at, updated_at, updated_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING `+entryColumns, args...).Scan(&row).Error
+	if err != nil {
+		return entryRow{}, fmt.Errorf("store: insert %s %s/%s: %w", kind, ressort, key, err)
+	}
+	return row, nil
+}
+
+// update replaces an entry's content and raises its version.
+func (s entryStore) update(ctx context.Context, id int64, c Content, actor string, now time.Time) (entryRow, error) {
+	cols := strings.Split(contentColumns, ",")
+	set := make([]string, len(cols))
+	for i, col := range cols {
+		set[i] = strings.TrimSpace(col) + " = ?"
+	}
+	args := append(contentValues(c), now, actor, id)
+	var row entryRow
+	err := s.db.WithContext(ctx).Raw(`UPDATE entries SET `+strings.Join(set, ", ")+`,
+		version = version + 1, updated_at = ?, updated_by = ?
+		WHERE id = ? RETURNING `+entryColumns, args...).Scan(&row).Error
+	if err != nil {
+		return entryRow{}, fmt.Errorf("store: update entry %d: %w", id, err)
+	}
+	return row, nil
+}
+
+// delete removes an entry.
+func (s entryStore) delete(ctx context.Context, id int64) error {
+	if err := s.db.WithContext(ctx).Exec(`DELETE FROM entries WHERE id = ?`, id).Error; err != nil {
+		return fmt.Errorf("store: delete entry %d: %w", id, err)
+	}
+	return nil
+}
+
+// registerIDs resolves register references to ids; missing ones are absent from the map.
+func (s entryStore) registerIDs(ctx context.Context, refs []Ref) (map[Ref]int64, error) {
+	out := make(map[Ref]int64, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	codes := make([]string, len(refs))
+	keys := make([]string, len(refs))
+	for i, r := range refs {
+		codes[i], keys[i] = r.Ressort, r.Key
+	}
+	var rows []struct {
+		ID      int64
+		Ressort string
+		Key     string
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT e.id, e.ressort, e.key
+		FROM unnest(?::text[], ?::text[]) AS r(ressort, key)
+		JOIN entries e ON e.kind = 'register' AND e.ressort = r.ressort AND e.key = r.key`,
+		textArray(codes), textArray(keys)).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: resolve registers: %w", err)
+	}
+	for _, r := range rows {
+		out[Ref{r.Ressort, r.Key}] = r.ID
+	}
+	return out, nil
+}
+
+// setNachweise replaces the registers an Onlinedienst draws Nachweise from.
+func (s entryStore) setNachweise(ctx context.Context, onlinedienstID int64, registerIDs []int64) error {
+	db := s.db.WithContext(ctx)
+	if err := db.Exec(`DELETE FROM nachweise WHERE onlinedienst_id = ?`, onlinedienstID).Error; err != nil {
+		return fmt.Errorf("store: clear nachweise of %d: %w", onlinedienstID, err)
+	}
+	if len(registerIDs) == 0 {
+		return nil
+	}
+	ids := make(textArray, len(registerIDs))
+	for i, id := range registerIDs {
+		ids[i] = fmt.Sprint(id)
+	}
+	if err := db.Exec(`INSERT INTO nachweise (onlinedienst_id, register_id)
+		SELECT ?, unnest(?::bigint[])`, onlinedienstID, ids).Error; err != nil {
+		return fmt.Errorf("store: set nachweise of %d: %w", onlinedienstID, err)
+	}
+	return nil
+}
+
+// referencedBy lists the Onlinedienste that name a register in nachweise_from.
+func (s entryStore) referencedBy(ctx context.Context, registerID int64) ([]Ref, error) {
+	var rows []struct {
+		Ressort string
+		Key     string
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT e.ressort, e.key FROM nachweise n
+		JOIN entries e ON e.id = n.onlinedienst_id
+		WHERE n.register_id = ? ORDER BY e.ressort, e.key`, registerID).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: onlinedienste naming register %d: %w", registerID, err)
+	}
+	refs := make([]Ref, len(rows))
+	for i, r := range rows {
+		refs[i] = Ref{r.Ressort, r.Key}
+	}
+	return refs, nil
+}
+
+// list returns one page of a listing, filtered by scope first.
+func (s entryStore) list(ctx context.Context, f Filter, codes []string, all bool, after *cursor, today string) ([]entryRow, error) {
+	q := s.db.WithContext(ctx).Table("entries").Select(entryColumns).Where("kind = ?", f.Kind)
+	if !all {
+		q = q.Where("ressort = ANY(?::text[])", textArray(codes))
+	}
+	for _, d := range Dimensions {
+		if st, ok := f.Stages[d]; ok {
+			q = q.Where(string(d)+"_stage = ?", string(st))
+		}
+	}
+	if f.Overdue != nil {
+		cond := "(" + overdueSQL + ")"
+		if !*f.Overdue {
+			cond = "NOT (" + overdueSQL + ")"
+		}
+		q = q.Where(cond, today, today, today)
+	}
+	if f.Q != "" {
+		// ICU lower-cases umlauts whatever the cluster's locale; strpos needs no escaping.
+		q = q.Where(`strpos(lower(name COLLATE "und-x-icu"), lower(? COLLATE "und-x-icu")) > 0
+			OR strpos(key, lower(? COLLATE "und-x-icu")) > 0`, f.Q, f.Q)
+	}
+	if after != nil {
+		q = q.Where("(ressort, key) > (?, ?)", after.Ressort, after.Key)
+	}
+	var rows []entryRow
+	if err := q.Order("ressort, key").Limit(f.Limit + 1).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", f.Kind, err)
+	}
+	return rows, nil
+}
+
+// overdueSQL is true for rows with at least one overdue dimension; its three parameters are
+// today's date. It is the SQL twin of Readiness.Overdue.
+const overdueSQL = `COALESCE(idnr_target_date < ?::date AND idnr_stage NOT IN ('live', 'not_applicable'), false)
+	OR COALESCE(noots_target_date < ?::date AND noots_stage NOT IN ('live', 'not_applicable'), false)
+	OR COALESCE(dsc_target_date < ?::date AND dsc_stage NOT IN ('live', 'not_applicable'), false)`
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// isForeignKeyViolation reports whether err is PostgreSQL's foreign_key_violation.
+func isForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23503"
+}

@@ -1,0 +1,84 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrNotFound means the addressed entry (or Ressort) does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrPrecondition means If-Match named another version than the current one, or an entry
+// that does not exist.
+var ErrPrecondition = errors.New("precondition failed")
+
+// FieldError is one broken rule, named by the JSON path of the field it concerns.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// ValidationError lists every broken rule of one input at once.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// add records a broken rule.
+func (e *ValidationError) add(field, format string, args ...any) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// orNil returns e when it holds at least one field error.
+func (e *ValidationError) orNil() error {
+	if e == nil || len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// ReferencedError refuses to delete a register that Onlinedienste still draw Nachweise from.
+type ReferencedError struct {
+	Register Ref
+	By       []Ref
+}
+
+func (e *ReferencedError) Error() string {
+	names := make([]string, len(e.By))
+	for i, r := range e.By {
+		names[i] = r.String()
+	}
+	return fmt.Sprintf("register %s is named in nachweise_from of %s", e.Register, strings.Join(names, ", "))
+}
+
+// NotFoundError says what was not found, in words for the client.
+type NotFoundError struct{ Detail string }
+
+func (e *NotFoundError) Error() string { return e.Detail }
+
+// Is makes errors.Is(err, ErrNotFound) hold.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+func entryNotFound(kind Kind, ressort, key string) error {
+	return &NotFoundError{Detail: fmt.Sprintf("%s %s/%s does not exist", kindName(kind), ressort, key)}
+}
+
+func ressortNotFound(code string) error {
+	return &NotFoundError{Detail: fmt.Sprintf("Ressort %s does not exist", code)}
+}
+
+// kindName is how messages name a kind.
+func kindName(k Kind) string {
+	if k == KindOnlinedienst {
+		return "Onlinedienst"
+	}
+	return "register"
+}

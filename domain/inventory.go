@@ -1,0 +1,270 @@
+package domain
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Inventory keeps the registers and Onlinedienste of all Ressorts.
+type Inventory struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+// NewInventory returns the inventory service on db.
+func NewInventory(db *gorm.DB) *Inventory { return &Inventory{db: db, now: time.Now} }
+
+// WithClock returns a copy of the service that takes the time from now; tests use it to
+// decide what "today" is.
+func (inv *Inventory) WithClock(now func() time.Time) *Inventory {
+	c := *inv
+	c.now = now
+	return &c
+}
+
+// Get returns one entry.
+func (inv *Inventory) Get(ctx context.Context, kind Kind, ressort, key string) (Entry, error) {
+	row, err := entryStore{inv.db}.get(ctx, kind, ressort, key)
+	if err != nil {
+		return Entry{}, err
+	}
+	if row == nil {
+		return Entry{}, entryNotFound(kind, ressort, key)
+	}
+	return row.entry(), nil
+}
+
+// Today is the current date in Europe/Berlin, by the service's clock.
+func (inv *Inventory) Today() string { return Today(inv.now()) }
+
+// Put creates an entry (created is true) or replaces its content. A Put that changes nothing
+// keeps the version.
+func (inv *Inventory) Put(ctx context.Context, actor string, kind Kind, ressort, key string, c Content, pre Precondition) (e Entry, created bool, err error) {
+	c.normalize()
+	if verr := c.check(kind); verr.orNil() != nil {
+		return Entry{}, false, verr
+	}
+	// Two first PUTs of one key race to insert; the loser retries and finds the entry.
+	for attempt := 0; ; attempt++ {
+		err = inv.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			var txErr error
+			e, created, txErr = inv.put(ctx, tx, actor, kind, ressort, key, c, pre)
+			return txErr
+		})
+		if attempt == 0 && isUniqueViolation(err) {
+			continue
+		}
+		return e, created, err
+	}
+}
+
+func (inv *Inventory) put(ctx context.Context, tx *gorm.DB, actor string, kind Kind, ressort, key string, c Content, pre Precondition) (Entry, bool, error) {
+	st := entryStore{tx}
+	cur, err := st.lock(ctx, kind, ressort, key)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if cur == nil {
+		ok, err := ressortExists(ctx, tx, ressort)
+		if err != nil {
+			return Entry{}, false, err
+		}
+		if !ok {
+			return Entry{}, false, ressortNotFound(ressort)
+		}
+	}
+	var current *Entry
+	if cur != nil {
+		e := cur.entry()
+		current = &e
+	}
+	if !pre.holds(current) {
+		return Entry{}, false, ErrPrecondition
+	}
+	if current != nil && current.Content.equal(c) {
+		return *current, false, nil
+	}
+	registerIDs, err := inv.resolve(ctx, st, c)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	now := inv.now()
+	var row entryRow
+	if cur == nil {
+		row, err = st.insert(ctx, kind, ressort, key, c, actor, now)
+	} else {
+		row, err = st.update(ctx, cur.ID, c, actor, now)
+	}
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if kind == KindOnlinedienst {
+		if err := st.setNachweise(ctx, row.ID, registerIDs); err != nil {
+			return Entry{}, false, err
+		}
+	}
+	return row.entry(), cur == nil, nil
+}
+
+// resolve checks what only the database can tell about valid content: that every register
+// in nachweise_from exists. It returns their ids in order.
+func (inv *Inventory) resolve(ctx context.Context, st entryStore, c Content) ([]int64, error) {
+	refs := c.Refs()
+	ids, err := st.registerIDs(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	verr := &ValidationError{}
+	out := make([]int64, 0, len(refs))
+	for i, r := range refs {
+		id, ok := ids[r]
+		if !ok {
+			verr.add(fmt.Sprintf("nachweise_from[%d]", i), "register %s does not exist", r)
+			continue
+		}
+		out = append(out, id)
+	}
+	if err := verr.orNil(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Patch applies a JSON Merge Patch (RFC 7396) to an entry's content.
+func (inv *Inventory) Patch(ctx context.Context, actor string, kind Kind, ressort, key string, patch []byte, pre Precondition) (Entry, error) {
+	var out Entry
+	err := inv.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		st := entryStore{tx}
+		cur, err := st.lock(ctx, kind, ressort, key)
+		if err != nil {
+			return err
+		}
+		if cur == nil {
+			if pre.set {
+				return ErrPrecondition
+			}
+			return entryNotFound(kind, ressort, key)
+		}
+		current := cur.entry()
+		if !pre.holds(&current) {
+			return ErrPrecondition
+		}
+		c, err := current.Content.patched(patch)
+		if err != nil {
+			return err
+		}
+		c.normalize()
+		if verr := c.check(kind); verr.orNil() != nil {
+			return verr
+		}
+		if c.equal(current.Content) {
+			out = current
+			return nil
+		}
+		registerIDs, err := inv.resolve(ctx, st, c)
+		if err != nil {
+			return err
+		}
+		row, err := st.update(ctx, cur.ID, c, actor, inv.now())
+		if err != nil {
+			return err
+		}
+		if kind == KindOnlinedienst {
+			if err := st.setNachweise(ctx, row.ID, registerIDs); err != nil {
+				return err
+			}
+		}
+		out = row.entry()
+		return nil
+	})
+	return out, err
+}
+
+// Delete removes an entry. A register that Onlinedienste still name is kept and the error
+// names them.
+func (inv *Inventory) Delete(ctx context.Context, actor string, kind Kind, ressort, key string, pre Precondition) error {
+	return inv.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		st := entryStore{tx}
+		cur, err := st.lock(ctx, kind, ressort, key)
+		if err != nil {
+			return err
+		}
+		if cur == nil {
+			if pre.set {
+				return ErrPrecondition
+			}
+			return entryNotFound(kind, ressort, key)
+		}
+		current := cur.entry()
+		if !pre.holds(&current) {
+			return ErrPrecondition
+		}
+		if kind == KindRegister {
+			by, err := st.referencedBy(ctx, cur.ID)
+			if err != nil {
+				return err
+			}
+			if len(by) > 0 {
+				return &ReferencedError{Register: Ref{ressort, key}, By: by}
+			}
+		}
+		err = st.delete(ctx, cur.ID)
+		if isForeignKeyViolation(err) {
+			// An Onlinedienst started naming the register after the check above.
+			by, _ := st.referencedBy(ctx, cur.ID)
+			return &ReferencedError{Register: Ref{ressort, key}, By: by}
+		}
+		return err
+	})
+}
+
+// List returns one page of entries the scope may read, ordered by Ressort and key.
+func (inv *Inventory) List(ctx context.Context, scope Scope, f Filter) (Page, error) {
+	if f.Limit == 0 {
+		f.Limit = DefaultLimit
+	}
+	if f.Limit < 1 || f.Limit > MaxLimit {
+		return Page{}, &ParamError{Param: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)}
+	}
+	var after *cursor
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor, f.fingerprint())
+		if err != nil {
+			return Page{}, err
+		}
+		after = &c
+	}
+	requested := f.Ressorts
+	if f.Ressort != "" {
+		requested = []string{f.Ressort}
+		ok, err := ressortExists(ctx, inv.db, f.Ressort)
+		if err != nil {
+			return Page{}, err
+		}
+		if !ok {
+			return Page{}, ressortNotFound(f.Ressort)
+		}
+	}
+	codes, all := scope.restrict(requested)
+	if !all && len(codes) == 0 {
+		return Page{}, nil
+	}
+	rows, err := entryStore{inv.db}.list(ctx, f, codes, all, after, inv.Today())
+	if err != nil {
+		return Page{}, err
+	}
+	var page Page
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		last := rows[len(rows)-1]
+		page.Next = encodeCursor(cursor{Ressort: last.Ressort, Key: last.Key, Filter: f.fingerprint()})
+	}
+	page.Entries = make([]Entry, len(rows))
+	for i, r := range rows {
+		page.Entries[i] = r.entry()
+	}
+	return page, nil
+}

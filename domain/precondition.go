@@ -1,0 +1,31 @@
+package domain
+
+import "slices"
+
+// Precondition is a condition on the current version of an entry that a write requires
+// (HTTP If-Match). The zero value requires nothing.
+type Precondition struct {
+	set      bool
+	any      bool
+	versions []int64
+}
+
+// IfExists requires that the entry exists, in any version (If-Match: *).
+func IfExists() Precondition { return Precondition{set: true, any: true} }
+
+// IfVersion requires the entry to exist in one of the given versions. With no versions the
+// condition can never hold (an If-Match that names only weak or foreign tags).
+func IfVersion(versions ...int64) Precondition {
+	return Precondition{set: true, versions: versions}
+}
+
+// holds reports whether the condition holds for the current entry (nil: none exists).
+func (p Precondition) holds(current *Entry) bool {
+	if !p.set {
+		return true
+	}
+	if current == nil {
+		return false
+	}
+	return p.any || slices.Contains(p.versions, current.Version)
+}

@@ -1,0 +1,164 @@
+// Package testdb gives each test a fresh, fully migrated PostgreSQL database on the throwaway
+// cluster that `make test` starts (REGMO_TEST_DATABASE_URL). Nothing is mocked: tests run the
+// real schema with its constraints and triggers.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"gorm.io/gorm"
+
+	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/migrations"
+)
+
+// EnvURL names the variable holding the cluster's admin URL.
+const EnvURL = "REGMO_TEST_DATABASE_URL"
+
+var (
+	templateOnce sync.Once
+	templateName string
+	templateErr  error
+)
+
+// adminURL returns the cluster URL or fails the test with what to do.
+func adminURL(t testing.TB) string {
+	u := os.Getenv(EnvURL)
+	if u == "" {
+		t.Fatalf("%s is not set: run the tests with `make test`, which starts a throwaway PostgreSQL", EnvURL)
+	}
+	return u
+}
+
+// withDatabase returns the URL u pointing at another database.
+func withDatabase(u, name string) (string, error) {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "", fmt.Errorf("testdb: parse %s: %w", EnvURL, err)
+	}
+	parsed.Path = "/" + name
+	return parsed.String(), nil
+}
+
+func randomName(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func exec(ctx context.Context, dsn, stmt string) error {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, stmt)
+	return err
+}
+
+// template creates, once per test binary, a migrated database that fresh ones are copied from.
+func template(t testing.TB) string {
+	templateOnce.Do(func() {
+		ctx := context.Background()
+		admin := adminURL(t)
+		name := randomName("regmo_tmpl_")
+		if templateErr = exec(ctx, admin, "CREATE DATABASE "+name); templateErr != nil {
+			return
+		}
+		dsn, err := withDatabase(admin, name)
+		if err != nil {
+			templateErr = err
+			return
+		}
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			templateErr = err
+			return
+		}
+		defer db.Close()
+		if _, templateErr = migrations.Up(ctx, db); templateErr != nil {
+			return
+		}
+		templateName = name
+	})
+	if templateErr != nil {
+		t.Fatalf("testdb: prepare template database: %v", templateErr)
+	}
+	return templateName
+}
+
+// DSN creates a fresh migrated database for the test and returns its URL. The database is
+// dropped when the test ends.
+func DSN(t testing.TB) string {
+	t.Helper()
+	tmpl := template(t)
+	admin := adminURL(t)
+	name := randomName("regmo_test_")
+	ctx := context.Background()
+	if err := exec(ctx, admin, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl)); err != nil {
+		t.Fatalf("testdb: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := exec(context.Background(), admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("testdb: drop %s: %v", name, err)
+		}
+	})
+	dsn, err := withDatabase(admin, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn
+}
+
+// Empty creates a fresh database without any migration, for tests of the migrations.
+func Empty(t testing.TB) string {
+	t.Helper()
+	admin := adminURL(t)
+	name := randomName("regmo_empty_")
+	if err := exec(context.Background(), admin, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("testdb: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = exec(context.Background(), admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	dsn, err := withDatabase(admin, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn
+}
+
+// New returns GORM on a fresh migrated database, closed when the test ends.
+func New(t testing.TB) *gorm.DB {
+	t.Helper()
+	db, sqlDB, err := domain.OpenDB(context.Background(), domain.DBConfig{
+		URL: DSN(t), MaxConns: 30, StatementTimeout: 30 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("testdb: open: %v", err)
+	}
+	t.Cleanup(func() { sqlDB.Close() })
+	return db
+}
+
+// Cleanup drops the template database; call it from TestMain after m.Run.
+func Cleanup() {
+	if templateName == "" {
+		return
+	}
+	admin := os.Getenv(EnvURL)
+	if err := exec(context.Background(), admin, "DROP DATABASE IF EXISTS "+templateName+" WITH (FORCE)"); err != nil && !strings.Contains(err.Error(), "does not exist") {
+		fmt.Fprintln(os.Stderr, "testdb: drop template:", err)
+	}
+}
