@@ -72,9 +72,6 @@ type AnlageEntry struct {
 	Nr    int    `json:"nr"`
 }
 
-// Date Example: 2026-09-30
-type Date = string
-
 // Dimension defines model for Dimension.
 type Dimension struct {
 	EvidenceUrl string `json:"evidence_url"`
@@ -84,9 +81,11 @@ type Dimension struct {
 	Overdue bool `json:"overdue"`
 
 	// Ready `live` or `not_applicable`
-	Ready      bool  `json:"ready"`
-	Stage      Stage `json:"stage"`
-	TargetDate *Date `json:"target_date"`
+	Ready bool  `json:"ready"`
+	Stage Stage `json:"stage"`
+
+	// TargetDate YYYY-MM-DD
+	TargetDate *string `json:"target_date"`
 }
 
 // DimensionInput defines model for DimensionInput.
@@ -95,9 +94,11 @@ type DimensionInput struct {
 	EvidenceUrl *string `json:"evidence_url,omitempty"`
 
 	// Note required (non-empty) when the stage is `not_applicable`
-	Note       *string `json:"note,omitempty"`
-	Stage      Stage   `json:"stage"`
-	TargetDate *Date   `json:"target_date,omitempty"`
+	Note  *string `json:"note,omitempty"`
+	Stage Stage   `json:"stage"`
+
+	// TargetDate YYYY-MM-DD
+	TargetDate *string `json:"target_date,omitempty"`
 }
 
 // DimensionPatch defines model for DimensionPatch.
@@ -105,7 +106,9 @@ type DimensionPatch struct {
 	EvidenceUrl *string `json:"evidence_url,omitempty"`
 	Note        *string `json:"note,omitempty"`
 	Stage       *Stage  `json:"stage,omitempty"`
-	TargetDate  *Date   `json:"target_date,omitempty"`
+
+	// TargetDate YYYY-MM-DD
+	TargetDate *string `json:"target_date,omitempty"`
 }
 
 // EntryKey Example: melderegister
