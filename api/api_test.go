@@ -20,6 +20,7 @@ import (
 
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -48,9 +49,12 @@ var specRouter = func() routers.Router {
 }()
 
 type testServer struct {
-	t   *testing.T
-	srv http.Handler
-	db  *gorm.DB
+	t      *testing.T
+	srv    http.Handler
+	db     *gorm.DB
+	access *domain.Access
+	// admin is the token requests carry unless they name another.
+	admin string
 }
 
 // newTestServer runs the real router on a fresh, migrated database.
@@ -61,7 +65,23 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
 	}
-	return &testServer{t: t, srv: srv, db: db}
+	ts := &testServer{t: t, srv: srv, db: db, access: domain.NewAccess(db).WithClock(fixedNow)}
+	ts.admin = ts.user("admin", domain.Binding{Role: domain.RoleAdmin})
+	return ts
+}
+
+// user creates a user with the bindings and returns a fresh token of theirs.
+func (ts *testServer) user(name string, bindings ...domain.Binding) string {
+	ts.t.Helper()
+	ctx := context.Background()
+	if _, _, err := ts.access.PutUser(ctx, domain.User{Name: name, Active: true, Bindings: bindings}); err != nil {
+		ts.t.Fatalf("create user %s: %v", name, err)
+	}
+	token, _, err := ts.access.IssueToken(ctx, name, "test", time.Hour)
+	if err != nil {
+		ts.t.Fatalf("token for %s: %v", name, err)
+	}
+	return token
 }
 
 // request is one HTTP exchange of a test.
@@ -70,6 +90,8 @@ type request struct {
 	path    string
 	body    string
 	headers map[string]string
+	// token authenticates the request; empty means the admin's, "-" means none.
+	token string
 }
 
 // do sends the request through the router and checks the response against openapi.yaml.
@@ -85,6 +107,13 @@ func (ts *testServer) do(r request) *httptest.ResponseRecorder {
 		if r.method == http.MethodPatch {
 			req.Header.Set("Content-Type", "application/merge-patch+json")
 		}
+	}
+	switch r.token {
+	case "":
+		req.Header.Set("Authorization", "Bearer "+ts.admin)
+	case "-":
+	default:
+		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
 	for k, v := range r.headers {
 		req.Header.Set(k, v)

@@ -13,6 +13,7 @@ import (
 
 // handler implements the operations of openapi.yaml (oapi.StrictServerInterface).
 type handler struct {
+	access    *domain.Access
 	inventory *domain.Inventory
 	ressorts  *domain.Ressorts
 	db        *gorm.DB

@@ -25,6 +25,7 @@ const problemTypeBase = "https://regmo.bremen.de/problems/"
 type problem struct {
 	status int
 	body   oapi.Problem
+	header http.Header // extra response headers, e.g. WWW-Authenticate
 }
 
 func (p *problem) Error() string { return p.body.Title + ": " + p.body.Detail }
@@ -154,6 +155,11 @@ func writeProblem(c echo.Context, p *problem) error {
 		return err
 	}
 	h := c.Response().Header()
+	for k, vs := range p.header {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
 	h.Set(echo.HeaderContentType, "application/problem+json")
 	if p.status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", "5")

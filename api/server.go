@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
+	"github.com/casbin/casbin/v2"
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/policies"
 )
 
 // Config is what the server needs.
@@ -23,14 +26,20 @@ type Config struct {
 	Log *slog.Logger
 	// Now overrides the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// TrustedProxies lists addresses or prefixes whose X-Forwarded-For is believed.
+	TrustedProxies string
 }
 
 // Server serves the regmo API.
 type Server struct {
-	echo     *echo.Echo
-	log      *slog.Logger
-	db       *gorm.DB
-	contract *contract
+	echo           *echo.Echo
+	log            *slog.Logger
+	db             *gorm.DB
+	contract       *contract
+	access         *domain.Access
+	enforcer       *casbin.Enforcer
+	throttle       *throttle
+	trustedProxies []netip.Prefix
 }
 
 // New builds the server with its routes and request path.
@@ -46,14 +55,30 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now != nil {
 		inventory = inventory.WithClock(cfg.Now)
 	}
-	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, contract: ct}
+	access := domain.NewAccess(cfg.DB)
+	if cfg.Now != nil {
+		access = access.WithClock(cfg.Now)
+	}
+	enforcer, err := policies.NewEnforcer()
+	if err != nil {
+		return nil, err
+	}
+	proxies, err := parseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, contract: ct, access: access,
+		enforcer: enforcer, throttle: newThrottle(20, time.Minute), trustedProxies: proxies}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	// The order is the request path: id and log first so every answer is logged; then the
-	// contract finds the operation and checks parameters before any body is read.
-	e.Use(s.requestID, s.logRequests, s.recoverPanics, ct.matchRoute, ct.validateParams, ct.validateBody)
+	// contract finds the operation, the token names the caller, parameters are checked,
+	// the policy decides, and only then is a body read.
+	e.Use(s.requestID, s.logRequests, s.recoverPanics, ct.matchRoute, s.authenticate,
+		ct.validateParams, s.authorize, ct.validateBody)
 	h := &handler{
+		access:    access,
 		inventory: inventory,
 		ressorts:  domain.NewRessorts(cfg.DB),
 		db:        cfg.DB,

@@ -22,12 +22,21 @@ Usage:
   regmo migrate               apply pending database migrations
   regmo migrate status        list migrations and whether they are applied
   regmo seed demo             load the demo inventory (idempotent)
+  regmo user add NAME --role ROLE [--ressort CODE]...   create a user (works on the database)
+  regmo user grant NAME --role ROLE [--ressort CODE]    add a role binding
+  regmo user revoke NAME --role ROLE [--ressort CODE]   remove a role binding
+  regmo user list             list users and their bindings
+  regmo token issue NAME [--ttl 720h] [--label TEXT]    print a new API token on stdout
+  regmo token revoke ID       revoke a token at once
+
+Roles: ressortverantwortliche (needs --ressort), ozg-koordination, admin.
 
 Database: DATABASE_URL, or the libpq PG* variables.
 Environment:
   REGMO_ADDR          listen address of the API (default 127.0.0.1:8080)
   REGMO_MIGRATE       "false" skips migrations when serve starts
   REGMO_LOG_LEVEL     debug, info (default), warn, error
+  REGMO_TRUSTED_PROXIES  addresses/prefixes whose X-Forwarded-For is trusted (default none)
 `
 
 func main() {
@@ -63,6 +72,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, args[1:], stdout)
 	case "seed":
 		return seed(ctx, args[1:], stdout)
+	case "user":
+		return userCmd(ctx, args[1:], stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "regmo: unknown command %q\n\n%s", args[0], usage)
 	return exitError(2)

@@ -61,7 +61,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		log.Info("migrations applied", slog.Int("count", n))
 	}
-	srv, err := api.New(api.Config{DB: db, Log: log})
+	srv, err := api.New(api.Config{DB: db, Log: log, TrustedProxies: os.Getenv("REGMO_TRUSTED_PROXIES")})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,269 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+
+	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/policies"
+)
+
+type callerKey struct{}
+type scopeKey struct{}
+
+// callerFrom returns the authenticated caller of the request.
+func callerFrom(ctx context.Context) (domain.Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(domain.Caller)
+	return c, ok
+}
+
+// actor names who makes a change, for updated_by.
+func actor(ctx context.Context) string {
+	c, _ := callerFrom(ctx)
+	return c.User
+}
+
+// scope is what the caller may read for the current operation. Without one (which the
+// authorization layer always sets on protected operations) nothing is readable.
+func scope(ctx context.Context) domain.Scope {
+	s, ok := ctx.Value(scopeKey{}).(domain.Scope)
+	if !ok {
+		return domain.ScopeRessorts()
+	}
+	return s
+}
+
+// public reports whether the operation declares that it needs no authentication.
+func public(op *openapi3.Operation) bool {
+	return op.Security != nil && len(*op.Security) == 0
+}
+
+func unauthorized(detail string, invalidToken bool) *problem {
+	p := newProblem(http.StatusUnauthorized, "unauthenticated", "Authentication required", detail)
+	p.header = http.Header{}
+	if invalidToken {
+		p.header.Set("WWW-Authenticate", `Bearer realm="regmo", error="invalid_token"`)
+	} else {
+		p.header.Set("WWW-Authenticate", `Bearer realm="regmo"`)
+	}
+	return p
+}
+
+// authenticate resolves the bearer token to a caller, with the bindings valid now.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		m, ok := c.Get(routeKey).(*matchedRoute)
+		if !ok || public(m.route.Operation) {
+			return next(c)
+		}
+		req := c.Request()
+		values := req.Header.Values(echo.HeaderAuthorization)
+		if len(values) > 1 {
+			return newProblem(http.StatusBadRequest, "bad-request", "Repeated Authorization header",
+				"Send exactly one Authorization header.")
+		}
+		client := s.clientAddr(req)
+		fail := func(p *problem) error {
+			if retry, blocked := s.throttle.fail(client, time.Now()); blocked {
+				p := newProblem(http.StatusTooManyRequests, "too-many-failures", "Too many failed authentications",
+					"This address failed to authenticate too often; wait before trying again.")
+				p.header = http.Header{"Retry-After": {strconv.Itoa(retry)}}
+				return p
+			}
+			return p
+		}
+		if len(values) == 0 {
+			return fail(unauthorized("This operation needs a token: send Authorization: Bearer <token>.", false))
+		}
+		scheme, token, found := strings.Cut(values[0], " ")
+		if !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			return fail(unauthorized("The Authorization header must read Bearer <token>.", false))
+		}
+		caller, err := s.access.Authenticate(req.Context(), strings.TrimSpace(token))
+		if errors.Is(err, domain.ErrUnauthenticated) {
+			return fail(unauthorized("The token is unknown, expired or revoked, or its user is inactive.", true))
+		}
+		if err != nil {
+			return err
+		}
+		c.SetRequest(req.WithContext(context.WithValue(req.Context(), callerKey{}, caller)))
+		return next(c)
+	}
+}
+
+// authorize decides, from the Casbin policy, whether the caller may run the operation on the
+// Ressort in its path, and what the caller may read. It is the only place that decides.
+func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		m, ok := c.Get(routeKey).(*matchedRoute)
+		if !ok || public(m.route.Operation) {
+			return next(c)
+		}
+		caller, ok := callerFrom(c.Request().Context())
+		if !ok {
+			return unauthorized("This operation needs a token.", false)
+		}
+		op := m.route.Operation.OperationID
+		ressort := m.params["code"]
+		allowed, sc, err := decide(s.enforcer, caller, op, ressort)
+		if err != nil {
+			return err
+		}
+		if !allowed {
+			detail := "Your roles do not allow this operation."
+			if ressort != "" {
+				detail = fmt.Sprintf("Your roles do not allow this operation on Ressort %s.", ressort)
+			}
+			return newProblem(http.StatusForbidden, "forbidden", "Forbidden", detail)
+		}
+		ctx := context.WithValue(c.Request().Context(), scopeKey{}, sc)
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+// decide evaluates the policy for every binding of the caller. The scope lists the Ressorts
+// whose data the operation may show: all of them for a global role, else the bound ones.
+func decide(e *casbin.Enforcer, caller domain.Caller, op, ressort string) (bool, domain.Scope, error) {
+	allowed := false
+	all := false
+	var readable []string
+	for _, b := range caller.Bindings {
+		bound := b.Ressort
+		if bound == "" {
+			bound = policies.Global
+		}
+		ok, err := e.Enforce(b.Role, bound, ressort, op)
+		if err != nil {
+			return false, domain.Scope{}, fmt.Errorf("authz: enforce: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		allowed = true
+		if bound == policies.Global {
+			all = true
+		} else {
+			readable = append(readable, bound)
+		}
+	}
+	if all {
+		return allowed, domain.ScopeAll(), nil
+	}
+	return allowed, domain.ScopeRessorts(readable...), nil
+}
+
+// clientAddr is the address failed authentications are counted for. X-Forwarded-For counts
+// only when the connection comes from a trusted proxy.
+func (s *Server) clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if !s.trusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			continue
+		}
+		if !s.trusted(hop) {
+			return hop
+		}
+		host = hop
+	}
+	return host
+}
+
+func (s *Server) trusted(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	for _, p := range s.trustedProxies {
+		if p.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseProxies reads REGMO_TRUSTED_PROXIES: addresses or CIDR prefixes, comma-separated.
+func parseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if !strings.Contains(item, "/") {
+			ip, err := netip.ParseAddr(item)
+			if err != nil {
+				return nil, fmt.Errorf("trusted proxy %q: %w", item, err)
+			}
+			item = netip.PrefixFrom(ip, ip.BitLen()).String()
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: %w", item, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// throttle counts failed authentications per client address in a fixed one-minute window.
+type throttle struct {
+	mu      sync.Mutex
+	limit   int
+	window  time.Duration
+	entries map[string]*failures
+}
+
+type failures struct {
+	start time.Time
+	count int
+}
+
+func newThrottle(limit int, window time.Duration) *throttle {
+	return &throttle{limit: limit, window: window, entries: map[string]*failures{}}
+}
+
+// fail records a failure; blocked is true once the address exceeded the limit in the
+// current window, with the seconds until the window ends.
+func (t *throttle) fail(addr string, now time.Time) (retryAfter int, blocked bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.entries) > 100_000 {
+		// Forget addresses whose window has passed, so the map cannot grow without bound.
+		for k, f := range t.entries {
+			if now.Sub(f.start) >= t.window {
+				delete(t.entries, k)
+			}
+		}
+	}
+	f := t.entries[addr]
+	if f == nil || now.Sub(f.start) >= t.window {
+		f = &failures{start: now}
+		t.entries[addr] = f
+	}
+	f.count++
+	if f.count <= t.limit {
+		return 0, false
+	}
+	return int(t.window.Seconds()-now.Sub(f.start).Seconds()) + 1, true
+}

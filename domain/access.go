@@ -1,0 +1,372 @@
+package domain
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Roles a user can be bound to.
+const (
+	RoleRessortverantwortliche = "ressortverantwortliche"
+	RoleOZGKoordination        = "ozg-koordination"
+	RoleAdmin                  = "admin"
+)
+
+// TokenPrefix starts every token, so that secret scanners recognise a leaked one.
+const TokenPrefix = "regmo_"
+
+// DefaultTokenTTL is how long a token lives unless its issuer says otherwise.
+const DefaultTokenTTL = 90 * 24 * time.Hour
+
+var userNamePattern = regexp.MustCompile(`^[a-z0-9._-]{2,64}$`)
+
+// ErrUnauthenticated means a token is missing, unknown, expired, revoked or its user is
+// inactive. Callers learn no more than that.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// Binding grants a role, for the Ressort-bound role in one Ressort.
+type Binding struct {
+	Role    string `json:"role"`
+	Ressort string `json:"ressort,omitempty"`
+}
+
+// Caller is an authenticated user with the bindings valid at this request.
+type Caller struct {
+	User     string
+	Bindings []Binding
+}
+
+// User is an account with its bindings.
+type User struct {
+	Name        string
+	DisplayName string
+	Email       string
+	Active      bool
+	Bindings    []Binding
+}
+
+// Token is an issued API token, without its secret.
+type Token struct {
+	ID         int64
+	User       string
+	Label      string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// Access manages users, bindings and tokens.
+type Access struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+// NewAccess returns the access service on db.
+func NewAccess(db *gorm.DB) *Access { return &Access{db: db, now: time.Now} }
+
+// WithClock returns a copy that takes the time from now.
+func (a *Access) WithClock(now func() time.Time) *Access {
+	c := *a
+	c.now = now
+	return &c
+}
+
+func hashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// Authenticate returns the caller a token belongs to, with the bindings as they are now in
+// the database, so that a change through any instance applies at the next request.
+func (a *Access) Authenticate(ctx context.Context, token string) (Caller, error) {
+	if !strings.HasPrefix(token, TokenPrefix) || len(token) > 200 {
+		return Caller{}, ErrUnauthenticated
+	}
+	hash := hashToken(token)
+	var row struct {
+		ID         int64
+		Hash       []byte
+		UserName   string
+		Active     bool
+		ExpiresAt  time.Time
+		RevokedAt  *time.Time
+		LastUsedAt *time.Time
+		Bindings   string
+	}
+	err := a.db.WithContext(ctx).Raw(`SELECT t.id, t.hash, t.user_name, u.active, t.expires_at, t.revoked_at, t.last_used_at,
+			COALESCE((SELECT json_agg(json_build_object('role', b.role, 'ressort', COALESCE(b.ressort, '')) ORDER BY b.role, b.ressort)
+				FROM bindings b WHERE b.user_name = u.name), '[]')::text AS bindings
+		FROM tokens t JOIN users u ON u.name = t.user_name
+		WHERE t.hash = ?`, hash).Scan(&row).Error
+	if err != nil {
+		return Caller{}, fmt.Errorf("store: authenticate: %w", err)
+	}
+	now := a.now()
+	// The index lookup found the row by hash; compare again in constant time anyway.
+	if row.ID == 0 || subtle.ConstantTimeCompare(row.Hash, hash) != 1 || !row.Active ||
+		row.RevokedAt != nil || !now.Before(row.ExpiresAt) {
+		return Caller{}, ErrUnauthenticated
+	}
+	var bindings []Binding
+	if err := json.Unmarshal([]byte(row.Bindings), &bindings); err != nil {
+		return Caller{}, fmt.Errorf("store: authenticate: bindings: %w", err)
+	}
+	// last_used_at is kept to the minute: one write per token and minute, not per request.
+	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) > time.Minute {
+		if err := a.db.WithContext(ctx).Exec(`UPDATE tokens SET last_used_at = ? WHERE id = ?`, now, row.ID).Error; err != nil {
+			return Caller{}, fmt.Errorf("store: token last used: %w", err)
+		}
+	}
+	return Caller{User: row.UserName, Bindings: bindings}, nil
+}
+
+// checkBinding validates a binding.
+func checkBinding(b Binding, field string, verr *ValidationError) {
+	switch b.Role {
+	case RoleRessortverantwortliche:
+		if !ValidRessortCode(b.Ressort) {
+			verr.add(field+".ressort", "is required for the role ressortverantwortliche and must be a Ressort code")
+		}
+	case RoleOZGKoordination, RoleAdmin:
+		if b.Ressort != "" {
+			verr.add(field+".ressort", "must be left out: the role %s is global", b.Role)
+		}
+	default:
+		verr.add(field+".role", "must be one of ressortverantwortliche, ozg-koordination, admin")
+	}
+}
+
+// PutUser creates or updates a user and replaces their bindings; created tells which.
+func (a *Access) PutUser(ctx context.Context, u User) (User, bool, error) {
+	verr := &ValidationError{}
+	if !userNamePattern.MatchString(u.Name) {
+		verr.add("name", "must be 2 to 64 of a-z, 0-9, '.', '_' and '-'")
+	}
+	if len([]rune(u.DisplayName)) > 200 || !cleanText(u.DisplayName) {
+		verr.add("display_name", "must be clean text of at most 200 characters")
+	}
+	if u.Email != "" && validate.Var(u.Email, "email,max=254") != nil {
+		verr.add("email", "must be an e-mail address")
+	}
+	for i, b := range u.Bindings {
+		checkBinding(b, fmt.Sprintf("bindings[%d]", i), verr)
+	}
+	if err := verr.orNil(); err != nil {
+		return User{}, false, err
+	}
+	var created bool
+	err := a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Raw(`SELECT count(*) FROM users WHERE name = ?`, u.Name).Scan(&n).Error; err != nil {
+			return fmt.Errorf("store: find user %s: %w", u.Name, err)
+		}
+		created = n == 0
+		if err := tx.Exec(`INSERT INTO users (name, display_name, email, active, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET display_name = EXCLUDED.display_name, email = EXCLUDED.email,
+				active = EXCLUDED.active, updated_at = EXCLUDED.updated_at`,
+			u.Name, u.DisplayName, u.Email, u.Active, a.now(), a.now()).Error; err != nil {
+			return fmt.Errorf("store: put user %s: %w", u.Name, err)
+		}
+		if err := tx.Exec(`DELETE FROM bindings WHERE user_name = ?`, u.Name).Error; err != nil {
+			return fmt.Errorf("store: clear bindings of %s: %w", u.Name, err)
+		}
+		for i, b := range u.Bindings {
+			if err := insertBinding(ctx, tx, u.Name, b, fmt.Sprintf("bindings[%d]", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, false, err
+	}
+	out, err := a.User(ctx, u.Name)
+	return out, created, err
+}
+
+func insertBinding(ctx context.Context, tx *gorm.DB, user string, b Binding, field string) error {
+	var ressort any
+	if b.Ressort != "" {
+		ok, err := ressortExists(ctx, tx, b.Ressort)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &ValidationError{Fields: []FieldError{{Field: field + ".ressort", Message: "Ressort " + b.Ressort + " does not exist"}}}
+		}
+		ressort = b.Ressort
+	}
+	err := tx.WithContext(ctx).Exec(`INSERT INTO bindings (user_name, role, ressort) VALUES (?, ?, ?)
+		ON CONFLICT ON CONSTRAINT bindings_unique DO NOTHING`, user, b.Role, ressort).Error
+	if err != nil {
+		return fmt.Errorf("store: bind %s as %s: %w", user, b.Role, err)
+	}
+	return nil
+}
+
+// Grant adds a binding to an existing user.
+func (a *Access) Grant(ctx context.Context, user string, b Binding) error {
+	verr := &ValidationError{}
+	checkBinding(b, "binding", verr)
+	if err := verr.orNil(); err != nil {
+		return err
+	}
+	return a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if _, err := a.user(ctx, tx, user); err != nil {
+			return err
+		}
+		return insertBinding(ctx, tx, user, b, "binding")
+	})
+}
+
+// Revoke removes a binding from a user.
+func (a *Access) Revoke(ctx context.Context, user string, b Binding) error {
+	res := a.db.WithContext(ctx).Exec(`DELETE FROM bindings WHERE user_name = ? AND role = ? AND ressort IS NOT DISTINCT FROM ?`,
+		user, b.Role, nullIfEmpty(b.Ressort))
+	if res.Error != nil {
+		return fmt.Errorf("store: revoke %s from %s: %w", b.Role, user, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return &NotFoundError{Detail: fmt.Sprintf("user %s holds no binding %s %s", user, b.Role, b.Ressort)}
+	}
+	return nil
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// User returns one user with bindings.
+func (a *Access) User(ctx context.Context, name string) (User, error) { return a.user(ctx, a.db, name) }
+
+func (a *Access) user(ctx context.Context, db *gorm.DB, name string) (User, error) {
+	users, err := a.users(ctx, db, name)
+	if err != nil {
+		return User{}, err
+	}
+	if len(users) == 0 {
+		return User{}, &NotFoundError{Detail: "user " + name + " does not exist"}
+	}
+	return users[0], nil
+}
+
+// Users lists every user ordered by name.
+func (a *Access) Users(ctx context.Context) ([]User, error) { return a.users(ctx, a.db, "") }
+
+func (a *Access) users(ctx context.Context, db *gorm.DB, only string) ([]User, error) {
+	var rows []struct {
+		Name        string
+		DisplayName string
+		Email       string
+		Active      bool
+		Bindings    string
+	}
+	err := db.WithContext(ctx).Raw(`SELECT u.name, u.display_name, u.email, u.active,
+			COALESCE((SELECT json_agg(json_build_object('role', b.role, 'ressort', COALESCE(b.ressort, '')) ORDER BY b.role, b.ressort)
+				FROM bindings b WHERE b.user_name = u.name), '[]')::text AS bindings
+		FROM users u WHERE (? = '' OR u.name = ?) ORDER BY u.name`, only, only).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	out := make([]User, len(rows))
+	for i, r := range rows {
+		out[i] = User{Name: r.Name, DisplayName: r.DisplayName, Email: r.Email, Active: r.Active}
+		if err := json.Unmarshal([]byte(r.Bindings), &out[i].Bindings); err != nil {
+			return nil, fmt.Errorf("store: bindings of %s: %w", r.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// IssueToken creates a token for a user and returns its secret, which is shown only now.
+func (a *Access) IssueToken(ctx context.Context, user, label string, ttl time.Duration) (string, Token, error) {
+	verr := &ValidationError{}
+	if ttl == 0 {
+		ttl = DefaultTokenTTL
+	}
+	if ttl < time.Second {
+		verr.add("ttl", "must be at least 1s")
+	}
+	if len([]rune(label)) > 200 || !cleanText(label) {
+		verr.add("label", "must be clean text of at most 200 characters")
+	}
+	if err := verr.orNil(); err != nil {
+		return "", Token{}, err
+	}
+	var secret [32]byte
+	if _, err := rand.Read(secret[:]); err != nil {
+		return "", Token{}, fmt.Errorf("token: random: %w", err)
+	}
+	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(secret[:])
+	now := a.now()
+	t := Token{User: user, Label: label, CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC()}
+	err := a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if _, err := a.user(ctx, tx, user); err != nil {
+			return err
+		}
+		return tx.Raw(`INSERT INTO tokens (user_name, hash, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			user, hashToken(token), label, t.CreatedAt, t.ExpiresAt).Scan(&t.ID).Error
+	})
+	if err != nil {
+		return "", Token{}, err
+	}
+	return token, t, nil
+}
+
+// Tokens lists a user's tokens, never their secrets.
+func (a *Access) Tokens(ctx context.Context, user string) ([]Token, error) {
+	if _, err := a.User(ctx, user); err != nil {
+		return nil, err
+	}
+	var rows []Token
+	err := a.db.WithContext(ctx).Raw(`SELECT id, user_name AS "user", label, created_at, expires_at, last_used_at, revoked_at
+		FROM tokens WHERE user_name = ? ORDER BY id`, user).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: tokens of %s: %w", user, err)
+	}
+	for i := range rows {
+		rows[i].CreatedAt, rows[i].ExpiresAt = rows[i].CreatedAt.UTC(), rows[i].ExpiresAt.UTC()
+	}
+	return rows, nil
+}
+
+// RevokeToken revokes a token; user, when not empty, must own it.
+func (a *Access) RevokeToken(ctx context.Context, user string, id int64) error {
+	res := a.db.WithContext(ctx).Exec(`UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?)
+		WHERE id = ? AND (? = '' OR user_name = ?)`, a.now(), id, user, user)
+	if res.Error != nil {
+		return fmt.Errorf("store: revoke token %d: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return &NotFoundError{Detail: fmt.Sprintf("token %d does not exist", id)}
+	}
+	return nil
+}
+
+// ParseTTL reads a token lifetime written as a Go duration ("720h"); empty means the default.
+func ParseTTL(s string) (time.Duration, error) {
+	if s == "" {
+		return DefaultTokenTTL, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Second {
+		return 0, &ValidationError{Fields: []FieldError{{Field: "ttl", Message: "must be a duration of at least 1s such as 720h"}}}
+	}
+	return d, nil
+}
