@@ -92,6 +92,8 @@ type request struct {
 	headers map[string]string
 	// token authenticates the request; empty means the admin's, "-" means none.
 	token string
+	// remote is the client address; empty means httptest's default.
+	remote string
 }
 
 // do sends the request through the router and checks the response against openapi.yaml.
@@ -107,6 +109,9 @@ func (ts *testServer) do(r request) *httptest.ResponseRecorder {
 		if r.method == http.MethodPatch {
 			req.Header.Set("Content-Type", "application/merge-patch+json")
 		}
+	}
+	if r.remote != "" {
+		req.RemoteAddr = r.remote
 	}
 	switch r.token {
 	case "":

@@ -137,7 +137,11 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 // decide evaluates the policy for every binding of the caller. The scope lists the Ressorts
 // whose data the operation may show: all of them for a global role, else the bound ones.
 func decide(e *casbin.Enforcer, caller domain.Caller, op, ressort string) (bool, domain.Scope, error) {
-	allowed := false
+	// The implicit role decides only whether; it never widens what may be read.
+	allowed, err := e.Enforce(policies.Authenticated, policies.Global, ressort, op)
+	if err != nil {
+		return false, domain.Scope{}, fmt.Errorf("authz: enforce: %w", err)
+	}
 	all := false
 	var readable []string
 	for _, b := range caller.Bindings {

@@ -21,6 +21,10 @@ var policyText string
 // Global is the bound Ressort of a role that is not bound to one.
 const Global = "*"
 
+// Authenticated is the role every caller with a valid token holds besides their bindings.
+// It grants operations that show nothing of any Ressort's entries.
+const Authenticated = "authenticated"
+
 // NewEnforcer builds the enforcer from the embedded model and policy.
 func NewEnforcer() (*casbin.Enforcer, error) {
 	m, err := model.NewModelFromString(modelText)
