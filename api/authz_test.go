@@ -19,12 +19,12 @@ var principals = []string{"none", "expired", "revoked", "own", "other", "ozg", "
 
 // access levels an operation grants.
 const (
-	public     = "public"     // no token needed
-	anyone     = "anyone"     // every authenticated user
-	readOwn    = "read-own"   // under a Ressort path: own Ressort, OZG, admin
-	readCross  = "read-cross" // across Ressorts: every Ressort-bound or global reader, filtered
-	writeOwn   = "write-own"  // own Ressort and admin
-	adminOnly  = "admin-only" // admin
+	public    = "public"     // no token needed
+	anyone    = "anyone"     // every authenticated user
+	readOwn   = "read-own"   // under a Ressort path: own Ressort, OZG, admin
+	readCross = "read-cross" // across Ressorts: every Ressort-bound or global reader, filtered
+	writeOwn  = "write-own"  // own Ressort and admin
+	adminOnly = "admin-only" // admin
 )
 
 // wantStatus is the expected status class for a principal under an access level: "ok" (2xx)
@@ -98,9 +98,11 @@ func matrix(tokenIDs map[string]int64) map[string]matrixRow {
 		"patchOnlinedienst":        {writeOwn, od("PATCH", "m-", `{"description":"geändert"}`)},
 		"deleteOnlinedienst":       {writeOwn, od("DELETE", "d-", "")},
 		"listUsers":                {adminOnly, fixed("GET", "/v1/users", "")},
-		"putUser":                  {adminOnly, func(p string) request { return request{method: "PUT", path: "/v1/users/u-" + p, body: `{"display_name":"X"}`} }},
-		"listTokens":               {adminOnly, fixed("GET", "/v1/users/target/tokens", "")},
-		"issueToken":               {adminOnly, fixed("POST", "/v1/users/target/tokens", `{"label":"matrix"}`)},
+		"putUser": {adminOnly, func(p string) request {
+			return request{method: "PUT", path: "/v1/users/u-" + p, body: `{"display_name":"X"}`}
+		}},
+		"listTokens": {adminOnly, fixed("GET", "/v1/users/target/tokens", "")},
+		"issueToken": {adminOnly, fixed("POST", "/v1/users/target/tokens", `{"label":"matrix"}`)},
 		"revokeToken": {adminOnly, func(p string) request {
 			return request{method: "DELETE", path: fmt.Sprintf("/v1/users/target/tokens/%d", tokenIDs[p])}
 		}},

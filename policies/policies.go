@@ -17,7 +17,6 @@ var modelText string
 //go:embed policy.csv
 var policyText string
 
-
 // Global is the bound Ressort of a role that is not bound to one.
 const Global = "*"
 
