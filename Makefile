@@ -28,8 +28,15 @@ run: postgres build
 	export DATABASE_URL="$$url"; \
 	$(BIN)/regmo migrate; \
 	$(BIN)/regmo seed demo; \
-	echo "PostgreSQL: $$url (stop it with: make stop)"; \
-	echo "API:        http://127.0.0.1:8080  (contract: http://127.0.0.1:8080/openapi.yaml)"; \
+	$(BIN)/regmo user list | grep -q '^admin ' || $(BIN)/regmo user add admin --role admin; \
+	token=$$($(BIN)/regmo token issue admin --ttl 24h --label "make run" 2>/dev/null); \
+	echo; \
+	echo "PostgreSQL:  $$url (stop it with: make stop)"; \
+	echo "API:         http://127.0.0.1:8080  (contract: http://127.0.0.1:8080/openapi.yaml)"; \
+	echo "Admin token: $$token"; \
+	echo "             export REGMO_TOKEN=$$token"; \
+	echo "More tokens: DATABASE_URL='$$url' $(BIN)/regmo token issue NAME --ttl 720h --label TEXT"; \
+	echo; \
 	exec $(BIN)/regmo serve
 
 stop:

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
 	"encoding/json"
@@ -150,10 +151,13 @@ func writeProblem(c echo.Context, p *problem) error {
 	if id, ok := c.Get(requestIDKey).(string); ok {
 		body.RequestId = &id
 	}
-	data, err := json.Marshal(body)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // details quote "<token>"; this is not HTML
+	if err := enc.Encode(body); err != nil {
 		return err
 	}
+	data := buf.Bytes()
 	h := c.Response().Header()
 	for k, vs := range p.header {
 		for _, v := range vs {
@@ -165,7 +169,7 @@ func writeProblem(c echo.Context, p *problem) error {
 		h.Set("Retry-After", "5")
 	}
 	c.Response().WriteHeader(p.status)
-	_, err = c.Response().Write(data)
+	_, err := c.Response().Write(data)
 	return err
 }
 
