@@ -117,7 +117,7 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		op := m.route.Operation.OperationID
 		ressort := m.params["code"]
-		allowed, sc, err := decide(s.enforcer, caller, op, ressort)
+		allowed, sc, err := s.policy.decide(caller, op, ressort)
 		if err != nil {
 			return err
 		}
@@ -134,13 +134,49 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// policy answers Casbin's decisions from a cache. The policy is fixed at start-up, so a
+// decision never changes; the cache keeps Casbin's expression evaluation (tens of µs) off
+// the request path.
+type policy struct {
+	enforcer *casbin.Enforcer
+	cache    sync.Map // decisionKey → bool
+}
+
+type decisionKey struct{ role, bound, ressort, op string }
+
+// allows evaluates one binding. The model compares the bound Ressort with the path's only
+// for equality, so the Ressort codes are reduced to that relation before caching: the cache
+// stays as small as roles × operations × 6 however many codes clients send.
+func (p *policy) allows(role, bound, ressort, op string) (bool, error) {
+	k := decisionKey{role: role, bound: "B", ressort: "O", op: op}
+	switch {
+	case bound == policies.Global:
+		k.bound = policies.Global
+	}
+	switch {
+	case ressort == "":
+		k.ressort = ""
+	case ressort == bound:
+		k.ressort = "B"
+	}
+	if v, ok := p.cache.Load(k); ok {
+		return v.(bool), nil
+	}
+	ok, err := p.enforcer.Enforce(k.role, k.bound, k.ressort, k.op)
+	if err != nil {
+		return false, fmt.Errorf("authz: enforce: %w", err)
+	}
+	p.cache.Store(k, ok)
+	return ok, nil
+}
+
 // decide evaluates the policy for every binding of the caller. The scope lists the Ressorts
 // whose data the operation may show: all of them for a global role, else the bound ones.
-func decide(e *casbin.Enforcer, caller domain.Caller, op, ressort string) (bool, domain.Scope, error) {
+func (p *policy) decide(caller domain.Caller, op, ressort string) (bool, domain.Scope, error) {
 	// The implicit role decides only whether; it never widens what may be read.
-	allowed, err := e.Enforce(policies.Authenticated, policies.Global, ressort, op)
+	allowed, err := p.allows(policies.Authenticated, policies.Global, ressort, op)
 	if err != nil {
-		return false, domain.Scope{}, fmt.Errorf("authz: enforce: %w", err)
+		return false, domain.Scope{}, err
 	}
 	all := false
 	var readable []string
@@ -149,9 +185,9 @@ func decide(e *casbin.Enforcer, caller domain.Caller, op, ressort string) (bool,
 		if bound == "" {
 			bound = policies.Global
 		}
-		ok, err := e.Enforce(b.Role, bound, ressort, op)
+		ok, err := p.allows(b.Role, bound, ressort, op)
 		if err != nil {
-			return false, domain.Scope{}, fmt.Errorf("authz: enforce: %w", err)
+			return false, domain.Scope{}, err
 		}
 		if !ok {
 			continue

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/casbin/casbin/v2"
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
@@ -37,7 +36,7 @@ type Server struct {
 	db             *gorm.DB
 	contract       *contract
 	access         *domain.Access
-	enforcer       *casbin.Enforcer
+	policy         *policy
 	throttle       *throttle
 	trustedProxies []netip.Prefix
 }
@@ -68,7 +67,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, contract: ct, access: access,
-		enforcer: enforcer, throttle: newThrottle(20, time.Minute), trustedProxies: proxies}
+		policy: &policy{enforcer: enforcer}, throttle: newThrottle(20, time.Minute), trustedProxies: proxies}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler

@@ -247,7 +247,7 @@ func (s *scanner) str(decode bool) (string, error) {
 	// A member name's problems are reported on the name itself.
 	nameErr := func(kind Kind, off int, detail string) error {
 		if decode {
-			s.path = append(s.path, strings.ToValidUTF8(string(s.data[start+1:min(off, len(s.data))]), "\uFFFD"))
+			s.path = append(s.path, strings.ToValidUTF8(string(s.data[start+1:min(off+1, len(s.data))]), "\uFFFD"))
 			defer func() { s.path = s.path[:len(s.path)-1] }()
 		}
 		return s.fail(kind, off, detail)
