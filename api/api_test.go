@@ -58,14 +58,17 @@ type testServer struct {
 }
 
 // newTestServer runs the real router on a fresh, migrated database.
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t *testing.T) *testServer { return newTestServerAt(t, fixedNow) }
+
+// newTestServerAt runs the server with the given clock.
+func newTestServerAt(t *testing.T, now func() time.Time) *testServer {
 	t.Helper()
 	db := testdb.New(t)
-	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: fixedNow})
+	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now})
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
 	}
-	ts := &testServer{t: t, srv: srv, db: db, access: domain.NewAccess(db).WithClock(fixedNow)}
+	ts := &testServer{t: t, srv: srv, db: db, access: domain.NewAccess(db).WithClock(now)}
 	ts.admin = ts.user("admin", domain.Binding{Role: domain.RoleAdmin})
 	return ts
 }
@@ -77,7 +80,7 @@ func (ts *testServer) user(name string, bindings ...domain.Binding) string {
 	if _, _, err := ts.access.PutUser(ctx, domain.User{Name: name, Active: true, Bindings: bindings}); err != nil {
 		ts.t.Fatalf("create user %s: %v", name, err)
 	}
-	token, _, err := ts.access.IssueToken(ctx, name, "test", time.Hour)
+	token, _, err := ts.access.IssueToken(ctx, name, "test", 365*24*time.Hour)
 	if err != nil {
 		ts.t.Fatalf("token for %s: %v", name, err)
 	}

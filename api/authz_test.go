@@ -97,7 +97,14 @@ func matrix(tokenIDs map[string]int64) map[string]matrixRow {
 		"putOnlinedienst":          {writeOwn, od("PUT", "new-", `{"name":"Neu"}`)},
 		"patchOnlinedienst":        {writeOwn, od("PATCH", "m-", `{"description":"geändert"}`)},
 		"deleteOnlinedienst":       {writeOwn, od("DELETE", "d-", "")},
-		"listUsers":                {adminOnly, fixed("GET", "/v1/users", "")},
+		"getRegisterHistory": {readOwn, func(p string) request {
+			return request{method: "GET", path: "/v1/ressorts/SIS/registers/m-" + p + "/history"}
+		}},
+		"getOnlinedienstHistory": {readOwn, func(p string) request {
+			return request{method: "GET", path: "/v1/ressorts/SIS/onlinedienste/m-" + p + "/history"}
+		}},
+		"listAudit": {readCross, fixed("GET", "/v1/audit", "")},
+		"listUsers": {adminOnly, fixed("GET", "/v1/users", "")},
 		"putUser": {adminOnly, func(p string) request {
 			return request{method: "PUT", path: "/v1/users/u-" + p, body: `{"display_name":"X"}`}
 		}},

@@ -2,17 +2,22 @@ package api
 
 import (
 	"context"
+	"time"
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
 )
 
 func (h *handler) GetOnlinedienst(ctx context.Context, req oapi.GetOnlinedienstRequestObject) (oapi.GetOnlinedienstResponseObject, error) {
-	e, err := h.inventory.Get(ctx, domain.KindOnlinedienst, req.Code, req.Key)
+	at, err := h.inventory.AsOf(req.Params.AsOf)
 	if err != nil {
 		return nil, err
 	}
-	return oapi.GetOnlinedienst200JSONResponse{Body: toOnlinedienst(e, h.inventory.Today()), Headers: oapi.GetOnlinedienst200ResponseHeaders{ETag: etag(e.Version)}}, nil
+	e, err := h.inventory.Lookup(ctx, domain.KindOnlinedienst, req.Code, req.Key, at)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.GetOnlinedienst200JSONResponse{Body: toOnlinedienst(e, h.inventory.TodayAt(at)), Headers: oapi.GetOnlinedienst200ResponseHeaders{ETag: etag(e.Version)}}, nil
 }
 
 func (h *handler) PutOnlinedienst(ctx context.Context, req oapi.PutOnlinedienstRequestObject) (oapi.PutOnlinedienstResponseObject, error) {
@@ -56,30 +61,38 @@ func (h *handler) DeleteOnlinedienst(ctx context.Context, req oapi.DeleteOnlined
 
 func (h *handler) ListOnlinedienste(ctx context.Context, req oapi.ListOnlinediensteRequestObject) (oapi.ListOnlinediensteResponseObject, error) {
 	p := req.Params
-	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{
+	at, err := h.inventory.AsOf(p.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{AsOf: at,
 		Kind: domain.KindOnlinedienst, Ressorts: deref(p.Ressort), Stages: stages(p.StageIdnr, p.StageNoots, p.StageDsc),
 		Overdue: p.Overdue, Q: deref(p.Q), Limit: deref(p.Limit), Cursor: deref(p.Cursor),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return oapi.ListOnlinedienste200JSONResponse(h.onlinedienstList(page)), nil
+	return oapi.ListOnlinedienste200JSONResponse(h.onlinedienstList(page, at)), nil
 }
 
 func (h *handler) ListRessortOnlinedienste(ctx context.Context, req oapi.ListRessortOnlinediensteRequestObject) (oapi.ListRessortOnlinediensteResponseObject, error) {
 	p := req.Params
-	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{
+	at, err := h.inventory.AsOf(p.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{AsOf: at,
 		Kind: domain.KindOnlinedienst, Ressort: req.Code, Stages: stages(p.StageIdnr, p.StageNoots, p.StageDsc),
 		Overdue: p.Overdue, Q: deref(p.Q), Limit: deref(p.Limit), Cursor: deref(p.Cursor),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return oapi.ListRessortOnlinedienste200JSONResponse(h.onlinedienstList(page)), nil
+	return oapi.ListRessortOnlinedienste200JSONResponse(h.onlinedienstList(page, at)), nil
 }
 
-func (h *handler) onlinedienstList(page domain.Page) oapi.OnlinedienstList {
-	today := h.inventory.Today()
+func (h *handler) onlinedienstList(page domain.Page, at *time.Time) oapi.OnlinedienstList {
+	today := h.inventory.TodayAt(at)
 	items := make([]oapi.Onlinedienst, len(page.Entries))
 	for i, e := range page.Entries {
 		items[i] = toOnlinedienst(e, today)

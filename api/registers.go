@@ -2,17 +2,22 @@ package api
 
 import (
 	"context"
+	"time"
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
 )
 
 func (h *handler) GetRegister(ctx context.Context, req oapi.GetRegisterRequestObject) (oapi.GetRegisterResponseObject, error) {
-	e, err := h.inventory.Get(ctx, domain.KindRegister, req.Code, req.Key)
+	at, err := h.inventory.AsOf(req.Params.AsOf)
 	if err != nil {
 		return nil, err
 	}
-	return oapi.GetRegister200JSONResponse{Body: toRegister(e, h.inventory.Today()), Headers: oapi.GetRegister200ResponseHeaders{ETag: etag(e.Version)}}, nil
+	e, err := h.inventory.Lookup(ctx, domain.KindRegister, req.Code, req.Key, at)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.GetRegister200JSONResponse{Body: toRegister(e, h.inventory.TodayAt(at)), Headers: oapi.GetRegister200ResponseHeaders{ETag: etag(e.Version)}}, nil
 }
 
 func (h *handler) PutRegister(ctx context.Context, req oapi.PutRegisterRequestObject) (oapi.PutRegisterResponseObject, error) {
@@ -56,30 +61,38 @@ func (h *handler) DeleteRegister(ctx context.Context, req oapi.DeleteRegisterReq
 
 func (h *handler) ListRegisters(ctx context.Context, req oapi.ListRegistersRequestObject) (oapi.ListRegistersResponseObject, error) {
 	p := req.Params
-	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{
+	at, err := h.inventory.AsOf(p.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{AsOf: at,
 		Kind: domain.KindRegister, Ressorts: deref(p.Ressort), Stages: stages(p.StageIdnr, p.StageNoots, p.StageDsc),
 		Overdue: p.Overdue, Q: deref(p.Q), Limit: deref(p.Limit), Cursor: deref(p.Cursor),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return oapi.ListRegisters200JSONResponse(h.registerList(page)), nil
+	return oapi.ListRegisters200JSONResponse(h.registerList(page, at)), nil
 }
 
 func (h *handler) ListRessortRegisters(ctx context.Context, req oapi.ListRessortRegistersRequestObject) (oapi.ListRessortRegistersResponseObject, error) {
 	p := req.Params
-	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{
+	at, err := h.inventory.AsOf(p.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{AsOf: at,
 		Kind: domain.KindRegister, Ressort: req.Code, Stages: stages(p.StageIdnr, p.StageNoots, p.StageDsc),
 		Overdue: p.Overdue, Q: deref(p.Q), Limit: deref(p.Limit), Cursor: deref(p.Cursor),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return oapi.ListRessortRegisters200JSONResponse(h.registerList(page)), nil
+	return oapi.ListRessortRegisters200JSONResponse(h.registerList(page, at)), nil
 }
 
-func (h *handler) registerList(page domain.Page) oapi.RegisterList {
-	today := h.inventory.Today()
+func (h *handler) registerList(page domain.Page, at *time.Time) oapi.RegisterList {
+	today := h.inventory.TodayAt(at)
 	items := make([]oapi.Register, len(page.Entries))
 	for i, e := range page.Entries {
 		items[i] = toRegister(e, today)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ParamError is a query parameter that cannot be used as given.
@@ -63,6 +64,14 @@ func (f Filter) fingerprint() string {
 		b.WriteString("|overdue=" + strconv.FormatBool(*f.Overdue))
 	}
 	b.WriteString("|q=" + f.Q)
-	sum := sha256.Sum256([]byte(b.String()))
+	if f.AsOf != nil {
+		b.WriteString("|as_of=" + f.AsOf.UTC().Format(time.RFC3339Nano))
+	}
+	return shortHash(b.String())
+}
+
+// shortHash fingerprints a listing's description.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
 	return base64.RawURLEncoding.EncodeToString(sum[:9])
 }

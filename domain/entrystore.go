@@ -259,6 +259,10 @@ func (s entryStore) referencedBy(ctx context.Context, registerID int64) ([]Ref, 
 // list returns one page of a listing, filtered by scope first.
 func (s entryStore) list(ctx context.Context, f Filter, codes []string, all bool, after *cursor, today string) ([]entryRow, error) {
 	q := s.db.WithContext(ctx).Table("entries").Select(entryColumns).Where("kind = ?", f.Kind)
+	if f.AsOf != nil {
+		q = s.db.WithContext(ctx).Table("entry_versions").Select(entryColumns).Where("kind = ?", f.Kind).
+			Where("valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", *f.AsOf, *f.AsOf)
+	}
 	if !all {
 		q = q.Where("ressort = ANY(?::text[])", textArray(codes))
 	}

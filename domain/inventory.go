@@ -106,6 +106,13 @@ func (inv *Inventory) put(ctx context.Context, tx *gorm.DB, actor string, kind K
 			return Entry{}, false, err
 		}
 	}
+	action, before := ActionCreated, (*Content)(nil)
+	if current != nil {
+		action, before = ActionUpdated, &current.Content
+	}
+	if err := st.record(ctx, actor, action, kind, ressort, key, row.ID, before, &c, now); err != nil {
+		return Entry{}, false, err
+	}
 	return row.entry(), cur == nil, nil
 }
 
@@ -168,7 +175,8 @@ func (inv *Inventory) Patch(ctx context.Context, actor string, kind Kind, ressor
 		if err != nil {
 			return err
 		}
-		row, err := st.update(ctx, cur.ID, c, actor, inv.now())
+		now := inv.now()
+		row, err := st.update(ctx, cur.ID, c, actor, now)
 		if err != nil {
 			return err
 		}
@@ -176,6 +184,9 @@ func (inv *Inventory) Patch(ctx context.Context, actor string, kind Kind, ressor
 			if err := st.setNachweise(ctx, row.ID, registerIDs); err != nil {
 				return err
 			}
+		}
+		if err := st.record(ctx, actor, ActionUpdated, kind, ressort, key, row.ID, &current.Content, &c, now); err != nil {
+			return err
 		}
 		out = row.entry()
 		return nil
@@ -217,7 +228,10 @@ func (inv *Inventory) Delete(ctx context.Context, actor string, kind Kind, resso
 			by, _ := st.referencedBy(ctx, cur.ID)
 			return &ReferencedError{Register: Ref{ressort, key}, By: by}
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return st.record(ctx, actor, ActionDeleted, kind, ressort, key, cur.ID, &current.Content, nil, inv.now())
 	})
 }
 
@@ -252,7 +266,11 @@ func (inv *Inventory) List(ctx context.Context, scope Scope, f Filter) (Page, er
 	if !all && len(codes) == 0 {
 		return Page{}, nil
 	}
-	rows, err := entryStore{inv.db}.list(ctx, f, codes, all, after, inv.Today())
+	today := inv.Today()
+	if f.AsOf != nil {
+		today = Today(*f.AsOf)
+	}
+	rows, err := entryStore{inv.db}.list(ctx, f, codes, all, after, today)
 	if err != nil {
 		return Page{}, err
 	}

@@ -1,6 +1,9 @@
 package domain
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // Scope is what a caller may read: every Ressort, or only some. Stores filter by it before
 // they count or return anything.
@@ -63,6 +66,8 @@ type Filter struct {
 	Q      string
 	Limit  int
 	Cursor string
+	// AsOf, when set, lists the inventory as it was at that instant.
+	AsOf *time.Time
 }
 
 // Page is one page of a listing.

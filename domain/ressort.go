@@ -32,8 +32,9 @@ func (s *Ressorts) List(ctx context.Context) ([]Ressort, error) {
 	return out, nil
 }
 
-// Put creates a Ressort or renames it; created tells which.
-func (s *Ressorts) Put(ctx context.Context, code, name string) (r Ressort, created bool, err error) {
+// Put creates a Ressort or renames it; created tells which. A real change is recorded in
+// the audit trail.
+func (s *Ressorts) Put(ctx context.Context, actor, code, name string) (r Ressort, created bool, err error) {
 	verr := &ValidationError{}
 	if !ValidRessortCode(code) {
 		verr.add("code", "must be 2 to 16 of A-Z, 0-9 and '-'")
@@ -48,24 +49,33 @@ func (s *Ressorts) Put(ctx context.Context, code, name string) (r Ressort, creat
 	if err := verr.orNil(); err != nil {
 		return Ressort{}, false, err
 	}
-	var res struct {
-		Code     string
-		Name     string
-		Inserted bool
-	}
-	// xmax = 0 tells an inserted row from an updated one in the same statement.
-	err = s.db.WithContext(ctx).Raw(`INSERT INTO ressorts (code, name, created_at, updated_at)
-		VALUES (?, ?, ?, ?)
-		ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, updated_at = EXCLUDED.updated_at
-			WHERE ressorts.name IS DISTINCT FROM EXCLUDED.name
-		RETURNING code, name, (xmax = 0) AS inserted`, code, name, s.now(), s.now()).Scan(&res).Error
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var current []Ressort
+		if err := tx.Raw(`SELECT code, name FROM ressorts WHERE code = ? FOR UPDATE`, code).Scan(&current).Error; err != nil {
+			return fmt.Errorf("store: load ressort %s: %w", code, err)
+		}
+		now := s.now()
+		e := Event{At: now, Actor: actor, EntityType: "ressort", Ressort: code, Key: code}
+		switch {
+		case len(current) == 0:
+			created = true
+			e.Action, e.Changes = ActionCreated, map[string]Change{"name": {To: name}}
+			err = tx.Exec(`INSERT INTO ressorts (code, name, created_at, updated_at) VALUES (?, ?, ?, ?)`, code, name, now, now).Error
+		case current[0].Name != name:
+			e.Action, e.Changes = ActionUpdated, map[string]Change{"name": {From: current[0].Name, To: name}}
+			err = tx.Exec(`UPDATE ressorts SET name = ?, updated_at = ? WHERE code = ?`, name, now, code).Error
+		default:
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store: put ressort %s: %w", code, err)
+		}
+		return recordEvent(ctx, tx, e)
+	})
 	if err != nil {
-		return Ressort{}, false, fmt.Errorf("store: put ressort %s: %w", code, err)
+		return Ressort{}, false, err
 	}
-	if res.Code == "" { // unchanged: the conditional update returned no row
-		return Ressort{Code: code, Name: name}, false, nil
-	}
-	return Ressort{Code: res.Code, Name: res.Name}, res.Inserted, nil
+	return Ressort{Code: code, Name: name}, created, nil
 }
 
 // ressortExists reports whether a Ressort exists.

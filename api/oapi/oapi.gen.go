@@ -37,6 +37,57 @@ func (e BindingRole) Valid() bool {
 	}
 }
 
+// Defines values for EventAction.
+const (
+	EventActionCreated EventAction = "created"
+	EventActionDeleted EventAction = "deleted"
+	EventActionUpdated EventAction = "updated"
+)
+
+// Valid indicates whether the value is a known member of the EventAction enum.
+func (e EventAction) Valid() bool {
+	switch e {
+	case EventActionCreated:
+		return true
+	case EventActionDeleted:
+		return true
+	case EventActionUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventEntityType.
+const (
+	EventEntityTypeBinding      EventEntityType = "binding"
+	EventEntityTypeOnlinedienst EventEntityType = "onlinedienst"
+	EventEntityTypeRegister     EventEntityType = "register"
+	EventEntityTypeRessort      EventEntityType = "ressort"
+	EventEntityTypeToken        EventEntityType = "token"
+	EventEntityTypeUser         EventEntityType = "user"
+)
+
+// Valid indicates whether the value is a known member of the EventEntityType enum.
+func (e EventEntityType) Valid() bool {
+	switch e {
+	case EventEntityTypeBinding:
+		return true
+	case EventEntityTypeOnlinedienst:
+		return true
+	case EventEntityTypeRegister:
+		return true
+	case EventEntityTypeRessort:
+		return true
+	case EventEntityTypeToken:
+		return true
+	case EventEntityTypeUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok HealthStatus = "ok"
@@ -82,6 +133,57 @@ func (e Stage) Valid() bool {
 	}
 }
 
+// Defines values for ListAuditParamsType.
+const (
+	ListAuditParamsTypeBinding      ListAuditParamsType = "binding"
+	ListAuditParamsTypeOnlinedienst ListAuditParamsType = "onlinedienst"
+	ListAuditParamsTypeRegister     ListAuditParamsType = "register"
+	ListAuditParamsTypeRessort      ListAuditParamsType = "ressort"
+	ListAuditParamsTypeToken        ListAuditParamsType = "token"
+	ListAuditParamsTypeUser         ListAuditParamsType = "user"
+)
+
+// Valid indicates whether the value is a known member of the ListAuditParamsType enum.
+func (e ListAuditParamsType) Valid() bool {
+	switch e {
+	case ListAuditParamsTypeBinding:
+		return true
+	case ListAuditParamsTypeOnlinedienst:
+		return true
+	case ListAuditParamsTypeRegister:
+		return true
+	case ListAuditParamsTypeRessort:
+		return true
+	case ListAuditParamsTypeToken:
+		return true
+	case ListAuditParamsTypeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListAuditParamsAction.
+const (
+	ListAuditParamsActionCreated ListAuditParamsAction = "created"
+	ListAuditParamsActionDeleted ListAuditParamsAction = "deleted"
+	ListAuditParamsActionUpdated ListAuditParamsAction = "updated"
+)
+
+// Valid indicates whether the value is a known member of the ListAuditParamsAction enum.
+func (e ListAuditParamsAction) Valid() bool {
+	switch e {
+	case ListAuditParamsActionCreated:
+		return true
+	case ListAuditParamsActionDeleted:
+		return true
+	case ListAuditParamsActionUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // AnlageEntry defines model for AnlageEntry.
 type AnlageEntry struct {
 	// LegalBasis the legal basis where the Anlage names one, else empty
@@ -102,6 +204,15 @@ type Binding struct {
 
 // BindingRole defines model for Binding.Role.
 type BindingRole string
+
+// Change defines model for Change.
+type Change struct {
+	// From the value before; null when absent
+	From interface{} `json:"from"`
+
+	// To the value after; null when removed
+	To interface{} `json:"to"`
+}
 
 // Dimension defines model for Dimension.
 type Dimension struct {
@@ -144,6 +255,34 @@ type DimensionPatch struct {
 
 // EntryKey Example: melderegister
 type EntryKey = string
+
+// Event defines model for Event.
+type Event struct {
+	Action EventAction `json:"action"`
+	Actor  string      `json:"actor"`
+	At     time.Time   `json:"at"`
+
+	// Changes changed fields by path, e.g. {"readiness.noots.stage": {"from": "planned", "to": "testing"}}
+	Changes map[string]Change `json:"changes"`
+	Entity  struct {
+		Key     string          `json:"key"`
+		Ressort *string         `json:"ressort"`
+		Type    EventEntityType `json:"type"`
+	} `json:"entity"`
+	Id int64 `json:"id"`
+}
+
+// EventAction defines model for Event.Action.
+type EventAction string
+
+// EventEntityType defines model for Event.Entity.Type.
+type EventEntityType string
+
+// EventList defines model for EventList.
+type EventList struct {
+	Items      []Event `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
 
 // FieldError defines model for FieldError.
 type FieldError struct {
@@ -375,6 +514,9 @@ type UserInput struct {
 	Email *string `json:"email,omitempty"`
 }
 
+// AsOf Example: 2026-09-30
+type AsOf = string
+
 // Code Example: SF
 type Code = RessortCode
 
@@ -444,6 +586,37 @@ type Unprocessable = Problem
 // UnsupportedMediaType RFC 9457 problem details
 type UnsupportedMediaType = Problem
 
+// ListAuditParams defines parameters for ListAudit.
+type ListAuditParams struct {
+	// Since events at or after this instant (RFC 3339)
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until events before this instant (RFC 3339)
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// Actor events of this user
+	Actor *string `form:"actor,omitempty" json:"actor,omitempty"`
+
+	// Ressort only these Ressorts (repeatable)
+	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+
+	// Type events of this kind of entity
+	Type   *ListAuditParamsType   `form:"type,omitempty" json:"type,omitempty"`
+	Action *ListAuditParamsAction `form:"action,omitempty" json:"action,omitempty"`
+
+	// Limit page size
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor `next_cursor` of the previous page; valid only with the same endpoint and filters
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListAuditParamsType defines parameters for ListAudit.
+type ListAuditParamsType string
+
+// ListAuditParamsAction defines parameters for ListAudit.
+type ListAuditParamsAction string
+
 // ListOnlinediensteParams defines parameters for ListOnlinedienste.
 type ListOnlinediensteParams struct {
 	// Ressort only these Ressorts (repeatable)
@@ -469,6 +642,11 @@ type ListOnlinediensteParams struct {
 
 	// Cursor `next_cursor` of the previous page; valid only with the same endpoint and filters
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
+	// end of that day in Europe/Berlin (today: now). `ready` and `overdue` are computed as of
+	// that moment. An instant in the future is a 422.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
 }
 
 // ListRegistersParams defines parameters for ListRegisters.
@@ -496,6 +674,11 @@ type ListRegistersParams struct {
 
 	// Cursor `next_cursor` of the previous page; valid only with the same endpoint and filters
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
+	// end of that day in Europe/Berlin (today: now). `ready` and `overdue` are computed as of
+	// that moment. An instant in the future is a 422.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
 }
 
 // ListRessortOnlinediensteParams defines parameters for ListRessortOnlinedienste.
@@ -520,6 +703,11 @@ type ListRessortOnlinediensteParams struct {
 
 	// Cursor `next_cursor` of the previous page; valid only with the same endpoint and filters
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
+	// end of that day in Europe/Berlin (today: now). `ready` and `overdue` are computed as of
+	// that moment. An instant in the future is a 422.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
 }
 
 // DeleteOnlinedienstParams defines parameters for DeleteOnlinedienst.
@@ -527,6 +715,14 @@ type DeleteOnlinedienstParams struct {
 	// IfMatch `"<version>"` as read from the ETag, or `*`. A mismatch answers 412 and changes nothing.
 	// Weak tags never match (RFC 9110 strong comparison).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetOnlinedienstParams defines parameters for GetOnlinedienst.
+type GetOnlinedienstParams struct {
+	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
+	// end of that day in Europe/Berlin (today: now). `ready` and `overdue` are computed as of
+	// that moment. An instant in the future is a 422.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
 }
 
 // PatchOnlinedienstParams defines parameters for PatchOnlinedienst.
@@ -541,6 +737,15 @@ type PutOnlinedienstParams struct {
 	// IfMatch `"<version>"` as read from the ETag, or `*`. A mismatch answers 412 and changes nothing.
 	// Weak tags never match (RFC 9110 strong comparison).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetOnlinedienstHistoryParams defines parameters for GetOnlinedienstHistory.
+type GetOnlinedienstHistoryParams struct {
+	// Limit page size
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor `next_cursor` of the previous page; valid only with the same endpoint and filters
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListRessortRegistersParams defines parameters for ListRessortRegisters.
@@ -565,6 +770,11 @@ type ListRessortRegistersParams struct {
 
 	// Cursor `next_cursor` of the previous page; valid only with the same endpoint and filters
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
+	// end of that day in Europe/Berlin (today: now). `ready` and `overdue` are computed as of
+	// that moment. An instant in the future is a 422.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
 }
 
 // DeleteRegisterParams defines parameters for DeleteRegister.
@@ -572,6 +782,14 @@ type DeleteRegisterParams struct {
 	// IfMatch `"<version>"` as read from the ETag, or `*`. A mismatch answers 412 and changes nothing.
 	// Weak tags never match (RFC 9110 strong comparison).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetRegisterParams defines parameters for GetRegister.
+type GetRegisterParams struct {
+	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
+	// end of that day in Europe/Berlin (today: now). `ready` and `overdue` are computed as of
+	// that moment. An instant in the future is a 422.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
 }
 
 // PatchRegisterParams defines parameters for PatchRegister.
@@ -586,6 +804,15 @@ type PutRegisterParams struct {
 	// IfMatch `"<version>"` as read from the ETag, or `*`. A mismatch answers 412 and changes nothing.
 	// Weak tags never match (RFC 9110 strong comparison).
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetRegisterHistoryParams defines parameters for GetRegisterHistory.
+type GetRegisterHistoryParams struct {
+	// Limit page size
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor `next_cursor` of the previous page; valid only with the same endpoint and filters
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // PutRessortJSONRequestBody defines body for PutRessort for application/json ContentType.
@@ -620,6 +847,9 @@ type ServerInterface interface {
 	// GetReady The service can reach its database
 	// (GET /readyz)
 	GetReady(ctx echo.Context) error
+	// ListAudit The audit trail, newest first
+	// (GET /v1/audit)
+	ListAudit(ctx echo.Context, params ListAuditParams) error
 	// GetMe The authenticated user and their role bindings
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
@@ -646,13 +876,16 @@ type ServerInterface interface {
 	DeleteOnlinedienst(ctx echo.Context, code Code, key Key, params DeleteOnlinedienstParams) error
 	// GetOnlinedienst One Onlinedienst
 	// (GET /v1/ressorts/{code}/onlinedienste/{key})
-	GetOnlinedienst(ctx echo.Context, code Code, key Key) error
+	GetOnlinedienst(ctx echo.Context, code Code, key Key, params GetOnlinedienstParams) error
 	// PatchOnlinedienst Change some fields of an Onlinedienst (JSON Merge Patch, RFC 7396)
 	// (PATCH /v1/ressorts/{code}/onlinedienste/{key})
 	PatchOnlinedienst(ctx echo.Context, code Code, key Key, params PatchOnlinedienstParams) error
 	// PutOnlinedienst Create or replace an Onlinedienst
 	// (PUT /v1/ressorts/{code}/onlinedienste/{key})
 	PutOnlinedienst(ctx echo.Context, code Code, key Key, params PutOnlinedienstParams) error
+	// GetOnlinedienstHistory The audit events of one Onlinedienst, newest first
+	// (GET /v1/ressorts/{code}/onlinedienste/{key}/history)
+	GetOnlinedienstHistory(ctx echo.Context, code Code, key Key, params GetOnlinedienstHistoryParams) error
 	// ListRessortRegisters The registers of one Ressort
 	// (GET /v1/ressorts/{code}/registers)
 	ListRessortRegisters(ctx echo.Context, code Code, params ListRessortRegistersParams) error
@@ -661,13 +894,16 @@ type ServerInterface interface {
 	DeleteRegister(ctx echo.Context, code Code, key Key, params DeleteRegisterParams) error
 	// GetRegister One register
 	// (GET /v1/ressorts/{code}/registers/{key})
-	GetRegister(ctx echo.Context, code Code, key Key) error
+	GetRegister(ctx echo.Context, code Code, key Key, params GetRegisterParams) error
 	// PatchRegister Change some fields of a register (JSON Merge Patch, RFC 7396)
 	// (PATCH /v1/ressorts/{code}/registers/{key})
 	PatchRegister(ctx echo.Context, code Code, key Key, params PatchRegisterParams) error
 	// PutRegister Create or replace a register
 	// (PUT /v1/ressorts/{code}/registers/{key})
 	PutRegister(ctx echo.Context, code Code, key Key, params PutRegisterParams) error
+	// GetRegisterHistory The audit events of one register, newest first
+	// (GET /v1/ressorts/{code}/registers/{key}/history)
+	GetRegisterHistory(ctx echo.Context, code Code, key Key, params GetRegisterHistoryParams) error
 	// ListUsers All users with their bindings (admin)
 	// (GET /v1/users)
 	ListUsers(ctx echo.Context) error
@@ -714,6 +950,73 @@ func (w *ServerInterfaceWrapper) GetReady(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetReady(ctx)
+	return err
+}
+
+// ListAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAudit(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditParams
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "actor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor", ctx.QueryParams(), &params.Actor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actor: %s", err))
+	}
+
+	// ------------- Optional query parameter "ressort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAudit(ctx, params)
 	return err
 }
 
@@ -786,6 +1089,13 @@ func (w *ServerInterfaceWrapper) ListOnlinedienste(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -862,6 +1172,13 @@ func (w *ServerInterfaceWrapper) ListRegisters(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -956,6 +1273,13 @@ func (w *ServerInterfaceWrapper) ListRessortOnlinedienste(ctx echo.Context) erro
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
 	}
 
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListRessortOnlinedienste(ctx, code, params)
 	return err
@@ -1024,8 +1348,17 @@ func (w *ServerInterfaceWrapper) GetOnlinedienst(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetOnlinedienstParams
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetOnlinedienst(ctx, code, key)
+	err = w.Handler.GetOnlinedienst(ctx, code, key, params)
 	return err
 }
 
@@ -1117,6 +1450,46 @@ func (w *ServerInterfaceWrapper) PutOnlinedienst(ctx echo.Context) error {
 	return err
 }
 
+// GetOnlinedienstHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOnlinedienstHistory(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "code" -------------
+	var code Code
+
+	err = runtime.BindStyledParameterWithOptions("simple", "code", ctx.Param("code"), &code, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Path parameter "key" -------------
+	var key Key
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key", ctx.Param("key"), &key, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetOnlinedienstHistoryParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOnlinedienstHistory(ctx, code, key, params)
+	return err
+}
+
 // ListRessortRegisters converts echo context to params.
 func (w *ServerInterfaceWrapper) ListRessortRegisters(ctx echo.Context) error {
 	var err error
@@ -1177,6 +1550,13 @@ func (w *ServerInterfaceWrapper) ListRessortRegisters(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -1247,8 +1627,17 @@ func (w *ServerInterfaceWrapper) GetRegister(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetRegisterParams
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetRegister(ctx, code, key)
+	err = w.Handler.GetRegister(ctx, code, key, params)
 	return err
 }
 
@@ -1337,6 +1726,46 @@ func (w *ServerInterfaceWrapper) PutRegister(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PutRegister(ctx, code, key, params)
+	return err
+}
+
+// GetRegisterHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRegisterHistory(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "code" -------------
+	var code Code
+
+	err = runtime.BindStyledParameterWithOptions("simple", "code", ctx.Param("code"), &code, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Path parameter "key" -------------
+	var key Key
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key", ctx.Param("key"), &key, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetRegisterHistoryParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRegisterHistory(ctx, code, key, params)
 	return err
 }
 
@@ -1492,6 +1921,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/ressorts/:code/onlinedienste/:key", wrapper.GetOnlinedienst, options.OperationMiddlewares["getOnlinedienst"]...)
 	router.PATCH(options.BaseURL+"/v1/ressorts/:code/onlinedienste/:key", wrapper.PatchOnlinedienst, options.OperationMiddlewares["patchOnlinedienst"]...)
 	router.PUT(options.BaseURL+"/v1/ressorts/:code/onlinedienste/:key", wrapper.PutOnlinedienst, options.OperationMiddlewares["putOnlinedienst"]...)
+	router.GET(options.BaseURL+"/v1/ressorts/:code/registers/:key/history", wrapper.GetRegisterHistory, options.OperationMiddlewares["getRegisterHistory"]...)
+	router.GET(options.BaseURL+"/v1/ressorts/:code/onlinedienste/:key/history", wrapper.GetOnlinedienstHistory, options.OperationMiddlewares["getOnlinedienstHistory"]...)
+	router.GET(options.BaseURL+"/v1/audit", wrapper.ListAudit, options.OperationMiddlewares["listAudit"]...)
 
 }
 
@@ -1614,6 +2046,115 @@ func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditRequestObject struct {
+	Params ListAuditParams
+}
+
+type ListAuditResponseObject interface {
+	VisitListAuditResponse(w http.ResponseWriter) error
+}
+
+type ListAudit200JSONResponse EventList
+
+func (response ListAudit200JSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudit400ApplicationProblemPlusJSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudit401ApplicationProblemPlusJSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudit403ApplicationProblemPlusJSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAudit429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListAudit429ApplicationProblemPlusJSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAuditdefaultApplicationProblemPlusJSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2532,8 +3073,9 @@ func (response DeleteOnlinedienstdefaultApplicationProblemPlusJSONResponse) Visi
 }
 
 type GetOnlinedienstRequestObject struct {
-	Code Code `json:"code"`
-	Key  Key  `json:"key"`
+	Code   Code `json:"code"`
+	Key    Key  `json:"key"`
+	Params GetOnlinedienstParams
 }
 
 type GetOnlinedienstResponseObject interface {
@@ -3095,6 +3637,133 @@ func (response PutOnlinedienstdefaultApplicationProblemPlusJSONResponse) VisitPu
 	return err
 }
 
+type GetOnlinedienstHistoryRequestObject struct {
+	Code   Code `json:"code"`
+	Key    Key  `json:"key"`
+	Params GetOnlinedienstHistoryParams
+}
+
+type GetOnlinedienstHistoryResponseObject interface {
+	VisitGetOnlinedienstHistoryResponse(w http.ResponseWriter) error
+}
+
+type GetOnlinedienstHistory200JSONResponse EventList
+
+func (response GetOnlinedienstHistory200JSONResponse) VisitGetOnlinedienstHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOnlinedienstHistory400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOnlinedienstHistory400ApplicationProblemPlusJSONResponse) VisitGetOnlinedienstHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOnlinedienstHistory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOnlinedienstHistory401ApplicationProblemPlusJSONResponse) VisitGetOnlinedienstHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOnlinedienstHistory403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetOnlinedienstHistory403ApplicationProblemPlusJSONResponse) VisitGetOnlinedienstHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOnlinedienstHistory404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetOnlinedienstHistory404ApplicationProblemPlusJSONResponse) VisitGetOnlinedienstHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOnlinedienstHistory429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetOnlinedienstHistory429ApplicationProblemPlusJSONResponse) VisitGetOnlinedienstHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOnlinedienstHistorydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOnlinedienstHistorydefaultApplicationProblemPlusJSONResponse) VisitGetOnlinedienstHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRessortRegistersRequestObject struct {
 	Code   Code `json:"code"`
 	Params ListRessortRegistersParams
@@ -3375,8 +4044,9 @@ func (response DeleteRegisterdefaultApplicationProblemPlusJSONResponse) VisitDel
 }
 
 type GetRegisterRequestObject struct {
-	Code Code `json:"code"`
-	Key  Key  `json:"key"`
+	Code   Code `json:"code"`
+	Key    Key  `json:"key"`
+	Params GetRegisterParams
 }
 
 type GetRegisterResponseObject interface {
@@ -3927,6 +4597,133 @@ type PutRegisterdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response PutRegisterdefaultApplicationProblemPlusJSONResponse) VisitPutRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRegisterHistoryRequestObject struct {
+	Code   Code `json:"code"`
+	Key    Key  `json:"key"`
+	Params GetRegisterHistoryParams
+}
+
+type GetRegisterHistoryResponseObject interface {
+	VisitGetRegisterHistoryResponse(w http.ResponseWriter) error
+}
+
+type GetRegisterHistory200JSONResponse EventList
+
+func (response GetRegisterHistory200JSONResponse) VisitGetRegisterHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRegisterHistory400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetRegisterHistory400ApplicationProblemPlusJSONResponse) VisitGetRegisterHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRegisterHistory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetRegisterHistory401ApplicationProblemPlusJSONResponse) VisitGetRegisterHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRegisterHistory403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetRegisterHistory403ApplicationProblemPlusJSONResponse) VisitGetRegisterHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRegisterHistory404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetRegisterHistory404ApplicationProblemPlusJSONResponse) VisitGetRegisterHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRegisterHistory429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetRegisterHistory429ApplicationProblemPlusJSONResponse) VisitGetRegisterHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRegisterHistorydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetRegisterHistorydefaultApplicationProblemPlusJSONResponse) VisitGetRegisterHistoryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4552,6 +5349,9 @@ type StrictServerInterface interface {
 	// GetReady The service can reach its database
 	// (GET /readyz)
 	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
+	// ListAudit The audit trail, newest first
+	// (GET /v1/audit)
+	ListAudit(ctx context.Context, request ListAuditRequestObject) (ListAuditResponseObject, error)
 	// GetMe The authenticated user and their role bindings
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -4585,6 +5385,9 @@ type StrictServerInterface interface {
 	// PutOnlinedienst Create or replace an Onlinedienst
 	// (PUT /v1/ressorts/{code}/onlinedienste/{key})
 	PutOnlinedienst(ctx context.Context, request PutOnlinedienstRequestObject) (PutOnlinedienstResponseObject, error)
+	// GetOnlinedienstHistory The audit events of one Onlinedienst, newest first
+	// (GET /v1/ressorts/{code}/onlinedienste/{key}/history)
+	GetOnlinedienstHistory(ctx context.Context, request GetOnlinedienstHistoryRequestObject) (GetOnlinedienstHistoryResponseObject, error)
 	// ListRessortRegisters The registers of one Ressort
 	// (GET /v1/ressorts/{code}/registers)
 	ListRessortRegisters(ctx context.Context, request ListRessortRegistersRequestObject) (ListRessortRegistersResponseObject, error)
@@ -4600,6 +5403,9 @@ type StrictServerInterface interface {
 	// PutRegister Create or replace a register
 	// (PUT /v1/ressorts/{code}/registers/{key})
 	PutRegister(ctx context.Context, request PutRegisterRequestObject) (PutRegisterResponseObject, error)
+	// GetRegisterHistory The audit events of one register, newest first
+	// (GET /v1/ressorts/{code}/registers/{key}/history)
+	GetRegisterHistory(ctx context.Context, request GetRegisterHistoryRequestObject) (GetRegisterHistoryResponseObject, error)
 	// ListUsers All users with their bindings (admin)
 	// (GET /v1/users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -4692,6 +5498,31 @@ func (sh *strictHandler) GetReady(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetReadyResponseObject); ok {
 		return validResponse.VisitGetReadyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAudit operation middleware
+func (sh *strictHandler) ListAudit(ctx echo.Context, params ListAuditParams) error {
+	var request ListAuditRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAudit(ctx.Request().Context(), request.(ListAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditResponseObject); ok {
+		return validResponse.VisitListAuditResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4919,11 +5750,12 @@ func (sh *strictHandler) DeleteOnlinedienst(ctx echo.Context, code Code, key Key
 }
 
 // GetOnlinedienst operation middleware
-func (sh *strictHandler) GetOnlinedienst(ctx echo.Context, code Code, key Key) error {
+func (sh *strictHandler) GetOnlinedienst(ctx echo.Context, code Code, key Key, params GetOnlinedienstParams) error {
 	var request GetOnlinedienstRequestObject
 
 	request.Code = code
 	request.Key = key
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetOnlinedienst(ctx.Request().Context(), request.(GetOnlinedienstRequestObject))
@@ -5044,6 +5876,33 @@ func (sh *strictHandler) PutOnlinedienst(ctx echo.Context, code Code, key Key, p
 	return nil
 }
 
+// GetOnlinedienstHistory operation middleware
+func (sh *strictHandler) GetOnlinedienstHistory(ctx echo.Context, code Code, key Key, params GetOnlinedienstHistoryParams) error {
+	var request GetOnlinedienstHistoryRequestObject
+
+	request.Code = code
+	request.Key = key
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOnlinedienstHistory(ctx.Request().Context(), request.(GetOnlinedienstHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOnlinedienstHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOnlinedienstHistoryResponseObject); ok {
+		return validResponse.VisitGetOnlinedienstHistoryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListRessortRegisters operation middleware
 func (sh *strictHandler) ListRessortRegisters(ctx echo.Context, code Code, params ListRessortRegistersParams) error {
 	var request ListRessortRegistersRequestObject
@@ -5098,11 +5957,12 @@ func (sh *strictHandler) DeleteRegister(ctx echo.Context, code Code, key Key, pa
 }
 
 // GetRegister operation middleware
-func (sh *strictHandler) GetRegister(ctx echo.Context, code Code, key Key) error {
+func (sh *strictHandler) GetRegister(ctx echo.Context, code Code, key Key, params GetRegisterParams) error {
 	var request GetRegisterRequestObject
 
 	request.Code = code
 	request.Key = key
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetRegister(ctx.Request().Context(), request.(GetRegisterRequestObject))
@@ -5217,6 +6077,33 @@ func (sh *strictHandler) PutRegister(ctx echo.Context, code Code, key Key, param
 		return err
 	} else if validResponse, ok := response.(PutRegisterResponseObject); ok {
 		return validResponse.VisitPutRegisterResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRegisterHistory operation middleware
+func (sh *strictHandler) GetRegisterHistory(ctx echo.Context, code Code, key Key, params GetRegisterHistoryParams) error {
+	var request GetRegisterHistoryRequestObject
+
+	request.Code = code
+	request.Key = key
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRegisterHistory(ctx.Request().Context(), request.(GetRegisterHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRegisterHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRegisterHistoryResponseObject); ok {
+		return validResponse.VisitGetRegisterHistoryResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

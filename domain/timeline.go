@@ -1,0 +1,206 @@
+package domain
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ParseAsOf reads an as_of parameter: an RFC 3339 instant, or a date YYYY-MM-DD meaning the
+// end of that day in Europe/Berlin (for today: now). Instants after now cannot be answered.
+func ParseAsOf(s string, now time.Time) (time.Time, error) {
+	future := &ValidationError{Fields: []FieldError{{Field: "as_of", Message: "lies in the future; the inventory is known only up to now"}}}
+	if d, err := time.ParseInLocation(time.DateOnly, s, berlin); err == nil {
+		end := d.AddDate(0, 0, 1).Add(-time.Microsecond) // PostgreSQL keeps microseconds
+		switch today := Today(now); {
+		case s == today:
+			return now, nil
+		case s > today:
+			return time.Time{}, future
+		}
+		return end, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, &ParamError{Param: "as_of", Message: "must be an RFC 3339 timestamp or a date YYYY-MM-DD"}
+	}
+	if t.After(now) {
+		return time.Time{}, future
+	}
+	return t, nil
+}
+
+// GetAsOf returns an entry as it was at the instant.
+func (inv *Inventory) GetAsOf(ctx context.Context, kind Kind, ressort, key string, at time.Time) (Entry, error) {
+	var rows []entryRow
+	err := inv.db.WithContext(ctx).Raw(`SELECT `+entryColumns+` FROM entry_versions
+		WHERE kind = ? AND ressort = ? AND key = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)
+		ORDER BY valid_from DESC LIMIT 1`, kind, ressort, key, at, at).Scan(&rows).Error
+	if err != nil {
+		return Entry{}, fmt.Errorf("store: load %s %s/%s as of %s: %w", kind, ressort, key, at, err)
+	}
+	if len(rows) == 0 {
+		return Entry{}, &NotFoundError{Detail: fmt.Sprintf("%s %s/%s did not exist at %s", kindName(kind), ressort, key, at.UTC().Format(time.RFC3339))}
+	}
+	return rows[0].entry(), nil
+}
+
+// EventFilter selects audit events.
+type EventFilter struct {
+	Since, Until *time.Time
+	Actor        string
+	Ressorts     []string
+	Type         string
+	Action       string
+	Limit        int
+	Cursor       string
+}
+
+// EventPage is one page of events, newest first.
+type EventPage struct {
+	Events []Event
+	Next   string
+}
+
+type eventRow struct {
+	ID         int64
+	At         time.Time
+	Actor      string
+	Action     string
+	EntityType string
+	Ressort    *string
+	Key        string
+	Changes    string
+}
+
+func (r eventRow) event() (Event, error) {
+	e := Event{ID: r.ID, At: r.At.UTC(), Actor: r.Actor, Action: r.Action, EntityType: r.EntityType, Key: r.Key}
+	if r.Ressort != nil {
+		e.Ressort = *r.Ressort
+	}
+	if err := json.Unmarshal([]byte(r.Changes), &e.Changes); err != nil {
+		return Event{}, fmt.Errorf("store: decode event %d: %w", r.ID, err)
+	}
+	return e, nil
+}
+
+// History returns the events of one entry, newest first; it answers after the entry was
+// deleted, and 404 only for an entry that never existed.
+func (inv *Inventory) History(ctx context.Context, kind Kind, ressort, key string, limit int, cursor string) (EventPage, error) {
+	f := EventFilter{Type: string(kind), Ressorts: []string{ressort}, Limit: limit, Cursor: cursor}
+	page, err := inv.events(ctx, f, "history|"+string(kind)+"|"+ressort+"|"+key, func(q *gorm.DB) *gorm.DB {
+		return q.Where("ressort = ? AND key = ?", ressort, key)
+	})
+	if err != nil {
+		return EventPage{}, err
+	}
+	if len(page.Events) == 0 && cursor == "" {
+		return EventPage{}, entryNotFound(kind, ressort, key)
+	}
+	return page, nil
+}
+
+// Audit returns the events the scope may read, newest first. A Ressort-bound scope sees the
+// events of its Ressorts' entries only.
+func (inv *Inventory) Audit(ctx context.Context, scope Scope, f EventFilter) (EventPage, error) {
+	codes, all := scope.restrict(f.Ressorts)
+	if !all && len(codes) == 0 {
+		return EventPage{}, nil
+	}
+	fp := fmt.Sprintf("audit|%v|%v|%s|%s|%s|%s", f.Since, f.Until, f.Actor, strings.Join(f.Ressorts, ","), f.Type, f.Action)
+	return inv.events(ctx, f, fp, func(q *gorm.DB) *gorm.DB {
+		if !all {
+			q = q.Where("ressort = ANY(?::text[]) AND entity_type IN ('register', 'onlinedienst')", textArray(codes))
+		} else if len(f.Ressorts) > 0 {
+			q = q.Where("ressort = ANY(?::text[])", textArray(f.Ressorts))
+		}
+		return q
+	})
+}
+
+func (inv *Inventory) events(ctx context.Context, f EventFilter, fingerprint string, where func(*gorm.DB) *gorm.DB) (EventPage, error) {
+	if f.Limit == 0 {
+		f.Limit = DefaultLimit
+	}
+	if f.Limit < 1 || f.Limit > MaxLimit {
+		return EventPage{}, &ParamError{Param: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)}
+	}
+	fp := shortHash(fingerprint)
+	q := where(inv.db.WithContext(ctx).Table("events").Select("id, at, actor, action, entity_type, ressort, key, changes::text AS changes"))
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor, fp)
+		if err != nil {
+			return EventPage{}, err
+		}
+		id, err := strconv.ParseInt(c.Key, 10, 64)
+		if err != nil {
+			return EventPage{}, &ParamError{Param: "cursor", Message: "is not a cursor of this listing"}
+		}
+		q = q.Where("id < ?", id)
+	}
+	if f.Type != "" {
+		q = q.Where("entity_type = ?", f.Type)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	if f.Actor != "" {
+		q = q.Where("actor = ?", f.Actor)
+	}
+	if f.Since != nil {
+		q = q.Where("at >= ?", *f.Since)
+	}
+	if f.Until != nil {
+		q = q.Where("at < ?", *f.Until)
+	}
+	var rows []eventRow
+	if err := q.Order("id DESC").Limit(f.Limit + 1).Scan(&rows).Error; err != nil {
+		return EventPage{}, fmt.Errorf("store: list events: %w", err)
+	}
+	var page EventPage
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		page.Next = encodeCursor(cursor{Ressort: "EV", Key: strconv.FormatInt(rows[len(rows)-1].ID, 10), Filter: fp})
+	}
+	for _, r := range rows {
+		e, err := r.event()
+		if err != nil {
+			return EventPage{}, err
+		}
+		page.Events = append(page.Events, e)
+	}
+	return page, nil
+}
+
+// AsOf parses an optional as_of parameter by the service's clock; nil means now.
+func (inv *Inventory) AsOf(s *string) (*time.Time, error) {
+	if s == nil {
+		return nil, nil
+	}
+	t, err := ParseAsOf(*s, inv.now())
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// TodayAt is the date in Europe/Berlin at the instant (nil: now) that decides "overdue".
+func (inv *Inventory) TodayAt(at *time.Time) string {
+	if at == nil {
+		return inv.Today()
+	}
+	return Today(*at)
+}
+
+// Lookup returns an entry now (at nil) or as it was at the instant.
+func (inv *Inventory) Lookup(ctx context.Context, kind Kind, ressort, key string, at *time.Time) (Entry, error) {
+	if at == nil {
+		return inv.Get(ctx, kind, ressort, key)
+	}
+	return inv.GetAsOf(ctx, kind, ressort, key, *at)
+}
