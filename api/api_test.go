@@ -77,10 +77,10 @@ func newTestServerAt(t *testing.T, now func() time.Time) *testServer {
 func (ts *testServer) user(name string, bindings ...domain.Binding) string {
 	ts.t.Helper()
 	ctx := context.Background()
-	if _, _, err := ts.access.PutUser(ctx, domain.User{Name: name, Active: true, Bindings: bindings}); err != nil {
+	if _, _, err := ts.access.PutUser(ctx, "test", domain.User{Name: name, Active: true, Bindings: bindings}); err != nil {
 		ts.t.Fatalf("create user %s: %v", name, err)
 	}
-	token, _, err := ts.access.IssueToken(ctx, name, "test", 365*24*time.Hour)
+	token, _, err := ts.access.IssueToken(ctx, "test", name, "test", 365*24*time.Hour)
 	if err != nil {
 		ts.t.Fatalf("token for %s: %v", name, err)
 	}

@@ -125,12 +125,12 @@ func TestBindingRevokedOnOneInstanceAppliesOnAnother(t *testing.T) {
 		{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}},
 		{Name: "sis", Active: true, Bindings: []domain.Binding{{Role: domain.RoleRessortverantwortliche, Ressort: "SIS"}}},
 	} {
-		if _, _, err := access.PutUser(ctx, u); err != nil {
+		if _, _, err := access.PutUser(ctx, "test", u); err != nil {
 			t.Fatal(err)
 		}
 	}
-	admin, _, _ := access.IssueToken(ctx, "admin", "", 0)
-	sis, _, _ := access.IssueToken(ctx, "sis", "", 0)
+	admin, _, _ := access.IssueToken(ctx, "test", "admin", "", 0)
+	sis, _, _ := access.IssueToken(ctx, "test", "sis", "", 0)
 	call := func(h http.Handler, method, path, token, body string) int {
 		var rd io.Reader
 		if body != "" {

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,7 +151,7 @@ func checkBinding(b Binding, field string, verr *ValidationError) {
 }
 
 // PutUser creates or updates a user and replaces their bindings; created tells which.
-func (a *Access) PutUser(ctx context.Context, u User) (User, bool, error) {
+func (a *Access) PutUser(ctx context.Context, actor string, u User) (User, bool, error) {
 	verr := &ValidationError{}
 	if !userNamePattern.MatchString(u.Name) {
 		verr.add("name", "must be 2 to 64 of a-z, 0-9, '.', '_' and '-'")
@@ -168,11 +170,11 @@ func (a *Access) PutUser(ctx context.Context, u User) (User, bool, error) {
 	}
 	var created bool
 	err := a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Raw(`SELECT count(*) FROM users WHERE name = ?`, u.Name).Scan(&n).Error; err != nil {
-			return fmt.Errorf("store: find user %s: %w", u.Name, err)
+		before, err := a.users(ctx, tx, u.Name)
+		if err != nil {
+			return err
 		}
-		created = n == 0
+		created = len(before) == 0
 		if err := tx.Exec(`INSERT INTO users (name, display_name, email, active, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET display_name = EXCLUDED.display_name, email = EXCLUDED.email,
@@ -180,12 +182,25 @@ func (a *Access) PutUser(ctx context.Context, u User) (User, bool, error) {
 			u.Name, u.DisplayName, u.Email, u.Active, a.now(), a.now()).Error; err != nil {
 			return fmt.Errorf("store: put user %s: %w", u.Name, err)
 		}
-		if err := tx.Exec(`DELETE FROM bindings WHERE user_name = ?`, u.Name).Error; err != nil {
-			return fmt.Errorf("store: clear bindings of %s: %w", u.Name, err)
+		old := User{}
+		if !created {
+			old = before[0]
+		}
+		if err := a.recordUser(ctx, tx, actor, old, u, created); err != nil {
+			return err
+		}
+		for _, b := range old.Bindings {
+			if !slices.Contains(u.Bindings, b) {
+				if err := a.revoke(ctx, tx, actor, u.Name, b); err != nil {
+					return err
+				}
+			}
 		}
 		for i, b := range u.Bindings {
-			if err := insertBinding(ctx, tx, u.Name, b, fmt.Sprintf("bindings[%d]", i)); err != nil {
-				return err
+			if !slices.Contains(old.Bindings, b) && !slices.Contains(u.Bindings[:i], b) {
+				if err := a.grant(ctx, tx, actor, u.Name, b, fmt.Sprintf("bindings[%d]", i)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -197,28 +212,74 @@ func (a *Access) PutUser(ctx context.Context, u User) (User, bool, error) {
 	return out, created, err
 }
 
-func insertBinding(ctx context.Context, tx *gorm.DB, user string, b Binding, field string) error {
+// recordUser writes the event of a user's creation or change of their own fields.
+func (a *Access) recordUser(ctx context.Context, tx *gorm.DB, actor string, old, u User, created bool) error {
+	doc := func(u User) map[string]any {
+		return map[string]any{"display_name": u.DisplayName, "email": u.Email, "active": u.Active}
+	}
+	e := Event{At: a.now(), Actor: actor, Action: ActionUpdated, EntityType: "user", Key: u.Name, Changes: Diff(doc(old), doc(u))}
+	if created {
+		e.Action = ActionCreated
+		e.Changes = Diff(map[string]any{}, doc(u))
+	}
+	if len(e.Changes) == 0 {
+		return nil
+	}
+	return recordEvent(ctx, tx, e)
+}
+
+func bindingEvent(at time.Time, actor, action, user string, b Binding) Event {
+	c := map[string]Change{"role": {To: b.Role}}
+	if action == ActionDeleted {
+		c = map[string]Change{"role": {From: b.Role}}
+	}
+	return Event{At: at, Actor: actor, Action: action, EntityType: "binding", Ressort: b.Ressort, Key: user, Changes: c}
+}
+
+// grant inserts a binding and records it; an existing binding is left as it is.
+func (a *Access) grant(ctx context.Context, tx *gorm.DB, actor, user string, b Binding, field string) error {
+	inserted, err := insertBinding(ctx, tx, user, b, field)
+	if err != nil || !inserted {
+		return err
+	}
+	return recordEvent(ctx, tx, bindingEvent(a.now(), actor, ActionCreated, user, b))
+}
+
+// revoke deletes a binding and records it.
+func (a *Access) revoke(ctx context.Context, tx *gorm.DB, actor, user string, b Binding) error {
+	res := tx.WithContext(ctx).Exec(`DELETE FROM bindings WHERE user_name = ? AND role = ? AND ressort IS NOT DISTINCT FROM ?`,
+		user, b.Role, nullIfEmpty(b.Ressort))
+	if res.Error != nil {
+		return fmt.Errorf("store: revoke %s from %s: %w", b.Role, user, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return &NotFoundError{Detail: fmt.Sprintf("user %s holds no binding %s %s", user, b.Role, b.Ressort)}
+	}
+	return recordEvent(ctx, tx, bindingEvent(a.now(), actor, ActionDeleted, user, b))
+}
+
+func insertBinding(ctx context.Context, tx *gorm.DB, user string, b Binding, field string) (bool, error) {
 	var ressort any
 	if b.Ressort != "" {
 		ok, err := ressortExists(ctx, tx, b.Ressort)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if !ok {
-			return &ValidationError{Fields: []FieldError{{Field: field + ".ressort", Message: "Ressort " + b.Ressort + " does not exist"}}}
+			return false, &ValidationError{Fields: []FieldError{{Field: field + ".ressort", Message: "Ressort " + b.Ressort + " does not exist"}}}
 		}
 		ressort = b.Ressort
 	}
-	err := tx.WithContext(ctx).Exec(`INSERT INTO bindings (user_name, role, ressort) VALUES (?, ?, ?)
-		ON CONFLICT ON CONSTRAINT bindings_unique DO NOTHING`, user, b.Role, ressort).Error
-	if err != nil {
-		return fmt.Errorf("store: bind %s as %s: %w", user, b.Role, err)
+	res := tx.WithContext(ctx).Exec(`INSERT INTO bindings (user_name, role, ressort) VALUES (?, ?, ?)
+		ON CONFLICT ON CONSTRAINT bindings_unique DO NOTHING`, user, b.Role, ressort)
+	if res.Error != nil {
+		return false, fmt.Errorf("store: bind %s as %s: %w", user, b.Role, res.Error)
 	}
-	return nil
+	return res.RowsAffected > 0, nil
 }
 
 // Grant adds a binding to an existing user.
-func (a *Access) Grant(ctx context.Context, user string, b Binding) error {
+func (a *Access) Grant(ctx context.Context, actor, user string, b Binding) error {
 	verr := &ValidationError{}
 	checkBinding(b, "binding", verr)
 	if err := verr.orNil(); err != nil {
@@ -228,21 +289,15 @@ func (a *Access) Grant(ctx context.Context, user string, b Binding) error {
 		if _, err := a.user(ctx, tx, user); err != nil {
 			return err
 		}
-		return insertBinding(ctx, tx, user, b, "binding")
+		return a.grant(ctx, tx, actor, user, b, "binding")
 	})
 }
 
 // Revoke removes a binding from a user.
-func (a *Access) Revoke(ctx context.Context, user string, b Binding) error {
-	res := a.db.WithContext(ctx).Exec(`DELETE FROM bindings WHERE user_name = ? AND role = ? AND ressort IS NOT DISTINCT FROM ?`,
-		user, b.Role, nullIfEmpty(b.Ressort))
-	if res.Error != nil {
-		return fmt.Errorf("store: revoke %s from %s: %w", b.Role, user, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return &NotFoundError{Detail: fmt.Sprintf("user %s holds no binding %s %s", user, b.Role, b.Ressort)}
-	}
-	return nil
+func (a *Access) Revoke(ctx context.Context, actor, user string, b Binding) error {
+	return a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return a.revoke(ctx, tx, actor, user, b)
+	})
 }
 
 func nullIfEmpty(s string) any {
@@ -295,7 +350,7 @@ func (a *Access) users(ctx context.Context, db *gorm.DB, only string) ([]User, e
 }
 
 // IssueToken creates a token for a user and returns its secret, which is shown only now.
-func (a *Access) IssueToken(ctx context.Context, user, label string, ttl time.Duration) (string, Token, error) {
+func (a *Access) IssueToken(ctx context.Context, actor, user, label string, ttl time.Duration) (string, Token, error) {
 	verr := &ValidationError{}
 	if ttl == 0 {
 		ttl = DefaultTokenTTL
@@ -320,8 +375,14 @@ func (a *Access) IssueToken(ctx context.Context, user, label string, ttl time.Du
 		if _, err := a.user(ctx, tx, user); err != nil {
 			return err
 		}
-		return tx.Raw(`INSERT INTO tokens (user_name, hash, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			user, hashToken(token), label, t.CreatedAt, t.ExpiresAt).Scan(&t.ID).Error
+		if err := tx.Raw(`INSERT INTO tokens (user_name, hash, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			user, hashToken(token), label, t.CreatedAt, t.ExpiresAt).Scan(&t.ID).Error; err != nil {
+			return fmt.Errorf("store: issue token for %s: %w", user, err)
+		}
+		// The event names the token by id; its secret never reaches the trail.
+		return recordEvent(ctx, tx, Event{At: now, Actor: actor, Action: ActionCreated, EntityType: "token",
+			Key: strconv.FormatInt(t.ID, 10), Changes: map[string]Change{
+				"user": {To: user}, "label": {To: label}, "expires_at": {To: t.ExpiresAt.Format(time.RFC3339)}}})
 	})
 	if err != nil {
 		return "", Token{}, err
@@ -347,16 +408,28 @@ func (a *Access) Tokens(ctx context.Context, user string) ([]Token, error) {
 }
 
 // RevokeToken revokes a token; user, when not empty, must own it.
-func (a *Access) RevokeToken(ctx context.Context, user string, id int64) error {
-	res := a.db.WithContext(ctx).Exec(`UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?)
-		WHERE id = ? AND (? = '' OR user_name = ?)`, a.now(), id, user, user)
-	if res.Error != nil {
-		return fmt.Errorf("store: revoke token %d: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return &NotFoundError{Detail: fmt.Sprintf("token %d does not exist", id)}
-	}
-	return nil
+func (a *Access) RevokeToken(ctx context.Context, actor, user string, id int64) error {
+	return a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var revoked []time.Time
+		now := a.now()
+		err := tx.Raw(`UPDATE tokens SET revoked_at = ? WHERE id = ? AND (? = '' OR user_name = ?) AND revoked_at IS NULL
+			RETURNING revoked_at`, now, id, user, user).Scan(&revoked).Error
+		if err != nil {
+			return fmt.Errorf("store: revoke token %d: %w", id, err)
+		}
+		if len(revoked) == 0 {
+			var n int64
+			if err := tx.Raw(`SELECT count(*) FROM tokens WHERE id = ? AND (? = '' OR user_name = ?)`, id, user, user).Scan(&n).Error; err != nil {
+				return fmt.Errorf("store: find token %d: %w", id, err)
+			}
+			if n == 0 {
+				return &NotFoundError{Detail: fmt.Sprintf("token %d does not exist", id)}
+			}
+			return nil // revoked before: nothing changes
+		}
+		return recordEvent(ctx, tx, Event{At: now, Actor: actor, Action: ActionUpdated, EntityType: "token",
+			Key: strconv.FormatInt(id, 10), Changes: map[string]Change{"revoked_at": {To: now.UTC().Format(time.RFC3339)}}})
+	})
 }
 
 // ParseTTL reads a token lifetime written as a Go duration ("720h"); empty means the default.
