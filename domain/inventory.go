@@ -140,24 +140,34 @@ func (inv *Inventory) resolve(ctx context.Context, st entryStore, c Content) ([]
 	return out, nil
 }
 
+// lockExisting loads an entry for a change that needs it to exist: a missing entry is 404,
+// or 412 when the caller stated a precondition (RFC 9110 §13.1.1).
+func (s entryStore) lockExisting(ctx context.Context, kind Kind, ressort, key string, pre Precondition) (*entryRow, Entry, error) {
+	cur, err := s.lock(ctx, kind, ressort, key)
+	if err != nil {
+		return nil, Entry{}, err
+	}
+	if cur == nil {
+		if pre.set {
+			return nil, Entry{}, ErrPrecondition
+		}
+		return nil, Entry{}, entryNotFound(kind, ressort, key)
+	}
+	current := cur.entry()
+	if !pre.holds(&current) {
+		return nil, Entry{}, ErrPrecondition
+	}
+	return cur, current, nil
+}
+
 // Patch applies a JSON Merge Patch (RFC 7396) to an entry's content.
 func (inv *Inventory) Patch(ctx context.Context, actor string, kind Kind, ressort, key string, patch []byte, pre Precondition) (Entry, error) {
 	var out Entry
 	err := inv.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		st := entryStore{tx}
-		cur, err := st.lock(ctx, kind, ressort, key)
+		cur, current, err := st.lockExisting(ctx, kind, ressort, key, pre)
 		if err != nil {
 			return err
-		}
-		if cur == nil {
-			if pre.set {
-				return ErrPrecondition
-			}
-			return entryNotFound(kind, ressort, key)
-		}
-		current := cur.entry()
-		if !pre.holds(&current) {
-			return ErrPrecondition
 		}
 		c, err := current.Content.patched(patch)
 		if err != nil {
@@ -199,19 +209,9 @@ func (inv *Inventory) Patch(ctx context.Context, actor string, kind Kind, ressor
 func (inv *Inventory) Delete(ctx context.Context, actor string, kind Kind, ressort, key string, pre Precondition) error {
 	return inv.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		st := entryStore{tx}
-		cur, err := st.lock(ctx, kind, ressort, key)
+		cur, current, err := st.lockExisting(ctx, kind, ressort, key, pre)
 		if err != nil {
 			return err
-		}
-		if cur == nil {
-			if pre.set {
-				return ErrPrecondition
-			}
-			return entryNotFound(kind, ressort, key)
-		}
-		current := cur.entry()
-		if !pre.holds(&current) {
-			return ErrPrecondition
 		}
 		if kind == KindRegister {
 			by, err := st.referencedBy(ctx, cur.ID)
