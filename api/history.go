@@ -12,7 +12,7 @@ func toEventList(page domain.EventPage) oapi.EventList {
 	for i, e := range page.Events {
 		changes := make(map[string]oapi.Change, len(e.Changes))
 		for k, c := range e.Changes {
-			changes[k] = oapi.Change{From: c.From, To: c.To}
+			changes[k] = oapi.Change{From: c.From, To: c.To} // nil values are left out
 		}
 		items[i] = oapi.Event{Id: e.ID, At: e.At, Actor: e.Actor, Action: oapi.EventAction(e.Action), Changes: changes}
 		items[i].Entity.Type = oapi.EventEntityType(e.EntityType)

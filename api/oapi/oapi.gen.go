@@ -205,13 +205,13 @@ type Binding struct {
 // BindingRole defines model for Binding.Role.
 type BindingRole string
 
-// Change defines model for Change.
+// Change a field's old and new value; `from` is left out when the field was empty, `to` when it became empty
 type Change struct {
-	// From the value before; null when absent
-	From interface{} `json:"from"`
+	// From the value before (any JSON value)
+	From interface{} `json:"from,omitempty"`
 
-	// To the value after; null when removed
-	To interface{} `json:"to"`
+	// To the value after (any JSON value)
+	To interface{} `json:"to,omitempty"`
 }
 
 // Dimension defines model for Dimension.
