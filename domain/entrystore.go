@@ -263,7 +263,13 @@ func (s entryStore) list(ctx context.Context, f Filter, codes []string, all bool
 		q = s.db.WithContext(ctx).Table("entry_versions").Select(entryColumns).Where("kind = ?", f.Kind).
 			Where("valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", *f.AsOf, *f.AsOf)
 	}
-	if !all {
+	switch {
+	case all:
+	case len(codes) == 1:
+		// Equality lets PostgreSQL walk the (kind, ressort, key) index in order instead of
+		// collecting and sorting every row of the Ressort.
+		q = q.Where("ressort = ?", codes[0])
+	default:
 		q = q.Where("ressort = ANY(?::text[])", textArray(codes))
 	}
 	for _, d := range Dimensions {

@@ -14,12 +14,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
-	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/migrations"
 )
 
@@ -139,15 +139,19 @@ func Empty(t testing.TB) string {
 	return dsn
 }
 
-// New returns GORM on a fresh migrated database, closed when the test ends.
+// New returns GORM on a fresh migrated database, closed when the test ends. It opens the
+// database itself rather than through domain.OpenDB so that domain's own tests can use it.
 func New(t testing.TB) *gorm.DB {
 	t.Helper()
-	db, sqlDB, err := domain.OpenDB(context.Background(), domain.DBConfig{
-		URL: DSN(t), MaxConns: 30, StatementTimeout: 30 * time.Second,
-	})
+	db, err := gorm.Open(postgres.Open(DSN(t)), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
 	if err != nil {
 		t.Fatalf("testdb: open: %v", err)
 	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatalf("testdb: open: %v", err)
+	}
+	sqlDB.SetMaxOpenConns(30)
 	t.Cleanup(func() { sqlDB.Close() })
 	return db
 }
