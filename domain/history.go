@@ -120,10 +120,10 @@ func recordEvent(ctx context.Context, tx *gorm.DB, e Event) error {
 	return nil
 }
 
-// record writes the event and the version of a change to an entry in one statement: the
-// round trips, not the rows, are what a write pays for its history.
-func (s entryStore) record(ctx context.Context, actor, action string, kind Kind, ressort, key string, id int64, before, after *Content, now time.Time) error {
-	changes, err := contentChanges(before, after)
+// recordDeletion ends a deleted entry's last version and appends the event, in one
+// statement.
+func (s entryStore) recordDeletion(ctx context.Context, actor string, kind Kind, ressort, key string, id int64, before *Content, now time.Time) error {
+	changes, err := contentChanges(before, nil)
 	if err != nil {
 		return err
 	}
@@ -131,19 +131,14 @@ func (s entryStore) record(ctx context.Context, actor, action string, kind Kind,
 	if err != nil {
 		return fmt.Errorf("store: encode event changes: %w", err)
 	}
-	// The new version is copied from entries, which the preceding statement already changed;
-	// a deletion only closes the last version.
 	err = s.db.WithContext(ctx).Exec(`WITH closed AS (
-			UPDATE entry_versions SET valid_to = @now WHERE id = @id AND valid_to IS NULL
-		), event AS (
-			INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
-			VALUES (@now, @actor, @action, @kind, @ressort, @key, CAST(@changes AS jsonb))
+			UPDATE entry_versions SET valid_to = ? WHERE id = ? AND valid_to IS NULL
 		)
-		INSERT INTO entry_versions SELECT e.*, @now, NULL FROM entries e WHERE e.id = @id AND @action <> 'deleted'`,
-		map[string]any{"now": now, "id": id, "actor": actor, "action": action, "kind": string(kind),
-			"ressort": ressort, "key": key, "changes": string(data)}).Error
+		INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
+		VALUES (?, ?, 'deleted', ?, ?, ?, CAST(? AS jsonb))`,
+		now, id, now, actor, string(kind), ressort, key, string(data)).Error
 	if err != nil {
-		return fmt.Errorf("store: record %s of %s %s/%s: %w", action, kind, ressort, key, err)
+		return fmt.Errorf("store: record deletion of %s %s/%s: %w", kind, ressort, key, err)
 	}
 	return nil
 }

@@ -94,9 +94,11 @@ func (inv *Inventory) put(ctx context.Context, tx *gorm.DB, actor string, kind K
 	now := inv.now()
 	var row entryRow
 	if cur == nil {
-		row, err = st.insert(ctx, kind, ressort, key, c, actor, now)
+		row, err = st.insert(ctx, kind, ressort, key, c, actor, now,
+			&change{actor: actor, action: ActionCreated, after: &c, now: now})
 	} else {
-		row, err = st.update(ctx, cur.ID, c, actor, now)
+		row, err = st.update(ctx, kind, ressort, key, cur.ID, c, actor, now,
+			&change{actor: actor, action: ActionUpdated, before: &current.Content, after: &c, now: now})
 	}
 	if err != nil {
 		return Entry{}, false, err
@@ -105,13 +107,6 @@ func (inv *Inventory) put(ctx context.Context, tx *gorm.DB, actor string, kind K
 		if err := st.setNachweise(ctx, row.ID, registerIDs); err != nil {
 			return Entry{}, false, err
 		}
-	}
-	action, before := ActionCreated, (*Content)(nil)
-	if current != nil {
-		action, before = ActionUpdated, &current.Content
-	}
-	if err := st.record(ctx, actor, action, kind, ressort, key, row.ID, before, &c, now); err != nil {
-		return Entry{}, false, err
 	}
 	return row.entry(), cur == nil, nil
 }
@@ -186,7 +181,8 @@ func (inv *Inventory) Patch(ctx context.Context, actor string, kind Kind, ressor
 			return err
 		}
 		now := inv.now()
-		row, err := st.update(ctx, cur.ID, c, actor, now)
+		row, err := st.update(ctx, kind, ressort, key, cur.ID, c, actor, now,
+			&change{actor: actor, action: ActionUpdated, before: &current.Content, after: &c, now: now})
 		if err != nil {
 			return err
 		}
@@ -194,9 +190,6 @@ func (inv *Inventory) Patch(ctx context.Context, actor string, kind Kind, ressor
 			if err := st.setNachweise(ctx, row.ID, registerIDs); err != nil {
 				return err
 			}
-		}
-		if err := st.record(ctx, actor, ActionUpdated, kind, ressort, key, row.ID, &current.Content, &c, now); err != nil {
-			return err
 		}
 		out = row.entry()
 		return nil
@@ -231,7 +224,7 @@ func (inv *Inventory) Delete(ctx context.Context, actor string, kind Kind, resso
 		if err != nil {
 			return err
 		}
-		return st.record(ctx, actor, ActionDeleted, kind, ressort, key, cur.ID, &current.Content, nil, inv.now())
+		return st.recordDeletion(ctx, actor, kind, ressort, key, cur.ID, &current.Content, inv.now())
 	})
 }
 
