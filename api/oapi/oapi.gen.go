@@ -184,6 +184,24 @@ func (e ListAuditParamsAction) Valid() bool {
 	}
 }
 
+// Defines values for GetReadinessReportParamsKind.
+const (
+	Onlinedienste GetReadinessReportParamsKind = "onlinedienste"
+	Registers     GetReadinessReportParamsKind = "registers"
+)
+
+// Valid indicates whether the value is a known member of the GetReadinessReportParamsKind enum.
+func (e GetReadinessReportParamsKind) Valid() bool {
+	switch e {
+	case Onlinedienste:
+		return true
+	case Registers:
+		return true
+	default:
+		return false
+	}
+}
+
 // AnlageEntry defines model for AnlageEntry.
 type AnlageEntry struct {
 	// LegalBasis the legal basis where the Anlage names one, else empty
@@ -253,6 +271,23 @@ type DimensionPatch struct {
 	TargetDate *string `json:"target_date,omitempty"`
 }
 
+// DimensionSummary defines model for DimensionSummary.
+type DimensionSummary struct {
+	Overdue int64 `json:"overdue"`
+	Ready   int64 `json:"ready"`
+
+	// ReadyPct ready/count×100, one decimal
+	ReadyPct float64 `json:"ready_pct"`
+	Stages   struct {
+		InProgress    int64 `json:"in_progress"`
+		Live          int64 `json:"live"`
+		NotApplicable int64 `json:"not_applicable"`
+		NotStarted    int64 `json:"not_started"`
+		Planned       int64 `json:"planned"`
+		Testing       int64 `json:"testing"`
+	} `json:"stages"`
+}
+
 // EntryKey Example: melderegister
 type EntryKey = string
 
@@ -310,6 +345,19 @@ type IssuedToken struct {
 	//
 	// Example: regmo_…
 	Token string `json:"token"`
+}
+
+// KindSummary defines model for KindSummary.
+type KindSummary struct {
+	Count      int64 `json:"count"`
+	Dimensions struct {
+		Dsc   DimensionSummary `json:"dsc"`
+		Idnr  DimensionSummary `json:"idnr"`
+		Noots DimensionSummary `json:"noots"`
+	} `json:"dimensions"`
+
+	// FullyReady ready in all three dimensions
+	FullyReady int64 `json:"fully_ready"`
 }
 
 // LeikaKey a 14-digit LeiKa key
@@ -399,6 +447,17 @@ type ReadinessPatch struct {
 	Noots *DimensionPatch `json:"noots,omitempty"`
 }
 
+// ReadinessReport defines model for ReadinessReport.
+type ReadinessReport struct {
+	AsOf        time.Time          `json:"as_of"`
+	GeneratedAt time.Time          `json:"generated_at"`
+	Ressorts    []RessortReadiness `json:"ressorts"`
+	Total       struct {
+		Onlinedienste KindSummary `json:"onlinedienste"`
+		Registers     KindSummary `json:"registers"`
+	} `json:"total"`
+}
+
 // Register defines model for Register.
 type Register struct {
 	Contact       string    `json:"contact"`
@@ -467,6 +526,16 @@ type RessortCode = string
 // RessortInput defines model for RessortInput.
 type RessortInput struct {
 	Name string `json:"name"`
+}
+
+// RessortReadiness defines model for RessortReadiness.
+type RessortReadiness struct {
+	Name          string      `json:"name"`
+	Onlinedienste KindSummary `json:"onlinedienste"`
+	Registers     KindSummary `json:"registers"`
+
+	// Ressort Example: SF
+	Ressort RessortCode `json:"ressort"`
 }
 
 // Stage defines model for Stage.
@@ -681,6 +750,23 @@ type ListRegistersParams struct {
 	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
 }
 
+// GetReadinessReportParams defines parameters for GetReadinessReport.
+type GetReadinessReportParams struct {
+	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
+	// end of that day in Europe/Berlin (today: now). `ready` and `overdue` are computed as of
+	// that moment. An instant in the future is a 422.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// Ressort only these Ressorts (repeatable)
+	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+
+	// Kind count only registers or only Onlinedienste
+	Kind *GetReadinessReportParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+}
+
+// GetReadinessReportParamsKind defines parameters for GetReadinessReport.
+type GetReadinessReportParamsKind string
+
 // ListRessortOnlinediensteParams defines parameters for ListRessortOnlinedienste.
 type ListRessortOnlinediensteParams struct {
 	// StageIdnr only entries at this stage in `idnr`
@@ -862,6 +948,9 @@ type ServerInterface interface {
 	// ListRegisters Registers across Ressorts
 	// (GET /v1/registers)
 	ListRegisters(ctx echo.Context, params ListRegistersParams) error
+	// GetReadinessReport Aggregate readiness per Ressort and in total
+	// (GET /v1/reports/readiness)
+	GetReadinessReport(ctx echo.Context, params GetReadinessReportParams) error
 	// ListRessorts All Ressorts, ordered by code
 	// (GET /v1/ressorts)
 	ListRessorts(ctx echo.Context) error
@@ -1183,6 +1272,38 @@ func (w *ServerInterfaceWrapper) ListRegisters(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListRegisters(ctx, params)
+	return err
+}
+
+// GetReadinessReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReadinessReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetReadinessReportParams
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
+	// ------------- Optional query parameter "ressort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReadinessReport(ctx, params)
 	return err
 }
 
@@ -1924,6 +2045,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/ressorts/:code/registers/:key/history", wrapper.GetRegisterHistory, options.OperationMiddlewares["getRegisterHistory"]...)
 	router.GET(options.BaseURL+"/v1/ressorts/:code/onlinedienste/:key/history", wrapper.GetOnlinedienstHistory, options.OperationMiddlewares["getOnlinedienstHistory"]...)
 	router.GET(options.BaseURL+"/v1/audit", wrapper.ListAudit, options.OperationMiddlewares["listAudit"]...)
+	router.GET(options.BaseURL+"/v1/reports/readiness", wrapper.GetReadinessReport, options.OperationMiddlewares["getReadinessReport"]...)
 
 }
 
@@ -2550,6 +2672,115 @@ type ListRegistersdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListRegistersdefaultApplicationProblemPlusJSONResponse) VisitListRegistersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadinessReportRequestObject struct {
+	Params GetReadinessReportParams
+}
+
+type GetReadinessReportResponseObject interface {
+	VisitGetReadinessReportResponse(w http.ResponseWriter) error
+}
+
+type GetReadinessReport200JSONResponse ReadinessReport
+
+func (response GetReadinessReport200JSONResponse) VisitGetReadinessReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadinessReport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReadinessReport400ApplicationProblemPlusJSONResponse) VisitGetReadinessReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadinessReport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReadinessReport401ApplicationProblemPlusJSONResponse) VisitGetReadinessReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadinessReport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetReadinessReport403ApplicationProblemPlusJSONResponse) VisitGetReadinessReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadinessReport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetReadinessReport429ApplicationProblemPlusJSONResponse) VisitGetReadinessReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadinessReportdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetReadinessReportdefaultApplicationProblemPlusJSONResponse) VisitGetReadinessReportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5364,6 +5595,9 @@ type StrictServerInterface interface {
 	// ListRegisters Registers across Ressorts
 	// (GET /v1/registers)
 	ListRegisters(ctx context.Context, request ListRegistersRequestObject) (ListRegistersResponseObject, error)
+	// GetReadinessReport Aggregate readiness per Ressort and in total
+	// (GET /v1/reports/readiness)
+	GetReadinessReport(ctx context.Context, request GetReadinessReportRequestObject) (GetReadinessReportResponseObject, error)
 	// ListRessorts All Ressorts, ordered by code
 	// (GET /v1/ressorts)
 	ListRessorts(ctx context.Context, request ListRessortsRequestObject) (ListRessortsResponseObject, error)
@@ -5619,6 +5853,31 @@ func (sh *strictHandler) ListRegisters(ctx echo.Context, params ListRegistersPar
 		return err
 	} else if validResponse, ok := response.(ListRegistersResponseObject); ok {
 		return validResponse.VisitListRegistersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReadinessReport operation middleware
+func (sh *strictHandler) GetReadinessReport(ctx echo.Context, params GetReadinessReportParams) error {
+	var request GetReadinessReportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReadinessReport(ctx.Request().Context(), request.(GetReadinessReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReadinessReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReadinessReportResponseObject); ok {
+		return validResponse.VisitGetReadinessReportResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -1,71 +1,118 @@
-// Package strictjson checks a JSON request body for what encoding/json would silently
-// accept: a member given twice (encoding/json keeps the last), invalid UTF-8 and lone
-// surrogates (replaced by U+FFFD), NUL characters, a byte order mark, data after the value
-// and unbounded nesting. The API refuses such bodies instead of guessing what was meant.
+// Package strictjson refuses JSON request bodies that encoding/json would decode
+// without complaint but not as the sender meant them.
+//
+// encoding/json keeps the last of two members with the same name, replaces invalid
+// UTF-8 and lone UTF-16 surrogates with U+FFFD, passes U+0000 through to a database
+// that cannot store it, and only notices a byte order mark, trailing data or absurd
+// nesting as a generic syntax error (or, for nesting, not below its own limit of
+// 10000 levels) while decoding. An API that guesses in these cases stores something
+// the client never sent, so Check looks at the raw bytes first and names the problem,
+// and the field it is in, before anything is decoded.
+//
+// Check is a single linear pass over the body that builds no tree of values: it keeps
+// one frame per open object or array and the decoded member names of the open objects,
+// which is all that duplicate detection and error paths need.
 package strictjson
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf16"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Kind says what is wrong with a body.
 type Kind int
 
-// The kinds of problem Check finds.
+// The problems Check finds. Syntax, BOM, Trailing, Duplicate and TooDeep mean the body
+// is not one clean JSON document; InvalidUTF8 and NUL mean a string in it is not text
+// that can be stored, so Error.Field names the member.
 const (
-	Syntax      Kind = iota // not JSON
-	BOM                     // starts with a UTF-8 byte order mark (RFC 8259 §8.1)
+	Syntax      Kind = iota // not JSON: unexpected character, unterminated string, bad escape or number, empty body
+	BOM                     // the body starts with a UTF-8 byte order mark, which RFC 8259 §8.1 forbids senders to add
 	Trailing                // data after the first JSON value
-	Duplicate               // a member name twice in one object
-	TooDeep                 // nesting beyond the limit
-	InvalidUTF8             // a string that is not valid UTF-8 (or a lone surrogate escape)
-	NUL                     // a string containing U+0000
+	Duplicate               // a member name appears twice in one object (compared after decoding escapes)
+	TooDeep                 // objects and arrays nest deeper than allowed
+	InvalidUTF8             // a string is not valid UTF-8, or a \u escape is a lone surrogate
+	NUL                     // a string contains U+0000 (written as \u0000; a raw NUL byte is a Syntax error)
 )
+
+var kindNames = [...]string{
+	Syntax:      "Syntax",
+	BOM:         "BOM",
+	Trailing:    "Trailing",
+	Duplicate:   "Duplicate",
+	TooDeep:     "TooDeep",
+	InvalidUTF8: "InvalidUTF8",
+	NUL:         "NUL",
+}
+
+func (k Kind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
 
 // Error describes why a body was refused.
 type Error struct {
-	Kind Kind
-	// Field is the path of the offending member, e.g. "readiness.noots.stage" or
-	// "leika_keys[2]"; "" for the document root.
+	Kind Kind // what is wrong
+	// Field is the path of the offending member, such as "readiness.noots.stage",
+	// "leika_keys[2]" or "[3]" for an element of a top-level array; "" is the document
+	// root. A problem inside a member name is reported on the path of that name, with
+	// anything that is not clean text in it replaced by U+FFFD. Names and paths are
+	// shortened (ending in "…") so that a huge body cannot be echoed back in a response.
 	Field  string
-	Offset int
-	Detail string
+	Offset int    // byte offset in the body where the problem was found
+	Detail string // one English sentence for people, lower case and without a final period
 }
 
 func (e *Error) Error() string {
-	if e.Field != "" {
-		return fmt.Sprintf("%s (at %s, byte %d)", e.Detail, e.Field, e.Offset)
+	if e.Field == "" {
+		return fmt.Sprintf("strictjson: %s (byte %d)", e.Detail, e.Offset)
 	}
-	return fmt.Sprintf("%s (byte %d)", e.Detail, e.Offset)
+	return fmt.Sprintf("strictjson: %s (field %q, byte %d)", e.Detail, e.Field, e.Offset)
 }
 
-// hardDepthLimit keeps recursion bounded even when the caller sets no limit.
+// hardDepthLimit bounds the recursion when the caller sets no limit. It is also the
+// limit of encoding/json, so a body Check accepts is never refused for its depth later.
 const hardDepthLimit = 10000
 
-// Check reports the first problem in data, or nil when data is exactly one well-formed JSON
-// value that may be decoded safely.
+// A body can be 64 MiB; these keep what an Error echoes from it small.
+const (
+	maxNameInField = 64  // bytes of one member name in Error.Field and Error.Detail
+	maxField       = 512 // bytes of Error.Field
+)
+
+// Up to this many members an object's names are compared one by one, which is
+// faster than hashing and allocates nothing; beyond it a map keeps the check linear.
+const maxLinearNames = 16
+
+// Check reports the first problem in data, or nil when data is exactly one well-formed
+// JSON value that may be decoded safely. Nesting deeper than maxDepth objects and
+// arrays is refused; maxDepth <= 0 means no limit of the caller's own, though Check
+// never accepts more than 10000 levels, the limit of encoding/json. The error is always
+// an *Error.
 func Check(data []byte, maxDepth int) error {
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return &Error{Kind: BOM, Detail: "the request body starts with a UTF-8 byte order mark"}
+	}
 	if maxDepth <= 0 || maxDepth > hardDepthLimit {
 		maxDepth = hardDepthLimit
 	}
-	s := &scanner{data: data, maxDepth: maxDepth}
-	if len(data) >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF {
-		return s.fail(BOM, 0, "the body starts with a UTF-8 byte order mark")
-	}
+	s := scanner{data: data, maxDepth: maxDepth}
 	s.skipSpace()
 	if s.pos == len(data) {
-		return s.fail(Syntax, s.pos, "the request body is empty")
+		return &Error{Kind: Syntax, Detail: "the request body is empty"}
 	}
-	if err := s.value(0); err != nil {
+	if err := s.value(); err != nil {
 		return err
 	}
 	s.skipSpace()
-	if s.pos != len(data) {
-		return s.fail(Trailing, s.pos, "unexpected data after the JSON value")
+	if s.pos < len(data) {
+		return s.fail(Trailing, s.pos, "the request body continues after the JSON value")
 	}
 	return nil
 }
@@ -74,26 +121,83 @@ type scanner struct {
 	data     []byte
 	pos      int
 	maxDepth int
-	path     []string
+	frames   []frame // the open objects and arrays, outermost first
+	names    []byte  // the decoded member names of the open objects, back to back
+	spans    []span  // where each of those names lies in names
 }
 
-func (s *scanner) field() string {
-	var b strings.Builder
-	for _, p := range s.path {
-		if strings.HasPrefix(p, "[") {
-			b.WriteString(p)
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(p)
-	}
-	return b.String()
+// A frame is an open object or array.
+type frame struct {
+	array   bool
+	inValue bool // scanning a member's value or an element, which belongs in the path
+	index   int  // array: the current element
+	// object: the current member's name, the first of its names in spans, and the set
+	// of its names once there are too many to compare one by one.
+	name      span
+	firstName int
+	seen      map[string]struct{}
+}
+
+type span struct{ start, end int }
+
+// problem is a finding before it is placed in the document.
+type problem struct {
+	kind   Kind
+	offset int
+	detail string // "" when there is no problem
 }
 
 func (s *scanner) fail(kind Kind, offset int, detail string) error {
-	return &Error{Kind: kind, Field: s.field(), Offset: offset, Detail: detail}
+	return &Error{Kind: kind, Field: s.path(""), Offset: offset, Detail: detail}
+}
+
+// failName reports a problem inside the member name whose opening quote is at start.
+func (s *scanner) failName(p problem, start int) error {
+	return &Error{Kind: p.kind, Field: s.path(sanitizeName(s.data[start+1:])), Offset: p.offset, Detail: p.detail}
+}
+
+// path renders the location being scanned, followed by member name if it is not "".
+func (s *scanner) path(name string) string {
+	var b strings.Builder
+	for i := range s.frames {
+		if b.Len() > maxField {
+			break
+		}
+		f := &s.frames[i]
+		if !f.inValue {
+			break
+		}
+		if f.array {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(f.index))
+			b.WriteByte(']')
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(clip(string(s.names[f.name.start:f.name.end]), maxNameInField))
+	}
+	if name != "" {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(name)
+	}
+	return clip(b.String(), maxField)
+}
+
+// clip shortens s to at most max bytes, cutting at a character boundary and marking
+// the cut with an ellipsis.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func (s *scanner) skipSpace() {
@@ -107,300 +211,457 @@ func (s *scanner) skipSpace() {
 	}
 }
 
-func (s *scanner) value(depth int) error {
+func (s *scanner) value() error {
 	if s.pos >= len(s.data) {
-		return s.fail(Syntax, s.pos, "unexpected end of JSON input")
+		return s.fail(Syntax, s.pos, "the request body ends where a value should follow")
 	}
-	switch c := s.data[s.pos]; {
-	case c == '{':
-		return s.object(depth + 1)
-	case c == '[':
-		return s.array(depth + 1)
-	case c == '"':
-		_, err := s.str(false)
-		return err
-	case c == '-' || (c >= '0' && c <= '9'):
-		return s.number()
-	case c == 't':
+	switch c := s.data[s.pos]; c {
+	case '{':
+		return s.object()
+	case '[':
+		return s.array()
+	case '"':
+		return s.str()
+	case 't':
 		return s.literal("true")
-	case c == 'f':
+	case 'f':
 		return s.literal("false")
-	case c == 'n':
+	case 'n':
 		return s.literal("null")
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return s.number()
 	default:
-		return s.fail(Syntax, s.pos, fmt.Sprintf("invalid character %s looking for a value", quoteByte(c)))
+		return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a value should start")
 	}
 }
 
-func quoteByte(c byte) string {
-	if c < 0x20 || c >= 0x7f {
-		return fmt.Sprintf("0x%02x", c)
+// describe names the byte at i for a person: a character if it starts a printable
+// one, else its value.
+func (s *scanner) describe(i int) string {
+	r, size := utf8.DecodeRune(s.data[i:])
+	if (size > 1 || r != utf8.RuneError) && unicode.IsPrint(r) {
+		return "character " + strconv.QuoteRune(r)
 	}
-	return strconv.QuoteRune(rune(c))
+	return fmt.Sprintf("byte 0x%02X", s.data[i])
 }
 
-func (s *scanner) literal(word string) error {
-	if len(s.data)-s.pos < len(word) || string(s.data[s.pos:s.pos+len(word)]) != word {
-		return s.fail(Syntax, s.pos, "invalid literal; expected "+word)
+// open pushes a frame for the object or array at s.pos, refusing it if it nests too deep.
+func (s *scanner) open(array bool) error {
+	if len(s.frames) >= s.maxDepth {
+		return s.fail(TooDeep, s.pos, fmt.Sprintf("objects and arrays are nested more than %d levels deep", s.maxDepth))
 	}
-	s.pos += len(word)
+	s.frames = append(s.frames, frame{array: array, firstName: len(s.spans)})
+	s.pos++
+	s.skipSpace()
 	return nil
 }
 
-func (s *scanner) object(depth int) error {
-	if depth > s.maxDepth {
-		return s.fail(TooDeep, s.pos, fmt.Sprintf("the JSON nests deeper than %d levels", s.maxDepth))
+// close pops the innermost frame and forgets its member names.
+func (s *scanner) close() {
+	top := len(s.frames) - 1
+	if first := s.frames[top].firstName; first < len(s.spans) {
+		s.names = s.names[:s.spans[first].start]
+		s.spans = s.spans[:first]
 	}
-	s.pos++ // {
-	s.skipSpace()
+	s.frames[top] = frame{} // drop the map, if any
+	s.frames = s.frames[:top]
+	s.pos++
+}
+
+func (s *scanner) object() error {
+	if err := s.open(false); err != nil {
+		return err
+	}
+	top := len(s.frames) - 1 // an index: nested values may reallocate s.frames
 	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
+		s.close()
 		return nil
 	}
-	var seen map[string]struct{}
 	for {
-		s.skipSpace()
-		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
-			return s.fail(Syntax, s.pos, "expected a member name in double quotes")
+		if s.pos >= len(s.data) {
+			return s.fail(Syntax, s.pos, "the request body ends inside an object")
+		}
+		if s.data[s.pos] != '"' {
+			return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a member name in double quotes should start")
 		}
 		start := s.pos
-		name, err := s.str(true)
-		if err != nil {
+		if err := s.name(); err != nil {
 			return err
 		}
-		if seen == nil {
-			seen = make(map[string]struct{}, 8)
-		}
-		if _, dup := seen[name]; dup {
-			s.path = append(s.path, name)
-			err := s.fail(Duplicate, start, fmt.Sprintf("member %q appears twice in one object", name))
-			s.path = s.path[:len(s.path)-1]
+		if err := s.checkDuplicate(top, start); err != nil {
 			return err
 		}
-		seen[name] = struct{}{}
 		s.skipSpace()
-		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
-			return s.fail(Syntax, s.pos, "expected ':' after a member name")
+		if s.pos >= len(s.data) {
+			return s.fail(Syntax, s.pos, "the request body ends inside an object")
+		}
+		if s.data[s.pos] != ':' {
+			return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a colon should follow the member name")
 		}
 		s.pos++
 		s.skipSpace()
-		s.path = append(s.path, name)
-		if err := s.value(depth); err != nil {
+		s.frames[top].name = s.spans[len(s.spans)-1]
+		s.frames[top].inValue = true
+		if err := s.value(); err != nil {
 			return err
 		}
-		s.path = s.path[:len(s.path)-1]
+		s.frames[top].inValue = false
 		s.skipSpace()
 		if s.pos >= len(s.data) {
-			return s.fail(Syntax, s.pos, "unexpected end of JSON input in an object")
+			return s.fail(Syntax, s.pos, "the request body ends inside an object")
 		}
 		switch s.data[s.pos] {
 		case ',':
 			s.pos++
+			s.skipSpace()
 		case '}':
-			s.pos++
+			s.close()
 			return nil
 		default:
-			return s.fail(Syntax, s.pos, "expected ',' or '}' in an object")
+			return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a comma or '}' should follow a member")
 		}
 	}
 }
 
-func (s *scanner) array(depth int) error {
-	if depth > s.maxDepth {
-		return s.fail(TooDeep, s.pos, fmt.Sprintf("the JSON nests deeper than %d levels", s.maxDepth))
+// checkDuplicate refuses the member name just scanned if the object at frame top has
+// it already. start is the offset of the name's opening quote.
+func (s *scanner) checkDuplicate(top, start int) error {
+	f := &s.frames[top]
+	last := s.spans[len(s.spans)-1]
+	name := s.names[last.start:last.end]
+	earlier := s.spans[f.firstName : len(s.spans)-1]
+	var dup bool
+	switch {
+	case f.seen == nil && len(earlier) < maxLinearNames:
+		for _, e := range earlier {
+			if bytes.Equal(s.names[e.start:e.end], name) {
+				dup = true
+				break
+			}
+		}
+	default:
+		if f.seen == nil {
+			f.seen = make(map[string]struct{}, 2*len(earlier))
+			for _, e := range earlier {
+				f.seen[string(s.names[e.start:e.end])] = struct{}{}
+			}
+		}
+		if _, dup = f.seen[string(name)]; !dup {
+			f.seen[string(name)] = struct{}{}
+		}
 	}
-	s.pos++ // [
-	s.skipSpace()
+	if !dup {
+		return nil
+	}
+	shown := clip(string(name), maxNameInField)
+	return &Error{
+		Kind:   Duplicate,
+		Field:  s.path(shown),
+		Offset: start,
+		Detail: fmt.Sprintf("member %q appears twice in one object", shown),
+	}
+}
+
+func (s *scanner) array() error {
+	if err := s.open(true); err != nil {
+		return err
+	}
+	top := len(s.frames) - 1
 	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
+		s.close()
 		return nil
 	}
 	for i := 0; ; i++ {
-		s.skipSpace()
-		s.path = append(s.path, "["+strconv.Itoa(i)+"]")
-		if err := s.value(depth); err != nil {
+		s.frames[top].index = i
+		s.frames[top].inValue = true
+		if err := s.value(); err != nil {
 			return err
 		}
-		s.path = s.path[:len(s.path)-1]
+		s.frames[top].inValue = false
 		s.skipSpace()
 		if s.pos >= len(s.data) {
-			return s.fail(Syntax, s.pos, "unexpected end of JSON input in an array")
+			return s.fail(Syntax, s.pos, "the request body ends inside an array")
 		}
 		switch s.data[s.pos] {
 		case ',':
 			s.pos++
+			s.skipSpace()
 		case ']':
-			s.pos++
+			s.close()
 			return nil
 		default:
-			return s.fail(Syntax, s.pos, "expected ',' or ']' in an array")
+			return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a comma or ']' should follow an element")
 		}
 	}
 }
 
-// str scans a string starting at the opening quote. It returns the decoded text only when
-// decode is set (member names, for duplicate detection).
-func (s *scanner) str(decode bool) (string, error) {
-	start := s.pos
-	s.pos++ // opening quote
-	var b strings.Builder
-	// A member name's problems are reported on the name itself.
-	nameErr := func(kind Kind, off int, detail string) error {
-		if decode {
-			s.path = append(s.path, strings.ToValidUTF8(string(s.data[start+1:min(off+1, len(s.data))]), "\uFFFD"))
-			defer func() { s.path = s.path[:len(s.path)-1] }()
-		}
-		return s.fail(kind, off, detail)
+// plain marks the bytes that stand for themselves inside a string, so that the common
+// case costs one table lookup per byte.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
 	}
+	return t
+}()
+
+// str scans a string value whose opening quote is at s.pos.
+func (s *scanner) str() error {
+	data := s.data
+	i := s.pos + 1
 	for {
-		if s.pos >= len(s.data) {
-			return "", s.fail(Syntax, start, "unterminated string")
+		for i < len(data) && plain[data[i]] {
+			i++
 		}
-		c := s.data[s.pos]
-		switch {
+		if i >= len(data) {
+			return s.fail(Syntax, i, "the request body ends inside a string")
+		}
+		switch c := data[i]; {
 		case c == '"':
-			s.pos++
-			return b.String(), nil
-		case c < 0x20:
-			return "", s.fail(Syntax, s.pos, "control character inside a string (escape it)")
+			s.pos = i + 1
+			return nil
 		case c == '\\':
-			r, err := s.escape(nameErr)
-			if err != nil {
-				return "", err
+			_, n, p := escape(data, i)
+			if p.detail != "" {
+				return s.fail(p.kind, p.offset, p.detail)
 			}
-			if decode {
-				b.WriteRune(r)
-			}
-		case c < utf8.RuneSelf:
-			if decode {
-				b.WriteByte(c)
-			}
-			s.pos++
+			i += n
+		case c < 0x20:
+			return s.fail(Syntax, i, controlDetail(c))
 		default:
-			r, size := utf8.DecodeRune(s.data[s.pos:])
-			if r == utf8.RuneError && size <= 1 {
-				return "", nameErr(InvalidUTF8, s.pos, "a string contains bytes that are not valid UTF-8")
+			r, n := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && n == 1 {
+				return s.fail(InvalidUTF8, i, "a string contains bytes that are not valid UTF-8")
 			}
-			if decode {
-				b.WriteRune(r)
-			}
-			s.pos += size
+			i += n
 		}
 	}
 }
 
-// escape scans one escape sequence at s.pos (the backslash).
-func (s *scanner) escape(fail func(Kind, int, string) error) (rune, error) {
-	at := s.pos
-	if s.pos+1 >= len(s.data) {
-		return 0, s.fail(Syntax, at, "unterminated escape sequence")
+// name scans a member name whose opening quote is at s.pos and appends its decoded
+// text to s.names, since "a" and "\u0061" are the same name.
+func (s *scanner) name() error {
+	data := s.data
+	start := s.pos
+	first := len(s.names)
+	i := start + 1
+	for {
+		j := i
+		for j < len(data) && plain[data[j]] {
+			j++
+		}
+		s.names = append(s.names, data[i:j]...)
+		i = j
+		if i >= len(data) {
+			return s.failName(problem{Syntax, i, "the request body ends inside a member name"}, start)
+		}
+		switch c := data[i]; {
+		case c == '"':
+			s.spans = append(s.spans, span{first, len(s.names)})
+			s.pos = i + 1
+			return nil
+		case c == '\\':
+			r, n, p := escape(data, i)
+			if p.detail != "" {
+				return s.failName(p, start)
+			}
+			s.names = utf8.AppendRune(s.names, r)
+			i += n
+		case c < 0x20:
+			return s.failName(problem{Syntax, i, controlDetail(c)}, start)
+		default:
+			r, n := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && n == 1 {
+				return s.failName(problem{InvalidUTF8, i, "a member name contains bytes that are not valid UTF-8"}, start)
+			}
+			s.names = append(s.names, data[i:i+n]...)
+			i += n
+		}
 	}
-	c := s.data[s.pos+1]
-	s.pos += 2
-	switch c {
+}
+
+func controlDetail(c byte) string {
+	return fmt.Sprintf("a string contains the control character U+%04X, which must be escaped", c)
+}
+
+// escape decodes the escape sequence whose backslash is at data[i] and returns the
+// character and the length of the sequence. For a NUL or a lone surrogate it also
+// returns the length (and U+FFFD), so that sanitizeName can step over it; for a
+// malformed sequence the length is 0.
+func escape(data []byte, i int) (r rune, n int, p problem) {
+	if i+1 >= len(data) {
+		return 0, 0, problem{Syntax, len(data), "the request body ends inside a string"}
+	}
+	switch c := data[i+1]; c {
 	case '"', '\\', '/':
-		return rune(c), nil
+		return rune(c), 2, problem{}
 	case 'b':
-		return '\b', nil
+		return '\b', 2, problem{}
 	case 'f':
-		return '\f', nil
+		return '\f', 2, problem{}
 	case 'n':
-		return '\n', nil
+		return '\n', 2, problem{}
 	case 'r':
-		return '\r', nil
+		return '\r', 2, problem{}
 	case 't':
-		return '\t', nil
+		return '\t', 2, problem{}
 	case 'u':
-		r, ok := s.hex4()
-		if !ok {
-			return 0, s.fail(Syntax, at, `invalid \u escape`)
+	default:
+		var what string
+		if c >= 0x20 && c < utf8.RuneSelf {
+			what = "\\" + string(rune(c))
+		} else {
+			what = fmt.Sprintf("a backslash followed by byte 0x%02X", c)
 		}
-		switch {
-		case r == 0:
-			return 0, fail(NUL, at, "a string contains the NUL character U+0000")
-		case utf16.IsSurrogate(r):
-			if r >= 0xDC00 || s.pos+1 >= len(s.data) || s.data[s.pos] != '\\' || s.data[s.pos+1] != 'u' {
-				return 0, fail(InvalidUTF8, at, "a string contains a lone UTF-16 surrogate")
-			}
-			s.pos += 2
-			low, ok := s.hex4()
-			if !ok {
-				return 0, s.fail(Syntax, at, `invalid \u escape`)
-			}
-			combined := utf16.DecodeRune(r, low)
-			if combined == utf8.RuneError {
-				return 0, fail(InvalidUTF8, at, "a string contains a lone UTF-16 surrogate")
-			}
-			return combined, nil
-		}
-		return r, nil
+		return 0, 0, problem{Syntax, i, fmt.Sprintf("a string contains the invalid escape sequence %s", what)}
 	}
-	return 0, s.fail(Syntax, at, "invalid escape sequence")
+	r, ok := hex4(data, i+2)
+	if !ok {
+		return 0, 0, problem{Syntax, i, `a string contains a \u escape without four hexadecimal digits`}
+	}
+	switch {
+	case r == 0:
+		return utf8.RuneError, 6, problem{NUL, i, `a string contains the NUL character \u0000`}
+	case r >= 0xDC00 && r <= 0xDFFF:
+		return utf8.RuneError, 6, problem{InvalidUTF8, i, "a string contains the low surrogate " + escapeText(r) + " without a high surrogate before it"}
+	case r >= 0xD800 && r <= 0xDBFF:
+		// Only a \u escape of a low surrogate completes the pair; anything else
+		// leaves this one alone, whatever problems follow it.
+		if i+7 < len(data) && data[i+6] == '\\' && data[i+7] == 'u' {
+			if lo, ok := hex4(data, i+8); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+				return 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00), 12, problem{}
+			}
+		}
+		return utf8.RuneError, 6, problem{InvalidUTF8, i, "a string contains the high surrogate " + escapeText(r) + " without a low surrogate after it"}
+	}
+	return r, 6, problem{}
 }
 
-func (s *scanner) hex4() (rune, bool) {
-	if s.pos+4 > len(s.data) {
+func escapeText(r rune) string {
+	return fmt.Sprintf(`\u%04x`, r)
+}
+
+// hex4 decodes the four hexadecimal digits at data[i:].
+func hex4(data []byte, i int) (rune, bool) {
+	if i+4 > len(data) {
 		return 0, false
 	}
 	var r rune
-	for _, c := range s.data[s.pos : s.pos+4] {
-		r <<= 4
+	for _, c := range data[i : i+4] {
 		switch {
 		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
+			c -= '0'
 		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
+			c -= 'a' - 10
 		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
+			c -= 'A' - 10
 		default:
 			return 0, false
 		}
+		r = r<<4 | rune(c)
 	}
-	s.pos += 4
 	return r, true
+}
+
+// sanitizeName decodes the member name that starts at data[0], just after its opening
+// quote, as far as it can be read, replacing whatever is not clean text with U+FFFD,
+// so that the name of a refused member can be shown to people.
+func sanitizeName(data []byte) string {
+	var b []byte
+	for i := 0; i < len(data) && len(b) <= maxNameInField; {
+		c := data[i]
+		switch {
+		case c == '"' || c < 0x20:
+			return clip(string(b), maxNameInField)
+		case c == '\\':
+			r, n, _ := escape(data, i)
+			if n == 0 {
+				return clip(string(b), maxNameInField)
+			}
+			b = utf8.AppendRune(b, r)
+			i += n
+		default:
+			r, n := utf8.DecodeRune(data[i:])
+			b = utf8.AppendRune(b, r) // U+FFFD for each invalid byte
+			i += n
+		}
+	}
+	return clip(string(b), maxNameInField)
+}
+
+func (s *scanner) literal(word string) error {
+	for k := 1; k < len(word); k++ {
+		i := s.pos + k
+		if i >= len(s.data) {
+			return s.fail(Syntax, i, "the request body ends inside the literal "+word)
+		}
+		if s.data[i] != word[k] {
+			return s.fail(Syntax, i, "unexpected "+s.describe(i)+" in the literal "+word)
+		}
+	}
+	s.pos += len(word)
+	return s.delimited("the literal " + word)
 }
 
 // number scans the RFC 8259 number grammar.
 func (s *scanner) number() error {
-	start := s.pos
-	bad := func() error { return s.fail(Syntax, start, "invalid number") }
-	if s.data[s.pos] == '-' {
-		s.pos++
+	data := s.data
+	i := s.pos
+	if data[i] == '-' {
+		i++
 	}
+	switch {
+	case i >= len(data):
+		return s.fail(Syntax, i, "the request body ends inside a number")
+	case data[i] == '0':
+		i++
+		if i < len(data) && isDigit(data[i]) {
+			return s.fail(Syntax, i, "a number must not have leading zeros")
+		}
+	case isDigit(data[i]):
+		i = digits(data, i+1)
+	default:
+		return s.fail(Syntax, i, "unexpected "+s.describe(i)+" where a digit should follow the minus sign")
+	}
+	if i < len(data) && data[i] == '.' {
+		i++
+		if i == len(data) || !isDigit(data[i]) {
+			return s.fail(Syntax, i, "a number needs a digit after its decimal point")
+		}
+		i = digits(data, i+1)
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if i == len(data) || !isDigit(data[i]) {
+			return s.fail(Syntax, i, "a number needs a digit in its exponent")
+		}
+		i = digits(data, i+1)
+	}
+	s.pos = i
+	return s.delimited("a number")
+}
+
+// delimited refuses a number or literal that runs on into letters, digits, signs or
+// dots, as in 0x1F, 1.2.3 or nullable, so that these count as malformed values rather
+// than as a second value after the first.
+func (s *scanner) delimited(what string) error {
 	if s.pos >= len(s.data) {
-		return bad()
+		return nil
 	}
 	switch c := s.data[s.pos]; {
-	case c == '0':
-		s.pos++
-	case c >= '1' && c <= '9':
-		s.digits()
-	default:
-		return bad()
-	}
-	if s.pos < len(s.data) && s.data[s.pos] == '.' {
-		s.pos++
-		if s.digits() == 0 {
-			return bad()
-		}
-	}
-	if s.pos < len(s.data) && (s.data[s.pos] == 'e' || s.data[s.pos] == 'E') {
-		s.pos++
-		if s.pos < len(s.data) && (s.data[s.pos] == '+' || s.data[s.pos] == '-') {
-			s.pos++
-		}
-		if s.digits() == 0 {
-			return bad()
-		}
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', isDigit(c), c == '.', c == '+', c == '-', c == '_':
+		return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" after "+what)
 	}
 	return nil
 }
 
-func (s *scanner) digits() int {
-	n := 0
-	for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
-		s.pos++
-		n++
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func digits(data []byte, i int) int {
+	for i < len(data) && isDigit(data[i]) {
+		i++
 	}
-	return n
+	return i
 }

@@ -1,0 +1,132 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/domain"
+)
+
+// TestReadinessReportAgainstBruteForce builds a random inventory through the API and checks
+// every number of the report against a count over the entries as listed.
+func TestReadinessReportAgainstBruteForce(t *testing.T) {
+	ts := newTestServer(t)
+	rng := rand.New(rand.NewPCG(7, 11))
+	ressorts := []string{"SF", "SIS", "SWHT", "ZGF"}
+	stages := []string{"not_started", "planned", "in_progress", "testing", "live", "not_applicable"}
+	dates := []string{"", "2026-01-31", "2026-03-14", "2026-03-15", "2026-12-31"} // today is 2026-03-15
+	for i := range 80 {
+		kind := []string{"registers", "onlinedienste"}[rng.IntN(2)]
+		dims := map[string]any{}
+		for _, d := range []string{"idnr", "noots", "dsc"} {
+			st := stages[rng.IntN(len(stages))]
+			dim := map[string]any{"stage": st, "note": "Begründung"}
+			if date := dates[rng.IntN(len(dates))]; date != "" {
+				dim["target_date"] = date
+			}
+			dims[d] = dim
+		}
+		body, _ := json.Marshal(map[string]any{"name": fmt.Sprintf("Eintrag %d", i), "readiness": dims})
+		path := fmt.Sprintf("/v1/ressorts/%s/%s/e%02d", ressorts[rng.IntN(len(ressorts))], kind, i)
+		if rec := ts.do(request{method: "PUT", path: path, body: string(body)}); rec.Code != 201 {
+			t.Fatalf("PUT %s: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+
+	report := decode[oapi.ReadinessReport](t, ts.do(request{method: "GET", path: "/v1/reports/readiness"}))
+	if len(report.Ressorts) != 10 {
+		t.Errorf("report lists %d Ressorts, want all 10 (also empty ones)", len(report.Ressorts))
+	}
+	want := map[string]map[string]oapi.KindSummary{}
+	total := map[string]oapi.KindSummary{"registers": {}, "onlinedienste": {}}
+	count := func(kind string, r oapi.Readiness, ressort string) {
+		if want[ressort] == nil {
+			want[ressort] = map[string]oapi.KindSummary{}
+		}
+		for _, k := range []map[string]oapi.KindSummary{want[ressort], total} {
+			s := k[kind]
+			s.Count++
+			if r.Idnr.Ready && r.Noots.Ready && r.Dsc.Ready {
+				s.FullyReady++
+			}
+			for _, p := range []struct {
+				dim *oapi.DimensionSummary
+				d   oapi.Dimension
+			}{{&s.Dimensions.Idnr, r.Idnr}, {&s.Dimensions.Noots, r.Noots}, {&s.Dimensions.Dsc, r.Dsc}} {
+				stageCount(p.dim, p.d.Stage)
+				if p.d.Ready {
+					p.dim.Ready++
+				}
+				if p.d.Overdue {
+					p.dim.Overdue++
+				}
+			}
+			k[kind] = s
+		}
+	}
+	for _, r := range decode[oapi.RegisterList](t, ts.do(request{method: "GET", path: "/v1/registers?limit=1000"})).Items {
+		count("registers", r.Readiness, r.Ressort)
+	}
+	for _, o := range decode[oapi.OnlinedienstList](t, ts.do(request{method: "GET", path: "/v1/onlinedienste?limit=1000"})).Items {
+		count("onlinedienste", o.Readiness, o.Ressort)
+	}
+	for _, rs := range report.Ressorts {
+		checkSummary(t, rs.Ressort+"/registers", rs.Registers, want[rs.Ressort]["registers"])
+		checkSummary(t, rs.Ressort+"/onlinedienste", rs.Onlinedienste, want[rs.Ressort]["onlinedienste"])
+	}
+	checkSummary(t, "total/registers", report.Total.Registers, total["registers"])
+	checkSummary(t, "total/onlinedienste", report.Total.Onlinedienste, total["onlinedienste"])
+
+	// A Ressortverantwortliche's report equals the coordinator's filtered to that Ressort.
+	sis := ts.user("sis", domain.Binding{Role: domain.RoleRessortverantwortliche, Ressort: "SIS"})
+	own := decode[oapi.ReadinessReport](t, ts.do(request{method: "GET", path: "/v1/reports/readiness", token: sis}))
+	filtered := decode[oapi.ReadinessReport](t, ts.do(request{method: "GET", path: "/v1/reports/readiness?ressort=SIS"}))
+	if len(own.Ressorts) != 1 || own.Ressorts[0].Ressort != "SIS" {
+		t.Fatalf("SIS's report lists %d Ressorts, want only SIS", len(own.Ressorts))
+	}
+	if !reflect.DeepEqual(own.Ressorts, filtered.Ressorts) || !reflect.DeepEqual(own.Total, filtered.Total) {
+		t.Errorf("SIS's report differs from the coordinator's filtered to SIS")
+	}
+	if !reflect.DeepEqual(own.Total.Registers, own.Ressorts[0].Registers) {
+		t.Errorf("SIS's total %+v is not SIS's own line", own.Total.Registers)
+	}
+	onlyRegs := decode[oapi.ReadinessReport](t, ts.do(request{method: "GET", path: "/v1/reports/readiness?kind=registers"}))
+	if onlyRegs.Total.Onlinedienste.Count != 0 || !reflect.DeepEqual(onlyRegs.Total.Registers, report.Total.Registers) {
+		t.Errorf("kind=registers: onlinedienste %d, registers equal %v", onlyRegs.Total.Onlinedienste.Count,
+			reflect.DeepEqual(onlyRegs.Total.Registers, report.Total.Registers))
+	}
+}
+
+func stageCount(d *oapi.DimensionSummary, s oapi.Stage) {
+	switch s {
+	case oapi.NotStarted:
+		d.Stages.NotStarted++
+	case oapi.Planned:
+		d.Stages.Planned++
+	case oapi.InProgress:
+		d.Stages.InProgress++
+	case oapi.Testing:
+		d.Stages.Testing++
+	case oapi.Live:
+		d.Stages.Live++
+	case oapi.NotApplicable:
+		d.Stages.NotApplicable++
+	}
+}
+
+func checkSummary(t *testing.T, name string, got, want oapi.KindSummary) {
+	t.Helper()
+	for _, d := range []*oapi.DimensionSummary{&want.Dimensions.Idnr, &want.Dimensions.Noots, &want.Dimensions.Dsc} {
+		if want.Count > 0 {
+			d.ReadyPct = math.Round(float64(d.Ready)*1000/float64(want.Count)) / 10
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
+	}
+}
