@@ -45,7 +45,7 @@ func TestCheck(t *testing.T) {
 		{name: "too deep", in: strings.Repeat("[", 40) + strings.Repeat("]", 40), kind: TooDeep},
 		{name: "invalid UTF-8 in a value", in: "{\"name\":\"a\xffb\"}", kind: InvalidUTF8, field: "name"},
 		{name: "invalid UTF-8 in an array", in: "{\"leika_keys\":[\"1\",\"\xc3\"]}", kind: InvalidUTF8, field: "leika_keys[1]"},
-		{name: "invalid UTF-8 in a name", in: "{\"na\xffme\":1}", kind: InvalidUTF8, field: "na\uFFFD"},
+		{name: "invalid UTF-8 in a name", in: "{\"na\xffme\":1}", kind: InvalidUTF8, field: "na\uFFFDme"},
 		{name: "lone high surrogate", in: `{"a":"\ud800"}`, kind: InvalidUTF8, field: "a"},
 		{name: "lone low surrogate", in: `{"a":"\udc00x"}`, kind: InvalidUTF8, field: "a"},
 		{name: "high surrogate then non-surrogate", in: `{"a":"\ud800\u0041"}`, kind: InvalidUTF8, field: "a"},
