@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/bremen/regmo/api/oapi"
@@ -43,13 +44,21 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.GetReadinessReport200JSONResponse{AsOf: r.AsOf, GeneratedAt: r.GeneratedAt,
+	if wantsCSV(ctx, (*string)(p.Format)) {
+		data, err := readinessCSV(r)
+		if err != nil {
+			return nil, err
+		}
+		return oapi.GetReadinessReport200TextcsvResponse{Body: bytes.NewReader(data), ContentLength: int64(len(data)),
+			Headers: oapi.GetReadinessReport200ResponseHeaders{ContentDisposition: attachment("readiness", r.AsOf, "csv")}}, nil
+	}
+	body := oapi.ReadinessReport{AsOf: r.AsOf, GeneratedAt: r.GeneratedAt,
 		Ressorts: make([]oapi.RessortReadiness, len(r.Ressorts))}
 	for i, rs := range r.Ressorts {
-		out.Ressorts[i] = oapi.RessortReadiness{Ressort: rs.Ressort.Code, Name: rs.Ressort.Name,
+		body.Ressorts[i] = oapi.RessortReadiness{Ressort: rs.Ressort.Code, Name: rs.Ressort.Name,
 			Registers: toKindSummary(rs.Registers), Onlinedienste: toKindSummary(rs.Onlinedienste)}
 	}
-	out.Total.Registers = toKindSummary(r.Total.Registers)
-	out.Total.Onlinedienste = toKindSummary(r.Total.Onlinedienste)
-	return out, nil
+	body.Total.Registers = toKindSummary(r.Total.Registers)
+	body.Total.Onlinedienste = toKindSummary(r.Total.Onlinedienste)
+	return oapi.GetReadinessReport200JSONResponse{Body: body}, nil
 }

@@ -1,11 +1,13 @@
 package api_test
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/bremen/regmo/api/oapi"
@@ -128,5 +130,43 @@ func checkSummary(t *testing.T, name string, got, want oapi.KindSummary) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
+	}
+}
+
+func TestReadinessReportCSV(t *testing.T) {
+	ts := newTestServer(t)
+	ts.seedList()
+	if rec := ts.do(request{method: "PUT", path: "/v1/ressorts/EVIL", body: `{"name":"=HYPERLINK(\"http://x\")"}`}); rec.Code != 201 {
+		t.Fatalf("create Ressort: %d", rec.Code)
+	}
+	for _, r := range []request{
+		{method: "GET", path: "/v1/reports/readiness?format=csv"},
+		{method: "GET", path: "/v1/reports/readiness", headers: map[string]string{"Accept": "text/csv"}},
+	} {
+		rec := ts.do(r)
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/csv" {
+			t.Fatalf("%s: status %d type %q", r.path, rec.Code, rec.Header().Get("Content-Type"))
+		}
+		if got := rec.Header().Get("Content-Disposition"); got != `attachment; filename="readiness-2026-03-15.csv"` {
+			t.Errorf("Content-Disposition %q", got)
+		}
+		rows, err := csv.NewReader(strings.NewReader(rec.Body.String())).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// header + (11 Ressorts + total) × 2 kinds × 3 dimensions
+		if len(rows) != 1+12*2*3 {
+			t.Errorf("%d rows, want %d", len(rows), 1+12*2*3)
+		}
+		if !strings.Contains(rec.Body.String(), `'=HYPERLINK`) || strings.Contains(rec.Body.String(), `,=HYPERLINK`) {
+			t.Error("a Ressort name starting with = is not neutralised")
+		}
+		last := rows[len(rows)-1]
+		if last[0] != "Gesamt" || last[2] != "Onlinedienste" || last[3] != "dsc" || last[4] != "1" {
+			t.Errorf("last row %v, want the total of Onlinedienste in dsc with count 1", last)
+		}
+	}
+	if rec := ts.do(request{method: "GET", path: "/v1/reports/readiness?format=pdf"}); rec.Code != 400 {
+		t.Errorf("format=pdf: %d, want 400", rec.Code)
 	}
 }

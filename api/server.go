@@ -75,7 +75,7 @@ func New(cfg Config) (*Server, error) {
 	// contract finds the operation, the token names the caller, parameters are checked,
 	// the policy decides, and only then is a body read.
 	e.Use(s.requestID, s.logRequests, s.recoverPanics, ct.matchRoute, s.authenticate,
-		ct.validateParams, s.authorize, ct.validateBody)
+		ct.validateParams, s.authorize, ct.validateBody, negotiate)
 	h := &handler{
 		access:    access,
 		inventory: inventory,

@@ -133,6 +133,24 @@ func (e Stage) Valid() bool {
 	}
 }
 
+// Defines values for ReportFormat.
+const (
+	ReportFormatCsv  ReportFormat = "csv"
+	ReportFormatJson ReportFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the ReportFormat enum.
+func (e ReportFormat) Valid() bool {
+	switch e {
+	case ReportFormatCsv:
+		return true
+	case ReportFormatJson:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListAuditParamsType.
 const (
 	ListAuditParamsTypeBinding      ListAuditParamsType = "binding"
@@ -196,6 +214,24 @@ func (e GetReadinessReportParamsKind) Valid() bool {
 	case Onlinedienste:
 		return true
 	case Registers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetReadinessReportParamsFormat.
+const (
+	GetReadinessReportParamsFormatCsv  GetReadinessReportParamsFormat = "csv"
+	GetReadinessReportParamsFormatJson GetReadinessReportParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the GetReadinessReportParamsFormat enum.
+func (e GetReadinessReportParamsFormat) Valid() bool {
+	switch e {
+	case GetReadinessReportParamsFormatCsv:
+		return true
+	case GetReadinessReportParamsFormatJson:
 		return true
 	default:
 		return false
@@ -607,6 +643,9 @@ type Overdue = bool
 // Q defines model for Q.
 type Q = string
 
+// ReportFormat defines model for ReportFormat.
+type ReportFormat string
+
 // RessortFilter defines model for RessortFilter.
 type RessortFilter = []RessortCode
 
@@ -762,10 +801,16 @@ type GetReadinessReportParams struct {
 
 	// Kind count only registers or only Onlinedienste
 	Kind *GetReadinessReportParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Format `json` (default) or `csv`; `Accept: text/csv` also selects CSV
+	Format *GetReadinessReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
 
 // GetReadinessReportParamsKind defines parameters for GetReadinessReport.
 type GetReadinessReportParamsKind string
+
+// GetReadinessReportParamsFormat defines parameters for GetReadinessReport.
+type GetReadinessReportParamsFormat string
 
 // ListRessortOnlinediensteParams defines parameters for ListRessortOnlinedienste.
 type ListRessortOnlinediensteParams struct {
@@ -1300,6 +1345,13 @@ func (w *ServerInterfaceWrapper) GetReadinessReport(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -2691,17 +2743,51 @@ type GetReadinessReportResponseObject interface {
 	VisitGetReadinessReportResponse(w http.ResponseWriter) error
 }
 
-type GetReadinessReport200JSONResponse ReadinessReport
+type GetReadinessReport200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetReadinessReport200JSONResponse struct {
+	Body    ReadinessReport
+	Headers GetReadinessReport200ResponseHeaders
+}
 
 func (response GetReadinessReport200JSONResponse) VisitGetReadinessReportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadinessReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetReadinessReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetReadinessReport200TextcsvResponse) VisitGetReadinessReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
 	return err
 }
 
