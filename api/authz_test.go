@@ -103,9 +103,13 @@ func matrix(tokenIDs map[string]int64) map[string]matrixRow {
 		"getOnlinedienstHistory": {readOwn, func(p string) request {
 			return request{method: "GET", path: "/v1/ressorts/SIS/onlinedienste/m-" + p + "/history"}
 		}},
-		"listAudit":          {readCross, fixed("GET", "/v1/audit", "")},
-		"getReadinessReport": {readCross, fixed("GET", "/v1/reports/readiness", "")},
-		"listUsers":          {adminOnly, fixed("GET", "/v1/users", "")},
+		"listAudit":               {readCross, fixed("GET", "/v1/audit", "")},
+		"getReadinessReport":      {readCross, fixed("GET", "/v1/reports/readiness", "")},
+		"getOverdueReport":        {readCross, fixed("GET", "/v1/reports/overdue", "")},
+		"getConsistencyReport":    {readCross, fixed("GET", "/v1/reports/consistency", "")},
+		"getAnlageCoverageReport": {readCross, fixed("GET", "/v1/reports/anlage-coverage", "")},
+		"getBlockedReport":        {readCross, fixed("GET", "/v1/reports/blocked", "")},
+		"listUsers":               {adminOnly, fixed("GET", "/v1/users", "")},
 		"putUser": {adminOnly, func(p string) request {
 			return request{method: "PUT", path: "/v1/users/u-" + p, body: `{"display_name":"X"}`}
 		}},

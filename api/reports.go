@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"time"
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
@@ -61,4 +62,82 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	body.Total.Registers = toKindSummary(r.Total.Registers)
 	body.Total.Onlinedienste = toKindSummary(r.Total.Onlinedienste)
 	return oapi.GetReadinessReport200JSONResponse{Body: body}, nil
+}
+
+func reportFilter(asOf *time.Time, ressorts *[]string) domain.ReportFilter {
+	return domain.ReportFilter{AsOf: asOf, Ressorts: deref(ressorts)}
+}
+
+func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueReportRequestObject) (oapi.GetOverdueReportResponseObject, error) {
+	at, err := h.inventory.AsOf(req.Params.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	items, when, err := h.inventory.Overdue(ctx, scope(ctx), reportFilter(at, req.Params.Ressort))
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.GetOverdueReport200JSONResponse{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.OverdueItem, len(items))}
+	for i, it := range items {
+		out.Items[i] = oapi.OverdueItem{Ressort: it.Ressort, Key: it.Key, Name: it.Name, Kind: oapi.OverdueItemKind(it.Kind),
+			Dimension: oapi.OverdueItemDimension(it.Dimension), Stage: oapi.Stage(it.Stage), TargetDate: it.TargetDate, DaysOverdue: it.DaysOverdue}
+	}
+	return out, nil
+}
+
+func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsistencyReportRequestObject) (oapi.GetConsistencyReportResponseObject, error) {
+	at, err := h.inventory.AsOf(req.Params.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	findings, when, err := h.inventory.Consistency(ctx, scope(ctx), reportFilter(at, req.Params.Ressort))
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.GetConsistencyReport200JSONResponse{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Findings: make([]oapi.Finding, len(findings))}
+	for i, f := range findings {
+		out.Findings[i] = oapi.Finding{Rule: f.Rule, Ressort: f.Ressort, Key: f.Key, Name: f.Name, Kind: oapi.FindingKind(f.Kind), Detail: f.Detail}
+	}
+	return out, nil
+}
+
+func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlageCoverageReportRequestObject) (oapi.GetAnlageCoverageReportResponseObject, error) {
+	at, err := h.inventory.AsOf(req.Params.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	coverage, when, err := h.inventory.AnlageCoverage(ctx, scope(ctx), reportFilter(at, req.Params.Ressort))
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.GetAnlageCoverageReport200JSONResponse{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.CoverageItem, len(coverage))}
+	for i, c := range coverage {
+		regs := make([]oapi.RegisterStages, len(c.Registers))
+		for j, e := range c.Registers {
+			regs[j] = oapi.RegisterStages{Ressort: e.Ressort, Key: e.Key, Name: e.Name, Idnr: oapi.Stage(e.Readiness.IDNr.Stage),
+				Noots: oapi.Stage(e.Readiness.NOOTS.Stage), Dsc: oapi.Stage(e.Readiness.DSC.Stage)}
+		}
+		out.Items[i] = oapi.CoverageItem{Nr: c.Anlage.Nr, Name: c.Anlage.Name, Gap: len(regs) == 0, Registers: regs}
+	}
+	return out, nil
+}
+
+func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedReportRequestObject) (oapi.GetBlockedReportResponseObject, error) {
+	at, err := h.inventory.AsOf(req.Params.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	blocked, when, err := h.inventory.Blocked(ctx, scope(ctx), reportFilter(at, req.Params.Ressort))
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.GetBlockedReport200JSONResponse{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.BlockedItem, len(blocked))}
+	for i, b := range blocked {
+		by := make([]oapi.Blocker, len(b.Blockers))
+		for j, r := range b.Blockers {
+			by[j] = oapi.Blocker{Ressort: r.Ressort, Key: r.Key, Name: r.Name, NootsStage: oapi.Stage(r.NOOTSStage)}
+		}
+		out.Items[i] = oapi.BlockedItem{Ressort: b.Onlinedienst.Ressort, Key: b.Onlinedienst.Key, Name: b.Onlinedienst.Name, BlockedBy: by}
+	}
+	return out, nil
 }

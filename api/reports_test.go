@@ -170,3 +170,60 @@ func TestReadinessReportCSV(t *testing.T) {
 		t.Errorf("format=pdf: %d, want 400", rec.Code)
 	}
 }
+
+func TestFindingReports(t *testing.T) {
+	ts := newTestServer(t)
+	for _, e := range []struct{ path, body string }{
+		{"/v1/ressorts/SIS/registers/melderegister", `{"name":"Melderegister","idnrg_anlage_nr":1,"readiness":{
+			"idnr":{"stage":"live"},"noots":{"stage":"planned","target_date":"2026-03-01"},"dsc":{"stage":"planned","target_date":"2026-03-10"}}}`},
+		{"/v1/ressorts/SIS/registers/passregister", `{"name":"Passregister","idnrg_anlage_nr":22,"readiness":{
+			"idnr":{"stage":"live"},"noots":{"stage":"live"},"dsc":{"stage":"in_progress"}}}`},
+		{"/v1/ressorts/SF/registers/grundsteuer", `{"name":"Grundsteuer","readiness":{"noots":{"stage":"live"}}}`},
+		{"/v1/ressorts/SF/onlinedienste/umzug", `{"name":"Umzug melden","nachweise_from":["SIS/melderegister","SF/grundsteuer"]}`},
+	} {
+		if rec := ts.do(request{method: "PUT", path: e.path, body: e.body}); rec.Code != 201 {
+			t.Fatalf("PUT %s: %d %s", e.path, rec.Code, rec.Body)
+		}
+	}
+	sf := ts.user("sf", domain.Binding{Role: domain.RoleRessortverantwortliche, Ressort: "SF"})
+
+	overdue := decode[oapi.OverdueReport](t, ts.do(request{method: "GET", path: "/v1/reports/overdue"}))
+	var got []string
+	for _, it := range overdue.Items {
+		got = append(got, fmt.Sprintf("%s/%s %s %d", it.Ressort, it.Key, it.Dimension, it.DaysOverdue))
+	}
+	if want := []string{"SIS/melderegister noots 14", "SIS/melderegister dsc 5"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("overdue %v, want %v", got, want)
+	}
+	if n := len(decode[oapi.OverdueReport](t, ts.do(request{method: "GET", path: "/v1/reports/overdue", token: sf})).Items); n != 0 {
+		t.Errorf("SF sees %d overdue items of SIS", n)
+	}
+
+	findings := decode[oapi.ConsistencyReport](t, ts.do(request{method: "GET", path: "/v1/reports/consistency"})).Findings
+	if len(findings) != 1 || findings[0].Key != "passregister" || findings[0].Rule != "idnr-transfer-requires-dsc" {
+		t.Errorf("findings %+v, want the coupling rule on SIS/passregister", findings)
+	}
+
+	coverage := decode[oapi.AnlageCoverageReport](t, ts.do(request{method: "GET", path: "/v1/reports/anlage-coverage"})).Items
+	gaps := 0
+	for _, c := range coverage {
+		if c.Gap {
+			gaps++
+		}
+	}
+	if len(coverage) != 50 || gaps != 48 || len(coverage[0].Registers) != 1 || coverage[0].Registers[0].Key != "melderegister" {
+		t.Errorf("coverage: %d items, %d gaps, nr 1 = %+v", len(coverage), gaps, coverage[0].Registers)
+	}
+	sfCoverage := decode[oapi.AnlageCoverageReport](t, ts.do(request{method: "GET", path: "/v1/reports/anlage-coverage", token: sf})).Items
+	if len(sfCoverage[0].Registers) != 0 || !sfCoverage[0].Gap {
+		t.Errorf("SF sees SIS's registers in the coverage: %+v", sfCoverage[0])
+	}
+
+	for _, token := range []string{"", sf} {
+		blocked := decode[oapi.BlockedReport](t, ts.do(request{method: "GET", path: "/v1/reports/blocked", token: token})).Items
+		if len(blocked) != 1 || blocked[0].Key != "umzug" || len(blocked[0].BlockedBy) != 1 ||
+			blocked[0].BlockedBy[0] != (oapi.Blocker{Ressort: "SIS", Key: "melderegister", Name: "Melderegister", NootsStage: oapi.Planned}) {
+			t.Errorf("blocked %+v, want SF/umzug blocked by SIS/melderegister (planned)", blocked)
+		}
+	}
+}

@@ -204,3 +204,6 @@ func (inv *Inventory) Lookup(ctx context.Context, kind Kind, ressort, key string
 	}
 	return inv.GetAsOf(ctx, kind, ressort, key, *at)
 }
+
+// Now is the service's clock.
+func (inv *Inventory) Now() time.Time { return inv.now() }

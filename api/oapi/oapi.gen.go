@@ -88,6 +88,24 @@ func (e EventEntityType) Valid() bool {
 	}
 }
 
+// Defines values for FindingKind.
+const (
+	FindingKindOnlinedienst FindingKind = "onlinedienst"
+	FindingKindRegister     FindingKind = "register"
+)
+
+// Valid indicates whether the value is a known member of the FindingKind enum.
+func (e FindingKind) Valid() bool {
+	switch e {
+	case FindingKindOnlinedienst:
+		return true
+	case FindingKindRegister:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok HealthStatus = "ok"
@@ -97,6 +115,45 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OverdueItemDimension.
+const (
+	Dsc   OverdueItemDimension = "dsc"
+	Idnr  OverdueItemDimension = "idnr"
+	Noots OverdueItemDimension = "noots"
+)
+
+// Valid indicates whether the value is a known member of the OverdueItemDimension enum.
+func (e OverdueItemDimension) Valid() bool {
+	switch e {
+	case Dsc:
+		return true
+	case Idnr:
+		return true
+	case Noots:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OverdueItemKind.
+const (
+	OverdueItemKindOnlinedienst OverdueItemKind = "onlinedienst"
+	OverdueItemKindRegister     OverdueItemKind = "register"
+)
+
+// Valid indicates whether the value is a known member of the OverdueItemKind enum.
+func (e OverdueItemKind) Valid() bool {
+	switch e {
+	case OverdueItemKindOnlinedienst:
+		return true
+	case OverdueItemKindRegister:
 		return true
 	default:
 		return false
@@ -238,6 +295,13 @@ func (e GetReadinessReportParamsFormat) Valid() bool {
 	}
 }
 
+// AnlageCoverageReport defines model for AnlageCoverageReport.
+type AnlageCoverageReport struct {
+	AsOf        time.Time      `json:"as_of"`
+	GeneratedAt time.Time      `json:"generated_at"`
+	Items       []CoverageItem `json:"items"`
+}
+
 // AnlageEntry defines model for AnlageEntry.
 type AnlageEntry struct {
 	// LegalBasis the legal basis where the Anlage names one, else empty
@@ -259,6 +323,29 @@ type Binding struct {
 // BindingRole defines model for Binding.Role.
 type BindingRole string
 
+// BlockedItem defines model for BlockedItem.
+type BlockedItem struct {
+	BlockedBy []Blocker `json:"blocked_by"`
+	Key       string    `json:"key"`
+	Name      string    `json:"name"`
+	Ressort   string    `json:"ressort"`
+}
+
+// BlockedReport defines model for BlockedReport.
+type BlockedReport struct {
+	AsOf        time.Time     `json:"as_of"`
+	GeneratedAt time.Time     `json:"generated_at"`
+	Items       []BlockedItem `json:"items"`
+}
+
+// Blocker defines model for Blocker.
+type Blocker struct {
+	Key        string `json:"key"`
+	Name       string `json:"name"`
+	NootsStage Stage  `json:"noots_stage"`
+	Ressort    string `json:"ressort"`
+}
+
 // Change a field's old and new value; `from` is left out when the field was empty, `to` when it became empty
 type Change struct {
 	// From the value before (any JSON value)
@@ -266,6 +353,22 @@ type Change struct {
 
 	// To the value after (any JSON value)
 	To interface{} `json:"to,omitempty"`
+}
+
+// ConsistencyReport defines model for ConsistencyReport.
+type ConsistencyReport struct {
+	AsOf        time.Time `json:"as_of"`
+	Findings    []Finding `json:"findings"`
+	GeneratedAt time.Time `json:"generated_at"`
+}
+
+// CoverageItem defines model for CoverageItem.
+type CoverageItem struct {
+	// Gap no readable register carries this number
+	Gap       bool             `json:"gap"`
+	Name      string           `json:"name"`
+	Nr        int              `json:"nr"`
+	Registers []RegisterStages `json:"registers"`
 }
 
 // Dimension defines model for Dimension.
@@ -362,6 +465,21 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// Finding defines model for Finding.
+type Finding struct {
+	Detail  string      `json:"detail"`
+	Key     string      `json:"key"`
+	Kind    FindingKind `json:"kind"`
+	Name    string      `json:"name"`
+	Ressort string      `json:"ressort"`
+
+	// Rule Example: idnr-transfer-requires-dsc
+	Rule string `json:"rule"`
+}
+
+// FindingKind defines model for Finding.Kind.
+type FindingKind string
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -445,6 +563,31 @@ type OnlinedienstList struct {
 
 // OnlinedienstPatch defines model for OnlinedienstPatch.
 type OnlinedienstPatch = json.RawMessage
+
+// OverdueItem defines model for OverdueItem.
+type OverdueItem struct {
+	DaysOverdue int                  `json:"days_overdue"`
+	Dimension   OverdueItemDimension `json:"dimension"`
+	Key         string               `json:"key"`
+	Kind        OverdueItemKind      `json:"kind"`
+	Name        string               `json:"name"`
+	Ressort     string               `json:"ressort"`
+	Stage       Stage                `json:"stage"`
+	TargetDate  string               `json:"target_date"`
+}
+
+// OverdueItemDimension defines model for OverdueItem.Dimension.
+type OverdueItemDimension string
+
+// OverdueItemKind defines model for OverdueItem.Kind.
+type OverdueItemKind string
+
+// OverdueReport defines model for OverdueReport.
+type OverdueReport struct {
+	AsOf        time.Time     `json:"as_of"`
+	GeneratedAt time.Time     `json:"generated_at"`
+	Items       []OverdueItem `json:"items"`
+}
 
 // Problem RFC 9457 problem details
 type Problem struct {
@@ -548,6 +691,16 @@ type RegisterPatch = json.RawMessage
 //
 // Example: SIS/melderegister
 type RegisterRef = string
+
+// RegisterStages defines model for RegisterStages.
+type RegisterStages struct {
+	Dsc     Stage  `json:"dsc"`
+	Idnr    Stage  `json:"idnr"`
+	Key     string `json:"key"`
+	Name    string `json:"name"`
+	Noots   Stage  `json:"noots"`
+	Ressort string `json:"ressort"`
+}
 
 // Ressort defines model for Ressort.
 type Ressort struct {
@@ -789,6 +942,50 @@ type ListRegistersParams struct {
 	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
 }
 
+// GetAnlageCoverageReportParams defines parameters for GetAnlageCoverageReport.
+type GetAnlageCoverageReportParams struct {
+	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
+	// end of that day in Europe/Berlin (today: now). `ready` and `overdue` are computed as of
+	// that moment. An instant in the future is a 422.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// Ressort only these Ressorts (repeatable)
+	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+}
+
+// GetBlockedReportParams defines parameters for GetBlockedReport.
+type GetBlockedReportParams struct {
+	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
+	// end of that day in Europe/Berlin (today: now). `ready` and `overdue` are computed as of
+	// that moment. An instant in the future is a 422.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// Ressort only these Ressorts (repeatable)
+	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+}
+
+// GetConsistencyReportParams defines parameters for GetConsistencyReport.
+type GetConsistencyReportParams struct {
+	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
+	// end of that day in Europe/Berlin (today: now). `ready` and `overdue` are computed as of
+	// that moment. An instant in the future is a 422.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// Ressort only these Ressorts (repeatable)
+	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+}
+
+// GetOverdueReportParams defines parameters for GetOverdueReport.
+type GetOverdueReportParams struct {
+	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
+	// end of that day in Europe/Berlin (today: now). `ready` and `overdue` are computed as of
+	// that moment. An instant in the future is a 422.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
+
+	// Ressort only these Ressorts (repeatable)
+	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+}
+
 // GetReadinessReportParams defines parameters for GetReadinessReport.
 type GetReadinessReportParams struct {
 	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
@@ -993,6 +1190,18 @@ type ServerInterface interface {
 	// ListRegisters Registers across Ressorts
 	// (GET /v1/registers)
 	ListRegisters(ctx echo.Context, params ListRegistersParams) error
+	// GetAnlageCoverageReport The 50 registers of the Anlage zu § 1 IDNrG and the readable registers carrying their numbers
+	// (GET /v1/reports/anlage-coverage)
+	GetAnlageCoverageReport(ctx echo.Context, params GetAnlageCoverageReportParams) error
+	// GetBlockedReport Onlinedienste that cannot work once-only yet
+	// (GET /v1/reports/blocked)
+	GetBlockedReport(ctx echo.Context, params GetBlockedReportParams) error
+	// GetConsistencyReport Entries that break a rule of the domain
+	// (GET /v1/reports/consistency)
+	GetConsistencyReport(ctx echo.Context, params GetConsistencyReportParams) error
+	// GetOverdueReport Every overdue dimension of every readable entry, most overdue first
+	// (GET /v1/reports/overdue)
+	GetOverdueReport(ctx echo.Context, params GetOverdueReportParams) error
 	// GetReadinessReport Aggregate readiness per Ressort and in total
 	// (GET /v1/reports/readiness)
 	GetReadinessReport(ctx echo.Context, params GetReadinessReportParams) error
@@ -1317,6 +1526,106 @@ func (w *ServerInterfaceWrapper) ListRegisters(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListRegisters(ctx, params)
+	return err
+}
+
+// GetAnlageCoverageReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnlageCoverageReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnlageCoverageReportParams
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
+	// ------------- Optional query parameter "ressort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnlageCoverageReport(ctx, params)
+	return err
+}
+
+// GetBlockedReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetBlockedReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetBlockedReportParams
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
+	// ------------- Optional query parameter "ressort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetBlockedReport(ctx, params)
+	return err
+}
+
+// GetConsistencyReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConsistencyReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetConsistencyReportParams
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
+	// ------------- Optional query parameter "ressort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConsistencyReport(ctx, params)
+	return err
+}
+
+// GetOverdueReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOverdueReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetOverdueReportParams
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
+	// ------------- Optional query parameter "ressort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOverdueReport(ctx, params)
 	return err
 }
 
@@ -2098,6 +2407,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/ressorts/:code/onlinedienste/:key/history", wrapper.GetOnlinedienstHistory, options.OperationMiddlewares["getOnlinedienstHistory"]...)
 	router.GET(options.BaseURL+"/v1/audit", wrapper.ListAudit, options.OperationMiddlewares["listAudit"]...)
 	router.GET(options.BaseURL+"/v1/reports/readiness", wrapper.GetReadinessReport, options.OperationMiddlewares["getReadinessReport"]...)
+	router.GET(options.BaseURL+"/v1/reports/overdue", wrapper.GetOverdueReport, options.OperationMiddlewares["getOverdueReport"]...)
+	router.GET(options.BaseURL+"/v1/reports/consistency", wrapper.GetConsistencyReport, options.OperationMiddlewares["getConsistencyReport"]...)
+	router.GET(options.BaseURL+"/v1/reports/anlage-coverage", wrapper.GetAnlageCoverageReport, options.OperationMiddlewares["getAnlageCoverageReport"]...)
+	router.GET(options.BaseURL+"/v1/reports/blocked", wrapper.GetBlockedReport, options.OperationMiddlewares["getBlockedReport"]...)
 
 }
 
@@ -2724,6 +3037,442 @@ type ListRegistersdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListRegistersdefaultApplicationProblemPlusJSONResponse) VisitListRegistersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnlageCoverageReportRequestObject struct {
+	Params GetAnlageCoverageReportParams
+}
+
+type GetAnlageCoverageReportResponseObject interface {
+	VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error
+}
+
+type GetAnlageCoverageReport200JSONResponse AnlageCoverageReport
+
+func (response GetAnlageCoverageReport200JSONResponse) VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnlageCoverageReport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnlageCoverageReport400ApplicationProblemPlusJSONResponse) VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnlageCoverageReport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnlageCoverageReport401ApplicationProblemPlusJSONResponse) VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnlageCoverageReport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnlageCoverageReport403ApplicationProblemPlusJSONResponse) VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnlageCoverageReport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnlageCoverageReport429ApplicationProblemPlusJSONResponse) VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnlageCoverageReportdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAnlageCoverageReportdefaultApplicationProblemPlusJSONResponse) VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlockedReportRequestObject struct {
+	Params GetBlockedReportParams
+}
+
+type GetBlockedReportResponseObject interface {
+	VisitGetBlockedReportResponse(w http.ResponseWriter) error
+}
+
+type GetBlockedReport200JSONResponse BlockedReport
+
+func (response GetBlockedReport200JSONResponse) VisitGetBlockedReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlockedReport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetBlockedReport400ApplicationProblemPlusJSONResponse) VisitGetBlockedReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlockedReport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetBlockedReport401ApplicationProblemPlusJSONResponse) VisitGetBlockedReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlockedReport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetBlockedReport403ApplicationProblemPlusJSONResponse) VisitGetBlockedReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlockedReport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetBlockedReport429ApplicationProblemPlusJSONResponse) VisitGetBlockedReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlockedReportdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetBlockedReportdefaultApplicationProblemPlusJSONResponse) VisitGetBlockedReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsistencyReportRequestObject struct {
+	Params GetConsistencyReportParams
+}
+
+type GetConsistencyReportResponseObject interface {
+	VisitGetConsistencyReportResponse(w http.ResponseWriter) error
+}
+
+type GetConsistencyReport200JSONResponse ConsistencyReport
+
+func (response GetConsistencyReport200JSONResponse) VisitGetConsistencyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsistencyReport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsistencyReport400ApplicationProblemPlusJSONResponse) VisitGetConsistencyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsistencyReport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsistencyReport401ApplicationProblemPlusJSONResponse) VisitGetConsistencyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsistencyReport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsistencyReport403ApplicationProblemPlusJSONResponse) VisitGetConsistencyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsistencyReport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetConsistencyReport429ApplicationProblemPlusJSONResponse) VisitGetConsistencyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsistencyReportdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetConsistencyReportdefaultApplicationProblemPlusJSONResponse) VisitGetConsistencyReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOverdueReportRequestObject struct {
+	Params GetOverdueReportParams
+}
+
+type GetOverdueReportResponseObject interface {
+	VisitGetOverdueReportResponse(w http.ResponseWriter) error
+}
+
+type GetOverdueReport200JSONResponse OverdueReport
+
+func (response GetOverdueReport200JSONResponse) VisitGetOverdueReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOverdueReport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOverdueReport400ApplicationProblemPlusJSONResponse) VisitGetOverdueReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOverdueReport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOverdueReport401ApplicationProblemPlusJSONResponse) VisitGetOverdueReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOverdueReport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetOverdueReport403ApplicationProblemPlusJSONResponse) VisitGetOverdueReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOverdueReport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetOverdueReport429ApplicationProblemPlusJSONResponse) VisitGetOverdueReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOverdueReportdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOverdueReportdefaultApplicationProblemPlusJSONResponse) VisitGetOverdueReportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5681,6 +6430,18 @@ type StrictServerInterface interface {
 	// ListRegisters Registers across Ressorts
 	// (GET /v1/registers)
 	ListRegisters(ctx context.Context, request ListRegistersRequestObject) (ListRegistersResponseObject, error)
+	// GetAnlageCoverageReport The 50 registers of the Anlage zu § 1 IDNrG and the readable registers carrying their numbers
+	// (GET /v1/reports/anlage-coverage)
+	GetAnlageCoverageReport(ctx context.Context, request GetAnlageCoverageReportRequestObject) (GetAnlageCoverageReportResponseObject, error)
+	// GetBlockedReport Onlinedienste that cannot work once-only yet
+	// (GET /v1/reports/blocked)
+	GetBlockedReport(ctx context.Context, request GetBlockedReportRequestObject) (GetBlockedReportResponseObject, error)
+	// GetConsistencyReport Entries that break a rule of the domain
+	// (GET /v1/reports/consistency)
+	GetConsistencyReport(ctx context.Context, request GetConsistencyReportRequestObject) (GetConsistencyReportResponseObject, error)
+	// GetOverdueReport Every overdue dimension of every readable entry, most overdue first
+	// (GET /v1/reports/overdue)
+	GetOverdueReport(ctx context.Context, request GetOverdueReportRequestObject) (GetOverdueReportResponseObject, error)
 	// GetReadinessReport Aggregate readiness per Ressort and in total
 	// (GET /v1/reports/readiness)
 	GetReadinessReport(ctx context.Context, request GetReadinessReportRequestObject) (GetReadinessReportResponseObject, error)
@@ -5939,6 +6700,106 @@ func (sh *strictHandler) ListRegisters(ctx echo.Context, params ListRegistersPar
 		return err
 	} else if validResponse, ok := response.(ListRegistersResponseObject); ok {
 		return validResponse.VisitListRegistersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnlageCoverageReport operation middleware
+func (sh *strictHandler) GetAnlageCoverageReport(ctx echo.Context, params GetAnlageCoverageReportParams) error {
+	var request GetAnlageCoverageReportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnlageCoverageReport(ctx.Request().Context(), request.(GetAnlageCoverageReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnlageCoverageReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnlageCoverageReportResponseObject); ok {
+		return validResponse.VisitGetAnlageCoverageReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetBlockedReport operation middleware
+func (sh *strictHandler) GetBlockedReport(ctx echo.Context, params GetBlockedReportParams) error {
+	var request GetBlockedReportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBlockedReport(ctx.Request().Context(), request.(GetBlockedReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBlockedReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetBlockedReportResponseObject); ok {
+		return validResponse.VisitGetBlockedReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetConsistencyReport operation middleware
+func (sh *strictHandler) GetConsistencyReport(ctx echo.Context, params GetConsistencyReportParams) error {
+	var request GetConsistencyReportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConsistencyReport(ctx.Request().Context(), request.(GetConsistencyReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConsistencyReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConsistencyReportResponseObject); ok {
+		return validResponse.VisitGetConsistencyReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOverdueReport operation middleware
+func (sh *strictHandler) GetOverdueReport(ctx echo.Context, params GetOverdueReportParams) error {
+	var request GetOverdueReportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOverdueReport(ctx.Request().Context(), request.(GetOverdueReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOverdueReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOverdueReportResponseObject); ok {
+		return validResponse.VisitGetOverdueReportResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -102,7 +102,14 @@ func Check(data []byte, maxDepth int) error {
 	if maxDepth <= 0 || maxDepth > hardDepthLimit {
 		maxDepth = hardDepthLimit
 	}
-	s := scanner{data: data, maxDepth: maxDepth}
+	// Room for typical request bodies, so that most need no more allocations.
+	s := scanner{
+		data:     data,
+		maxDepth: maxDepth,
+		frames:   make([]frame, 0, 8),
+		names:    make([]byte, 0, 256),
+		spans:    make([]span, 0, 32),
+	}
 	s.skipSpace()
 	if s.pos == len(data) {
 		return &Error{Kind: Syntax, Detail: "the request body is empty"}
