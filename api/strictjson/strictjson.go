@@ -1,13 +1,13 @@
 // Package strictjson refuses JSON request bodies that encoding/json would decode
 // without complaint but not as the sender meant them.
 //
-// encoding/json keeps the last of two members with the same name, replaces invalid
-// UTF-8 and lone UTF-16 surrogates with U+FFFD, passes U+0000 through to a database
-// that cannot store it, and only notices a byte order mark, trailing data or absurd
-// nesting as a generic syntax error (or, for nesting, not below its own limit of
-// 10000 levels) while decoding. An API that guesses in these cases stores something
-// the client never sent, so Check looks at the raw bytes first and names the problem,
-// and the field it is in, before anything is decoded.
+// encoding/json keeps the last of two members with the same name, silently replaces
+// invalid UTF-8 and lone UTF-16 surrogates with U+FFFD, and passes U+0000 on to a
+// database that cannot store it. A byte order mark, data after the value and deep
+// nesting it reports only while decoding, as generic syntax errors, and nesting only
+// beyond its own limit of 10000 levels. An API that guessed in these cases would store
+// something the client never sent, so Check looks at the raw bytes before anything is
+// decoded and names the problem and the field it is in.
 //
 // Check is a single linear pass over the body that builds no tree of values: it keeps
 // one frame per open object or array and the decoded member names of the open objects,
@@ -163,7 +163,8 @@ func (s *scanner) failName(p problem, start int) error {
 	return &Error{Kind: p.kind, Field: s.path(sanitizeName(s.data[start+1:])), Offset: p.offset, Detail: p.detail}
 }
 
-// path renders the location being scanned, followed by member name if it is not "".
+// path renders the location being scanned for Error.Field, followed by the member
+// name name unless that is "".
 func (s *scanner) path(name string) string {
 	var b strings.Builder
 	for i := range s.frames {
@@ -194,13 +195,13 @@ func (s *scanner) path(name string) string {
 	return clip(b.String(), maxField)
 }
 
-// clip shortens s to at most max bytes, cutting at a character boundary and marking
+// clip shortens s to at most n bytes, cutting at a character boundary and marking
 // the cut with an ellipsis.
-func clip(s string, max int) string {
-	if len(s) <= max {
+func clip(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := max
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
@@ -338,15 +339,14 @@ func (s *scanner) checkDuplicate(top, start int) error {
 	name := s.names[last.start:last.end]
 	earlier := s.spans[f.firstName : len(s.spans)-1]
 	var dup bool
-	switch {
-	case f.seen == nil && len(earlier) < maxLinearNames:
+	if f.seen == nil && len(earlier) < maxLinearNames {
 		for _, e := range earlier {
 			if bytes.Equal(s.names[e.start:e.end], name) {
 				dup = true
 				break
 			}
 		}
-	default:
+	} else {
 		if f.seen == nil {
 			f.seen = make(map[string]struct{}, 2*len(earlier))
 			for _, e := range earlier {
@@ -513,13 +513,14 @@ func escape(data []byte, i int) (r rune, n int, p problem) {
 		return '\t', 2, problem{}
 	case 'u':
 	default:
+		// The sequence goes in the middle of the sentence: it may end in a period.
 		var what string
-		if c >= 0x20 && c < utf8.RuneSelf {
-			what = "\\" + string(rune(c))
+		if c > 0x20 && c < utf8.RuneSelf {
+			what = "the sequence \\" + string(rune(c))
 		} else {
 			what = fmt.Sprintf("a backslash followed by byte 0x%02X", c)
 		}
-		return 0, 0, problem{Syntax, i, fmt.Sprintf("a string contains the invalid escape sequence %s", what)}
+		return 0, 0, problem{Syntax, i, what + " is not a valid escape in a string"}
 	}
 	r, ok := hex4(data, i+2)
 	if !ok {
