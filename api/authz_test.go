@@ -109,6 +109,7 @@ func matrix(tokenIDs map[string]int64) map[string]matrixRow {
 		"getConsistencyReport":    {readCross, fixed("GET", "/v1/reports/consistency", "")},
 		"getAnlageCoverageReport": {readCross, fixed("GET", "/v1/reports/anlage-coverage", "")},
 		"getBlockedReport":        {readCross, fixed("GET", "/v1/reports/blocked", "")},
+		"getProgressReport":       {readCross, fixed("GET", "/v1/reports/progress?from=2026-03-01", "")},
 		"listUsers":               {adminOnly, fixed("GET", "/v1/users", "")},
 		"putUser": {adminOnly, func(p string) request {
 			return request{method: "PUT", path: "/v1/users/u-" + p, body: `{"display_name":"X"}`}

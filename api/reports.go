@@ -141,3 +141,32 @@ func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedRepor
 	}
 	return out, nil
 }
+
+func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressReportRequestObject) (oapi.GetProgressReportResponseObject, error) {
+	now := h.inventory.Now()
+	from, err := domain.ParseInstant("from", req.Params.From, now)
+	if err != nil {
+		return nil, err
+	}
+	to := now
+	if req.Params.To != nil {
+		if to, err = domain.ParseInstant("to", *req.Params.To, now); err != nil {
+			return nil, err
+		}
+	}
+	p, err := h.inventory.Progress(ctx, scope(ctx), deref(req.Params.Ressort), from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.GetProgressReport200JSONResponse{From: p.From, To: p.To, GeneratedAt: now.UTC(),
+		Ready: make([]oapi.ProgressLine, len(p.Lines)), Changes: make([]oapi.StageChange, len(p.Changes))}
+	for i, l := range p.Lines {
+		out.Ready[i] = oapi.ProgressLine{Ressort: l.Ressort, Kind: oapi.ProgressLineKind(l.Kind), Dimension: oapi.ProgressLineDimension(l.Dimension),
+			CountFrom: l.CountFrom, ReadyFrom: l.ReadyFrom, CountTo: l.CountTo, ReadyTo: l.ReadyTo}
+	}
+	for i, c := range p.Changes {
+		out.Changes[i] = oapi.StageChange{Ressort: c.Ressort, Key: c.Key, Name: c.Name, Kind: oapi.StageChangeKind(c.Kind),
+			Dimension: oapi.StageChangeDimension(c.Dimension), From: c.From, To: c.To, At: c.At.UTC(), Actor: c.Actor}
+	}
+	return out, nil
+}

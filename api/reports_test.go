@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
@@ -225,5 +226,63 @@ func TestFindingReports(t *testing.T) {
 			blocked[0].BlockedBy[0] != (oapi.Blocker{Ressort: "SIS", Key: "melderegister", Name: "Melderegister", NootsStage: oapi.Planned}) {
 			t.Errorf("blocked %+v, want SF/umzug blocked by SIS/melderegister (planned)", blocked)
 		}
+	}
+}
+
+func TestProgressReport(t *testing.T) {
+	day := func(d, h int) time.Time { return time.Date(2026, 3, d, h, 0, 0, 0, time.UTC) }
+	clk := &clock{t: day(1, 9)}
+	ts := newTestServerAt(t, clk.now)
+	sis := ts.user("sis", domain.Binding{Role: domain.RoleRessortverantwortliche, Ressort: "SIS"})
+	steps := []struct {
+		at  time.Time
+		req request
+	}{
+		{day(1, 9), request{method: "PUT", path: "/v1/ressorts/SIS/registers/melderegister", body: `{"name":"Melderegister","readiness":{"noots":{"stage":"planned"}}}`}},
+		{day(2, 9), request{method: "PUT", path: "/v1/ressorts/SF/registers/grundsteuer", body: `{"name":"Grundsteuer"}`}},
+		{day(3, 9), request{method: "PATCH", path: "/v1/ressorts/SIS/registers/melderegister", body: `{"readiness":{"noots":{"stage":"live"}}}`, token: sis}},
+		{day(6, 9), request{method: "PATCH", path: "/v1/ressorts/SIS/registers/melderegister", body: `{"readiness":{"dsc":{"stage":"planned"}}}`, token: sis}},
+	}
+	for _, st := range steps {
+		clk.set(st.at)
+		if rec := ts.do(st.req); rec.Code >= 300 {
+			t.Fatalf("%s %s: %d", st.req.method, st.req.path, rec.Code)
+		}
+	}
+	clk.set(day(10, 9))
+	rec := ts.do(request{method: "GET", path: "/v1/reports/progress?from=2026-03-01&to=2026-03-04&ressort=SIS", token: sis})
+	if rec.Code != 200 {
+		t.Fatalf("progress: %d %s", rec.Code, rec.Body)
+	}
+	p := decode[oapi.ProgressReport](t, rec)
+	var changes []string
+	for _, c := range p.Changes {
+		changes = append(changes, fmt.Sprintf("%s/%s %s %s>%s %s", c.Ressort, c.Key, c.Dimension, c.From, c.To, c.Actor))
+	}
+	if want := []string{"SIS/melderegister noots planned>live sis"}; !reflect.DeepEqual(changes, want) {
+		t.Errorf("changes %v, want %v", changes, want)
+	}
+	var noots oapi.ProgressLine
+	for _, l := range p.Ready {
+		if l.Ressort == "SIS" && l.Kind == "register" && l.Dimension == "noots" {
+			noots = l
+		}
+	}
+	if noots.CountFrom != 1 || noots.ReadyFrom != 0 || noots.CountTo != 1 || noots.ReadyTo != 1 {
+		t.Errorf("SIS registers noots = %+v, want 1 entry, ready 0 → 1", noots)
+	}
+	if len(p.Ready) != 6 {
+		t.Errorf("%d ready lines for one Ressort, want 2 kinds × 3 dimensions", len(p.Ready))
+	}
+	// SF's creation on 2 March is not SIS's business.
+	all := decode[oapi.ProgressReport](t, ts.do(request{method: "GET", path: "/v1/reports/progress?from=2026-03-01&to=2026-03-04"}))
+	if len(all.Changes) != 4 {
+		t.Errorf("coordinator sees %d changes, want 4 (SF's three created stages and SIS's patch)", len(all.Changes))
+	}
+	if rec := ts.do(request{method: "GET", path: "/v1/reports/progress?from=2026-03-05&to=2026-03-04"}); rec.Code != 422 {
+		t.Errorf("from after to: %d, want 422", rec.Code)
+	}
+	if rec := ts.do(request{method: "GET", path: "/v1/reports/progress"}); rec.Code != 400 {
+		t.Errorf("without from: %d, want 400", rec.Code)
 	}
 }

@@ -13,8 +13,11 @@ import (
 
 // ParseAsOf reads an as_of parameter: an RFC 3339 instant, or a date YYYY-MM-DD meaning the
 // end of that day in Europe/Berlin (for today: now). Instants after now cannot be answered.
-func ParseAsOf(s string, now time.Time) (time.Time, error) {
-	future := &ValidationError{Fields: []FieldError{{Field: "as_of", Message: "lies in the future; the inventory is known only up to now"}}}
+func ParseAsOf(s string, now time.Time) (time.Time, error) { return ParseInstant("as_of", s, now) }
+
+// ParseInstant reads a parameter written like as_of; errors name the parameter.
+func ParseInstant(param, s string, now time.Time) (time.Time, error) {
+	future := &ValidationError{Fields: []FieldError{{Field: param, Message: "lies in the future; the inventory is known only up to now"}}}
 	if d, err := time.ParseInLocation(time.DateOnly, s, berlin); err == nil {
 		end := d.AddDate(0, 0, 1).Add(-time.Microsecond) // PostgreSQL keeps microseconds
 		switch today := Today(now); {
@@ -27,7 +30,7 @@ func ParseAsOf(s string, now time.Time) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, &ParamError{Param: "as_of", Message: "must be an RFC 3339 timestamp or a date YYYY-MM-DD"}
+		return time.Time{}, &ParamError{Param: param, Message: "must be an RFC 3339 timestamp or a date YYYY-MM-DD"}
 	}
 	if t.After(now) {
 		return time.Time{}, future

@@ -123,19 +123,19 @@ func (e HealthStatus) Valid() bool {
 
 // Defines values for OverdueItemDimension.
 const (
-	Dsc   OverdueItemDimension = "dsc"
-	Idnr  OverdueItemDimension = "idnr"
-	Noots OverdueItemDimension = "noots"
+	OverdueItemDimensionDsc   OverdueItemDimension = "dsc"
+	OverdueItemDimensionIdnr  OverdueItemDimension = "idnr"
+	OverdueItemDimensionNoots OverdueItemDimension = "noots"
 )
 
 // Valid indicates whether the value is a known member of the OverdueItemDimension enum.
 func (e OverdueItemDimension) Valid() bool {
 	switch e {
-	case Dsc:
+	case OverdueItemDimensionDsc:
 		return true
-	case Idnr:
+	case OverdueItemDimensionIdnr:
 		return true
-	case Noots:
+	case OverdueItemDimensionNoots:
 		return true
 	default:
 		return false
@@ -154,6 +154,45 @@ func (e OverdueItemKind) Valid() bool {
 	case OverdueItemKindOnlinedienst:
 		return true
 	case OverdueItemKindRegister:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgressLineDimension.
+const (
+	ProgressLineDimensionDsc   ProgressLineDimension = "dsc"
+	ProgressLineDimensionIdnr  ProgressLineDimension = "idnr"
+	ProgressLineDimensionNoots ProgressLineDimension = "noots"
+)
+
+// Valid indicates whether the value is a known member of the ProgressLineDimension enum.
+func (e ProgressLineDimension) Valid() bool {
+	switch e {
+	case ProgressLineDimensionDsc:
+		return true
+	case ProgressLineDimensionIdnr:
+		return true
+	case ProgressLineDimensionNoots:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgressLineKind.
+const (
+	ProgressLineKindOnlinedienst ProgressLineKind = "onlinedienst"
+	ProgressLineKindRegister     ProgressLineKind = "register"
+)
+
+// Valid indicates whether the value is a known member of the ProgressLineKind enum.
+func (e ProgressLineKind) Valid() bool {
+	switch e {
+	case ProgressLineKindOnlinedienst:
+		return true
+	case ProgressLineKindRegister:
 		return true
 	default:
 		return false
@@ -184,6 +223,45 @@ func (e Stage) Valid() bool {
 	case Planned:
 		return true
 	case Testing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StageChangeDimension.
+const (
+	StageChangeDimensionDsc   StageChangeDimension = "dsc"
+	StageChangeDimensionIdnr  StageChangeDimension = "idnr"
+	StageChangeDimensionNoots StageChangeDimension = "noots"
+)
+
+// Valid indicates whether the value is a known member of the StageChangeDimension enum.
+func (e StageChangeDimension) Valid() bool {
+	switch e {
+	case StageChangeDimensionDsc:
+		return true
+	case StageChangeDimensionIdnr:
+		return true
+	case StageChangeDimensionNoots:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StageChangeKind.
+const (
+	StageChangeKindOnlinedienst StageChangeKind = "onlinedienst"
+	StageChangeKindRegister     StageChangeKind = "register"
+)
+
+// Valid indicates whether the value is a known member of the StageChangeKind enum.
+func (e StageChangeKind) Valid() bool {
+	switch e {
+	case StageChangeKindOnlinedienst:
+		return true
+	case StageChangeKindRegister:
 		return true
 	default:
 		return false
@@ -605,6 +683,32 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// ProgressLine defines model for ProgressLine.
+type ProgressLine struct {
+	CountFrom int64                 `json:"count_from"`
+	CountTo   int64                 `json:"count_to"`
+	Dimension ProgressLineDimension `json:"dimension"`
+	Kind      ProgressLineKind      `json:"kind"`
+	ReadyFrom int64                 `json:"ready_from"`
+	ReadyTo   int64                 `json:"ready_to"`
+	Ressort   string                `json:"ressort"`
+}
+
+// ProgressLineDimension defines model for ProgressLine.Dimension.
+type ProgressLineDimension string
+
+// ProgressLineKind defines model for ProgressLine.Kind.
+type ProgressLineKind string
+
+// ProgressReport defines model for ProgressReport.
+type ProgressReport struct {
+	Changes     []StageChange  `json:"changes"`
+	From        time.Time      `json:"from"`
+	GeneratedAt time.Time      `json:"generated_at"`
+	Ready       []ProgressLine `json:"ready"`
+	To          time.Time      `json:"to"`
+}
+
 // Readiness defines model for Readiness.
 type Readiness struct {
 	Dsc   Dimension `json:"dsc"`
@@ -729,6 +833,29 @@ type RessortReadiness struct {
 
 // Stage defines model for Stage.
 type Stage string
+
+// StageChange defines model for StageChange.
+type StageChange struct {
+	Actor     string               `json:"actor"`
+	At        time.Time            `json:"at"`
+	Dimension StageChangeDimension `json:"dimension"`
+
+	// From the stage before; empty when the entry was created
+	From    string          `json:"from"`
+	Key     string          `json:"key"`
+	Kind    StageChangeKind `json:"kind"`
+	Name    string          `json:"name"`
+	Ressort string          `json:"ressort"`
+
+	// To the stage after; empty when the entry was deleted
+	To string `json:"to"`
+}
+
+// StageChangeDimension defines model for StageChange.Dimension.
+type StageChangeDimension string
+
+// StageChangeKind defines model for StageChange.Kind.
+type StageChangeKind string
 
 // Token defines model for Token.
 type Token struct {
@@ -986,6 +1113,18 @@ type GetOverdueReportParams struct {
 	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
 }
 
+// GetProgressReportParams defines parameters for GetProgressReport.
+type GetProgressReportParams struct {
+	// From start of the period (exclusive), e.g. the date of the last report
+	From string `form:"from" json:"from"`
+
+	// To end of the period (inclusive); default now
+	To *string `form:"to,omitempty" json:"to,omitempty"`
+
+	// Ressort only these Ressorts (repeatable)
+	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+}
+
 // GetReadinessReportParams defines parameters for GetReadinessReport.
 type GetReadinessReportParams struct {
 	// AsOf the inventory as it was then: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning the
@@ -1202,6 +1341,9 @@ type ServerInterface interface {
 	// GetOverdueReport Every overdue dimension of every readable entry, most overdue first
 	// (GET /v1/reports/overdue)
 	GetOverdueReport(ctx echo.Context, params GetOverdueReportParams) error
+	// GetProgressReport What moved between two dates (the table "since the last Senate report")
+	// (GET /v1/reports/progress)
+	GetProgressReport(ctx echo.Context, params GetProgressReportParams) error
 	// GetReadinessReport Aggregate readiness per Ressort and in total
 	// (GET /v1/reports/readiness)
 	GetReadinessReport(ctx echo.Context, params GetReadinessReportParams) error
@@ -1626,6 +1768,38 @@ func (w *ServerInterfaceWrapper) GetOverdueReport(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetOverdueReport(ctx, params)
+	return err
+}
+
+// GetProgressReport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetProgressReport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetProgressReportParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "ressort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetProgressReport(ctx, params)
 	return err
 }
 
@@ -2411,6 +2585,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/reports/consistency", wrapper.GetConsistencyReport, options.OperationMiddlewares["getConsistencyReport"]...)
 	router.GET(options.BaseURL+"/v1/reports/anlage-coverage", wrapper.GetAnlageCoverageReport, options.OperationMiddlewares["getAnlageCoverageReport"]...)
 	router.GET(options.BaseURL+"/v1/reports/blocked", wrapper.GetBlockedReport, options.OperationMiddlewares["getBlockedReport"]...)
+	router.GET(options.BaseURL+"/v1/reports/progress", wrapper.GetProgressReport, options.OperationMiddlewares["getProgressReport"]...)
 
 }
 
@@ -3473,6 +3648,131 @@ type GetOverdueReportdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetOverdueReportdefaultApplicationProblemPlusJSONResponse) VisitGetOverdueReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProgressReportRequestObject struct {
+	Params GetProgressReportParams
+}
+
+type GetProgressReportResponseObject interface {
+	VisitGetProgressReportResponse(w http.ResponseWriter) error
+}
+
+type GetProgressReport200JSONResponse ProgressReport
+
+func (response GetProgressReport200JSONResponse) VisitGetProgressReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProgressReport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetProgressReport400ApplicationProblemPlusJSONResponse) VisitGetProgressReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProgressReport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProgressReport401ApplicationProblemPlusJSONResponse) VisitGetProgressReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProgressReport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetProgressReport403ApplicationProblemPlusJSONResponse) VisitGetProgressReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProgressReport422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProgressReport422ApplicationProblemPlusJSONResponse) VisitGetProgressReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProgressReport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetProgressReport429ApplicationProblemPlusJSONResponse) VisitGetProgressReportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProgressReportdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetProgressReportdefaultApplicationProblemPlusJSONResponse) VisitGetProgressReportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6442,6 +6742,9 @@ type StrictServerInterface interface {
 	// GetOverdueReport Every overdue dimension of every readable entry, most overdue first
 	// (GET /v1/reports/overdue)
 	GetOverdueReport(ctx context.Context, request GetOverdueReportRequestObject) (GetOverdueReportResponseObject, error)
+	// GetProgressReport What moved between two dates (the table "since the last Senate report")
+	// (GET /v1/reports/progress)
+	GetProgressReport(ctx context.Context, request GetProgressReportRequestObject) (GetProgressReportResponseObject, error)
 	// GetReadinessReport Aggregate readiness per Ressort and in total
 	// (GET /v1/reports/readiness)
 	GetReadinessReport(ctx context.Context, request GetReadinessReportRequestObject) (GetReadinessReportResponseObject, error)
@@ -6800,6 +7103,31 @@ func (sh *strictHandler) GetOverdueReport(ctx echo.Context, params GetOverdueRep
 		return err
 	} else if validResponse, ok := response.(GetOverdueReportResponseObject); ok {
 		return validResponse.VisitGetOverdueReportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetProgressReport operation middleware
+func (sh *strictHandler) GetProgressReport(ctx echo.Context, params GetProgressReportParams) error {
+	var request GetProgressReportRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProgressReport(ctx.Request().Context(), request.(GetProgressReportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProgressReport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetProgressReportResponseObject); ok {
+		return validResponse.VisitGetProgressReportResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
