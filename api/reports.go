@@ -3,11 +3,45 @@ package api
 import (
 	"bytes"
 	"context"
+	"io"
 	"time"
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
 )
+
+// download is a report rendered as a file.
+type download struct {
+	csv     bool
+	body    io.Reader
+	length  int64
+	headers *string // Content-Disposition
+}
+
+// render turns a report into CSV or a workbook when the client asked for one; ok is false
+// for JSON. tables is called only then.
+func render(ctx context.Context, format *string, name string, at time.Time, tables func() []table) (download, bool, error) {
+	f := "json"
+	if format != nil {
+		f = *format
+	} else if wantsCSV(ctx, nil) {
+		f = "csv"
+	}
+	var data []byte
+	var err error
+	switch f {
+	case "csv":
+		data, err = writeCSV(tables()[0])
+	case "xlsx":
+		data, err = writeXLSX(tables())
+	default:
+		return download{}, false, nil
+	}
+	if err != nil {
+		return download{}, false, err
+	}
+	return download{csv: f == "csv", body: bytes.NewReader(data), length: int64(len(data)), headers: attachment(name, at, f)}, true, nil
+}
 
 func toKindSummary(k domain.KindSummary) oapi.KindSummary {
 	dim := func(d domain.Dimension) oapi.DimensionSummary {
@@ -28,13 +62,17 @@ func toKindSummary(k domain.KindSummary) oapi.KindSummary {
 	return out
 }
 
+func reportFilter(asOf *time.Time, ressorts *[]string) domain.ReportFilter {
+	return domain.ReportFilter{AsOf: asOf, Ressorts: deref(ressorts)}
+}
+
 func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessReportRequestObject) (oapi.GetReadinessReportResponseObject, error) {
 	p := req.Params
 	at, err := h.inventory.AsOf(p.AsOf)
 	if err != nil {
 		return nil, err
 	}
-	f := domain.ReportFilter{AsOf: at, Ressorts: deref(p.Ressort)}
+	f := reportFilter(at, p.Ressort)
 	switch deref(p.Kind) {
 	case oapi.Registers:
 		f.Kind = domain.KindRegister
@@ -45,16 +83,18 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	if err != nil {
 		return nil, err
 	}
-	if wantsCSV(ctx, (*string)(p.Format)) {
-		data, err := readinessCSV(r)
-		if err != nil {
-			return nil, err
-		}
-		return oapi.GetReadinessReport200TextcsvResponse{Body: bytes.NewReader(data), ContentLength: int64(len(data)),
-			Headers: oapi.GetReadinessReport200ResponseHeaders{ContentDisposition: attachment("readiness", r.AsOf, "csv")}}, nil
+	d, ok, err := render(ctx, (*string)(p.Format), "readiness", r.AsOf, func() []table { return readinessTables(r) })
+	if err != nil {
+		return nil, err
 	}
-	body := oapi.ReadinessReport{AsOf: r.AsOf, GeneratedAt: r.GeneratedAt,
-		Ressorts: make([]oapi.RessortReadiness, len(r.Ressorts))}
+	if ok {
+		hd := oapi.GetReadinessReport200ResponseHeaders{ContentDisposition: d.headers}
+		if d.csv {
+			return oapi.GetReadinessReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+		}
+		return oapi.GetReadinessReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	}
+	body := oapi.ReadinessReport{AsOf: r.AsOf, GeneratedAt: r.GeneratedAt, Ressorts: make([]oapi.RessortReadiness, len(r.Ressorts))}
 	for i, rs := range r.Ressorts {
 		body.Ressorts[i] = oapi.RessortReadiness{Ressort: rs.Ressort.Code, Name: rs.Ressort.Name,
 			Registers: toKindSummary(rs.Registers), Onlinedienste: toKindSummary(rs.Onlinedienste)}
@@ -62,10 +102,6 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	body.Total.Registers = toKindSummary(r.Total.Registers)
 	body.Total.Onlinedienste = toKindSummary(r.Total.Onlinedienste)
 	return oapi.GetReadinessReport200JSONResponse{Body: body}, nil
-}
-
-func reportFilter(asOf *time.Time, ressorts *[]string) domain.ReportFilter {
-	return domain.ReportFilter{AsOf: asOf, Ressorts: deref(ressorts)}
 }
 
 func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueReportRequestObject) (oapi.GetOverdueReportResponseObject, error) {
@@ -77,12 +113,25 @@ func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueRepor
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.GetOverdueReport200JSONResponse{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.OverdueItem, len(items))}
+	body := oapi.OverdueReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.OverdueItem, len(items))}
+	t := table{sheet: "Überfällig", header: []string{"Ressort", "Schlüssel", "Name", "Art", "Dimension", "Stufe", "Zieldatum", "Tage überfällig"}}
 	for i, it := range items {
-		out.Items[i] = oapi.OverdueItem{Ressort: it.Ressort, Key: it.Key, Name: it.Name, Kind: oapi.OverdueItemKind(it.Kind),
+		body.Items[i] = oapi.OverdueItem{Ressort: it.Ressort, Key: it.Key, Name: it.Name, Kind: oapi.OverdueItemKind(it.Kind),
 			Dimension: oapi.OverdueItemDimension(it.Dimension), Stage: oapi.Stage(it.Stage), TargetDate: it.TargetDate, DaysOverdue: it.DaysOverdue}
+		t.rows = append(t.rows, []any{it.Ressort, it.Key, it.Name, kindLabel(it.Kind), it.Dimension, it.Stage, it.TargetDate, it.DaysOverdue})
 	}
-	return out, nil
+	d, ok, err := render(ctx, (*string)(req.Params.Format), "overdue", when, func() []table { return []table{t} })
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		hd := oapi.GetOverdueReport200ResponseHeaders{ContentDisposition: d.headers}
+		if d.csv {
+			return oapi.GetOverdueReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+		}
+		return oapi.GetOverdueReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	}
+	return oapi.GetOverdueReport200JSONResponse{Body: body}, nil
 }
 
 func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsistencyReportRequestObject) (oapi.GetConsistencyReportResponseObject, error) {
@@ -94,11 +143,24 @@ func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsiste
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.GetConsistencyReport200JSONResponse{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Findings: make([]oapi.Finding, len(findings))}
+	body := oapi.ConsistencyReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Findings: make([]oapi.Finding, len(findings))}
+	t := table{sheet: "Befunde", header: []string{"Regel", "Ressort", "Schlüssel", "Name", "Art", "Befund"}}
 	for i, f := range findings {
-		out.Findings[i] = oapi.Finding{Rule: f.Rule, Ressort: f.Ressort, Key: f.Key, Name: f.Name, Kind: oapi.FindingKind(f.Kind), Detail: f.Detail}
+		body.Findings[i] = oapi.Finding{Rule: f.Rule, Ressort: f.Ressort, Key: f.Key, Name: f.Name, Kind: oapi.FindingKind(f.Kind), Detail: f.Detail}
+		t.rows = append(t.rows, []any{f.Rule, f.Ressort, f.Key, f.Name, kindLabel(f.Kind), f.Detail})
 	}
-	return out, nil
+	d, ok, err := render(ctx, (*string)(req.Params.Format), "consistency", when, func() []table { return []table{t} })
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		hd := oapi.GetConsistencyReport200ResponseHeaders{ContentDisposition: d.headers}
+		if d.csv {
+			return oapi.GetConsistencyReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+		}
+		return oapi.GetConsistencyReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	}
+	return oapi.GetConsistencyReport200JSONResponse{Body: body}, nil
 }
 
 func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlageCoverageReportRequestObject) (oapi.GetAnlageCoverageReportResponseObject, error) {
@@ -110,16 +172,33 @@ func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlag
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.GetAnlageCoverageReport200JSONResponse{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.CoverageItem, len(coverage))}
+	body := oapi.AnlageCoverageReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.CoverageItem, len(coverage))}
+	t := table{sheet: "Anlage-Abdeckung", header: []string{"Nr.", "Register der Anlage", "Lücke", "Ressort", "Schlüssel", "Name", "IDNr", "NOOTS", "DSC"}}
 	for i, c := range coverage {
 		regs := make([]oapi.RegisterStages, len(c.Registers))
 		for j, e := range c.Registers {
 			regs[j] = oapi.RegisterStages{Ressort: e.Ressort, Key: e.Key, Name: e.Name, Idnr: oapi.Stage(e.Readiness.IDNr.Stage),
 				Noots: oapi.Stage(e.Readiness.NOOTS.Stage), Dsc: oapi.Stage(e.Readiness.DSC.Stage)}
+			t.rows = append(t.rows, []any{c.Anlage.Nr, c.Anlage.Name, "nein", e.Ressort, e.Key, e.Name,
+				string(e.Readiness.IDNr.Stage), string(e.Readiness.NOOTS.Stage), string(e.Readiness.DSC.Stage)})
 		}
-		out.Items[i] = oapi.CoverageItem{Nr: c.Anlage.Nr, Name: c.Anlage.Name, Gap: len(regs) == 0, Registers: regs}
+		if len(regs) == 0 {
+			t.rows = append(t.rows, []any{c.Anlage.Nr, c.Anlage.Name, "ja", "", "", "", "", "", ""})
+		}
+		body.Items[i] = oapi.CoverageItem{Nr: c.Anlage.Nr, Name: c.Anlage.Name, Gap: len(regs) == 0, Registers: regs}
 	}
-	return out, nil
+	d, ok, err := render(ctx, (*string)(req.Params.Format), "anlage-coverage", when, func() []table { return []table{t} })
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		hd := oapi.GetAnlageCoverageReport200ResponseHeaders{ContentDisposition: d.headers}
+		if d.csv {
+			return oapi.GetAnlageCoverageReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+		}
+		return oapi.GetAnlageCoverageReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	}
+	return oapi.GetAnlageCoverageReport200JSONResponse{Body: body}, nil
 }
 
 func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedReportRequestObject) (oapi.GetBlockedReportResponseObject, error) {
@@ -131,15 +210,28 @@ func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedRepor
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.GetBlockedReport200JSONResponse{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.BlockedItem, len(blocked))}
+	body := oapi.BlockedReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.BlockedItem, len(blocked))}
+	t := table{sheet: "Blockiert", header: []string{"Ressort", "Schlüssel", "Onlinedienst", "blockiert durch Ressort", "Register-Schlüssel", "Register", "NOOTS-Stufe"}}
 	for i, b := range blocked {
 		by := make([]oapi.Blocker, len(b.Blockers))
 		for j, r := range b.Blockers {
 			by[j] = oapi.Blocker{Ressort: r.Ressort, Key: r.Key, Name: r.Name, NootsStage: oapi.Stage(r.NOOTSStage)}
+			t.rows = append(t.rows, []any{b.Onlinedienst.Ressort, b.Onlinedienst.Key, b.Onlinedienst.Name, r.Ressort, r.Key, r.Name, string(r.NOOTSStage)})
 		}
-		out.Items[i] = oapi.BlockedItem{Ressort: b.Onlinedienst.Ressort, Key: b.Onlinedienst.Key, Name: b.Onlinedienst.Name, BlockedBy: by}
+		body.Items[i] = oapi.BlockedItem{Ressort: b.Onlinedienst.Ressort, Key: b.Onlinedienst.Key, Name: b.Onlinedienst.Name, BlockedBy: by}
 	}
-	return out, nil
+	d, ok, err := render(ctx, (*string)(req.Params.Format), "blocked", when, func() []table { return []table{t} })
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		hd := oapi.GetBlockedReport200ResponseHeaders{ContentDisposition: d.headers}
+		if d.csv {
+			return oapi.GetBlockedReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+		}
+		return oapi.GetBlockedReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	}
+	return oapi.GetBlockedReport200JSONResponse{Body: body}, nil
 }
 
 func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressReportRequestObject) (oapi.GetProgressReportResponseObject, error) {
@@ -158,15 +250,39 @@ func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressRep
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.GetProgressReport200JSONResponse{From: p.From, To: p.To, GeneratedAt: now.UTC(),
+	body := oapi.ProgressReport{From: p.From, To: p.To, GeneratedAt: now.UTC(),
 		Ready: make([]oapi.ProgressLine, len(p.Lines)), Changes: make([]oapi.StageChange, len(p.Changes))}
+	ready := table{sheet: "Stand", header: []string{"Ressort", "Art", "Dimension", "Anzahl am Beginn", "bereit am Beginn", "Anzahl am Ende", "bereit am Ende"}}
+	changes := table{sheet: "Änderungen", header: []string{"Ressort", "Schlüssel", "Name", "Art", "Dimension", "von", "nach", "Zeitpunkt", "geändert von"}}
 	for i, l := range p.Lines {
-		out.Ready[i] = oapi.ProgressLine{Ressort: l.Ressort, Kind: oapi.ProgressLineKind(l.Kind), Dimension: oapi.ProgressLineDimension(l.Dimension),
+		body.Ready[i] = oapi.ProgressLine{Ressort: l.Ressort, Kind: oapi.ProgressLineKind(l.Kind), Dimension: oapi.ProgressLineDimension(l.Dimension),
 			CountFrom: l.CountFrom, ReadyFrom: l.ReadyFrom, CountTo: l.CountTo, ReadyTo: l.ReadyTo}
+		ready.rows = append(ready.rows, []any{l.Ressort, kindLabel(l.Kind), string(l.Dimension), l.CountFrom, l.ReadyFrom, l.CountTo, l.ReadyTo})
 	}
 	for i, c := range p.Changes {
-		out.Changes[i] = oapi.StageChange{Ressort: c.Ressort, Key: c.Key, Name: c.Name, Kind: oapi.StageChangeKind(c.Kind),
+		body.Changes[i] = oapi.StageChange{Ressort: c.Ressort, Key: c.Key, Name: c.Name, Kind: oapi.StageChangeKind(c.Kind),
 			Dimension: oapi.StageChangeDimension(c.Dimension), From: c.From, To: c.To, At: c.At.UTC(), Actor: c.Actor}
+		changes.rows = append(changes.rows, []any{c.Ressort, c.Key, c.Name, kindLabel(c.Kind), string(c.Dimension), c.From, c.To,
+			c.At.UTC().Format(time.RFC3339), c.Actor})
 	}
-	return out, nil
+	d, ok, err := render(ctx, (*string)(req.Params.Format), "progress", to, func() []table { return []table{changes, ready} })
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		hd := oapi.GetProgressReport200ResponseHeaders{ContentDisposition: d.headers}
+		if d.csv {
+			return oapi.GetProgressReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+		}
+		return oapi.GetProgressReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	}
+	return oapi.GetProgressReport200JSONResponse{Body: body}, nil
+}
+
+// kindLabel is how exports name a kind.
+func kindLabel(k domain.Kind) string {
+	if k == domain.KindOnlinedienst {
+		return "Onlinedienst"
+	}
+	return "Register"
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
@@ -284,5 +287,74 @@ func TestProgressReport(t *testing.T) {
 	}
 	if rec := ts.do(request{method: "GET", path: "/v1/reports/progress"}); rec.Code != 400 {
 		t.Errorf("without from: %d, want 400", rec.Code)
+	}
+}
+
+func TestReportWorkbooks(t *testing.T) {
+	ts := newTestServer(t)
+	ts.seedList()
+	if rec := ts.do(request{method: "PUT", path: "/v1/ressorts/EVIL", body: `{"name":"@SUM(A1)"}`}); rec.Code != 201 {
+		t.Fatalf("create Ressort: %d", rec.Code)
+	}
+	const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	tests := []struct {
+		path, file, sheet string
+		sheets            int
+	}{
+		{"/v1/reports/readiness?format=xlsx", "readiness-2026-03-15.xlsx", "Bereitschaft", 1},
+		{"/v1/reports/overdue?format=xlsx", "overdue-2026-03-15.xlsx", "Überfällig", 1},
+		{"/v1/reports/consistency?format=xlsx", "consistency-2026-03-15.xlsx", "Befunde", 1},
+		{"/v1/reports/anlage-coverage?format=xlsx", "anlage-coverage-2026-03-15.xlsx", "Anlage-Abdeckung", 1},
+		{"/v1/reports/blocked?format=xlsx", "blocked-2026-03-15.xlsx", "Blockiert", 1},
+		{"/v1/reports/progress?from=2026-03-01&format=xlsx", "progress-2026-03-15.xlsx", "Änderungen", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			rec := ts.do(request{method: "GET", path: tt.path})
+			if rec.Code != 200 || rec.Header().Get("Content-Type") != xlsxType {
+				t.Fatalf("status %d type %q", rec.Code, rec.Header().Get("Content-Type"))
+			}
+			if got, want := rec.Header().Get("Content-Disposition"), `attachment; filename="`+tt.file+`"`; got != want {
+				t.Errorf("Content-Disposition %q, want %q", got, want)
+			}
+			f, err := excelize.OpenReader(bytes.NewReader(rec.Body.Bytes()))
+			if err != nil {
+				t.Fatalf("not a workbook: %v", err)
+			}
+			defer f.Close()
+			if sheets := f.GetSheetList(); len(sheets) != tt.sheets || sheets[0] != tt.sheet {
+				t.Errorf("sheets %v, want %d starting with %s", sheets, tt.sheets, tt.sheet)
+			}
+			panes, err := f.GetPanes(tt.sheet)
+			if err != nil || !panes.Freeze || panes.YSplit != 1 {
+				t.Errorf("header row not frozen: %+v %v", panes, err)
+			}
+		})
+	}
+	rec := ts.do(request{method: "GET", path: "/v1/reports/readiness?format=xlsx"})
+	f, err := excelize.OpenReader(bytes.NewReader(rec.Body.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("Bereitschaft")
+	if rows[0][0] != "Ressort" || rows[0][13] != "bereit %" {
+		t.Errorf("header %v", rows[0])
+	}
+	typ, _ := f.GetCellType("Bereitschaft", "E2")
+	if v, _ := f.GetCellValue("Bereitschaft", "E2"); typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString || v == "" {
+		t.Errorf("Anzahl E2 = %q of type %v, want a number", v, typ)
+	}
+	found := false
+	for _, row := range rows {
+		if len(row) > 1 && row[1] == "'@SUM(A1)" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("a Ressort name starting with @ is not neutralised in the workbook")
+	}
+	csvRec := ts.do(request{method: "GET", path: "/v1/reports/overdue?format=csv"})
+	if csvRec.Header().Get("Content-Type") != "text/csv" || !strings.HasPrefix(csvRec.Body.String(), "Ressort,Schlüssel,Name,Art,Dimension,Stufe,Zieldatum,Tage überfällig\r\n") {
+		t.Errorf("overdue CSV: %q", csvRec.Body.String())
 	}
 }

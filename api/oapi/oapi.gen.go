@@ -272,6 +272,7 @@ func (e StageChangeKind) Valid() bool {
 const (
 	ReportFormatCsv  ReportFormat = "csv"
 	ReportFormatJson ReportFormat = "json"
+	ReportFormatXlsx ReportFormat = "xlsx"
 )
 
 // Valid indicates whether the value is a known member of the ReportFormat enum.
@@ -280,6 +281,8 @@ func (e ReportFormat) Valid() bool {
 	case ReportFormatCsv:
 		return true
 	case ReportFormatJson:
+		return true
+	case ReportFormatXlsx:
 		return true
 	default:
 		return false
@@ -337,6 +340,111 @@ func (e ListAuditParamsAction) Valid() bool {
 	}
 }
 
+// Defines values for GetAnlageCoverageReportParamsFormat.
+const (
+	GetAnlageCoverageReportParamsFormatCsv  GetAnlageCoverageReportParamsFormat = "csv"
+	GetAnlageCoverageReportParamsFormatJson GetAnlageCoverageReportParamsFormat = "json"
+	GetAnlageCoverageReportParamsFormatXlsx GetAnlageCoverageReportParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetAnlageCoverageReportParamsFormat enum.
+func (e GetAnlageCoverageReportParamsFormat) Valid() bool {
+	switch e {
+	case GetAnlageCoverageReportParamsFormatCsv:
+		return true
+	case GetAnlageCoverageReportParamsFormatJson:
+		return true
+	case GetAnlageCoverageReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetBlockedReportParamsFormat.
+const (
+	GetBlockedReportParamsFormatCsv  GetBlockedReportParamsFormat = "csv"
+	GetBlockedReportParamsFormatJson GetBlockedReportParamsFormat = "json"
+	GetBlockedReportParamsFormatXlsx GetBlockedReportParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetBlockedReportParamsFormat enum.
+func (e GetBlockedReportParamsFormat) Valid() bool {
+	switch e {
+	case GetBlockedReportParamsFormatCsv:
+		return true
+	case GetBlockedReportParamsFormatJson:
+		return true
+	case GetBlockedReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetConsistencyReportParamsFormat.
+const (
+	GetConsistencyReportParamsFormatCsv  GetConsistencyReportParamsFormat = "csv"
+	GetConsistencyReportParamsFormatJson GetConsistencyReportParamsFormat = "json"
+	GetConsistencyReportParamsFormatXlsx GetConsistencyReportParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetConsistencyReportParamsFormat enum.
+func (e GetConsistencyReportParamsFormat) Valid() bool {
+	switch e {
+	case GetConsistencyReportParamsFormatCsv:
+		return true
+	case GetConsistencyReportParamsFormatJson:
+		return true
+	case GetConsistencyReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetOverdueReportParamsFormat.
+const (
+	GetOverdueReportParamsFormatCsv  GetOverdueReportParamsFormat = "csv"
+	GetOverdueReportParamsFormatJson GetOverdueReportParamsFormat = "json"
+	GetOverdueReportParamsFormatXlsx GetOverdueReportParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetOverdueReportParamsFormat enum.
+func (e GetOverdueReportParamsFormat) Valid() bool {
+	switch e {
+	case GetOverdueReportParamsFormatCsv:
+		return true
+	case GetOverdueReportParamsFormatJson:
+		return true
+	case GetOverdueReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetProgressReportParamsFormat.
+const (
+	GetProgressReportParamsFormatCsv  GetProgressReportParamsFormat = "csv"
+	GetProgressReportParamsFormatJson GetProgressReportParamsFormat = "json"
+	GetProgressReportParamsFormatXlsx GetProgressReportParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the GetProgressReportParamsFormat enum.
+func (e GetProgressReportParamsFormat) Valid() bool {
+	switch e {
+	case GetProgressReportParamsFormatCsv:
+		return true
+	case GetProgressReportParamsFormatJson:
+		return true
+	case GetProgressReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetReadinessReportParamsKind.
 const (
 	Onlinedienste GetReadinessReportParamsKind = "onlinedienste"
@@ -359,6 +467,7 @@ func (e GetReadinessReportParamsKind) Valid() bool {
 const (
 	GetReadinessReportParamsFormatCsv  GetReadinessReportParamsFormat = "csv"
 	GetReadinessReportParamsFormatJson GetReadinessReportParamsFormat = "json"
+	GetReadinessReportParamsFormatXlsx GetReadinessReportParamsFormat = "xlsx"
 )
 
 // Valid indicates whether the value is a known member of the GetReadinessReportParamsFormat enum.
@@ -367,6 +476,8 @@ func (e GetReadinessReportParamsFormat) Valid() bool {
 	case GetReadinessReportParamsFormatCsv:
 		return true
 	case GetReadinessReportParamsFormatJson:
+		return true
+	case GetReadinessReportParamsFormatXlsx:
 		return true
 	default:
 		return false
@@ -1078,7 +1189,13 @@ type GetAnlageCoverageReportParams struct {
 
 	// Ressort only these Ressorts (repeatable)
 	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+
+	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
+	Format *GetAnlageCoverageReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetAnlageCoverageReportParamsFormat defines parameters for GetAnlageCoverageReport.
+type GetAnlageCoverageReportParamsFormat string
 
 // GetBlockedReportParams defines parameters for GetBlockedReport.
 type GetBlockedReportParams struct {
@@ -1089,7 +1206,13 @@ type GetBlockedReportParams struct {
 
 	// Ressort only these Ressorts (repeatable)
 	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+
+	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
+	Format *GetBlockedReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetBlockedReportParamsFormat defines parameters for GetBlockedReport.
+type GetBlockedReportParamsFormat string
 
 // GetConsistencyReportParams defines parameters for GetConsistencyReport.
 type GetConsistencyReportParams struct {
@@ -1100,7 +1223,13 @@ type GetConsistencyReportParams struct {
 
 	// Ressort only these Ressorts (repeatable)
 	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+
+	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
+	Format *GetConsistencyReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetConsistencyReportParamsFormat defines parameters for GetConsistencyReport.
+type GetConsistencyReportParamsFormat string
 
 // GetOverdueReportParams defines parameters for GetOverdueReport.
 type GetOverdueReportParams struct {
@@ -1111,7 +1240,13 @@ type GetOverdueReportParams struct {
 
 	// Ressort only these Ressorts (repeatable)
 	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+
+	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
+	Format *GetOverdueReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetOverdueReportParamsFormat defines parameters for GetOverdueReport.
+type GetOverdueReportParamsFormat string
 
 // GetProgressReportParams defines parameters for GetProgressReport.
 type GetProgressReportParams struct {
@@ -1123,7 +1258,13 @@ type GetProgressReportParams struct {
 
 	// Ressort only these Ressorts (repeatable)
 	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+
+	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
+	Format *GetProgressReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// GetProgressReportParamsFormat defines parameters for GetProgressReport.
+type GetProgressReportParamsFormat string
 
 // GetReadinessReportParams defines parameters for GetReadinessReport.
 type GetReadinessReportParams struct {
@@ -1138,7 +1279,7 @@ type GetReadinessReportParams struct {
 	// Kind count only registers or only Onlinedienste
 	Kind *GetReadinessReportParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
 
-	// Format `json` (default) or `csv`; `Accept: text/csv` also selects CSV
+	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
 	Format *GetReadinessReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
 
@@ -1691,6 +1832,13 @@ func (w *ServerInterfaceWrapper) GetAnlageCoverageReport(ctx echo.Context) error
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
 	}
 
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetAnlageCoverageReport(ctx, params)
 	return err
@@ -1714,6 +1862,13 @@ func (w *ServerInterfaceWrapper) GetBlockedReport(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -1741,6 +1896,13 @@ func (w *ServerInterfaceWrapper) GetConsistencyReport(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
 	}
 
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetConsistencyReport(ctx, params)
 	return err
@@ -1764,6 +1926,13 @@ func (w *ServerInterfaceWrapper) GetOverdueReport(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -1796,6 +1965,13 @@ func (w *ServerInterfaceWrapper) GetProgressReport(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -3231,17 +3407,75 @@ type GetAnlageCoverageReportResponseObject interface {
 	VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error
 }
 
-type GetAnlageCoverageReport200JSONResponse AnlageCoverageReport
+type GetAnlageCoverageReport200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetAnlageCoverageReport200JSONResponse struct {
+	Body    AnlageCoverageReport
+	Headers GetAnlageCoverageReport200ResponseHeaders
+}
 
 func (response GetAnlageCoverageReport200JSONResponse) VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnlageCoverageReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse struct {
+	Body          io.Reader
+	Headers       GetAnlageCoverageReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetAnlageCoverageReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse) VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAnlageCoverageReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetAnlageCoverageReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetAnlageCoverageReport200TextcsvResponse) VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
 	return err
 }
 
@@ -3340,17 +3574,75 @@ type GetBlockedReportResponseObject interface {
 	VisitGetBlockedReportResponse(w http.ResponseWriter) error
 }
 
-type GetBlockedReport200JSONResponse BlockedReport
+type GetBlockedReport200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetBlockedReport200JSONResponse struct {
+	Body    BlockedReport
+	Headers GetBlockedReport200ResponseHeaders
+}
 
 func (response GetBlockedReport200JSONResponse) VisitGetBlockedReportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlockedReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse struct {
+	Body          io.Reader
+	Headers       GetBlockedReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetBlockedReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse) VisitGetBlockedReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetBlockedReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetBlockedReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetBlockedReport200TextcsvResponse) VisitGetBlockedReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
 	return err
 }
 
@@ -3449,17 +3741,75 @@ type GetConsistencyReportResponseObject interface {
 	VisitGetConsistencyReportResponse(w http.ResponseWriter) error
 }
 
-type GetConsistencyReport200JSONResponse ConsistencyReport
+type GetConsistencyReport200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetConsistencyReport200JSONResponse struct {
+	Body    ConsistencyReport
+	Headers GetConsistencyReport200ResponseHeaders
+}
 
 func (response GetConsistencyReport200JSONResponse) VisitGetConsistencyReportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConsistencyReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse struct {
+	Body          io.Reader
+	Headers       GetConsistencyReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetConsistencyReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse) VisitGetConsistencyReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetConsistencyReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetConsistencyReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetConsistencyReport200TextcsvResponse) VisitGetConsistencyReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
 	return err
 }
 
@@ -3558,17 +3908,75 @@ type GetOverdueReportResponseObject interface {
 	VisitGetOverdueReportResponse(w http.ResponseWriter) error
 }
 
-type GetOverdueReport200JSONResponse OverdueReport
+type GetOverdueReport200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetOverdueReport200JSONResponse struct {
+	Body    OverdueReport
+	Headers GetOverdueReport200ResponseHeaders
+}
 
 func (response GetOverdueReport200JSONResponse) VisitGetOverdueReportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOverdueReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse struct {
+	Body          io.Reader
+	Headers       GetOverdueReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetOverdueReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse) VisitGetOverdueReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetOverdueReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetOverdueReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetOverdueReport200TextcsvResponse) VisitGetOverdueReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
 	return err
 }
 
@@ -3667,17 +4075,75 @@ type GetProgressReportResponseObject interface {
 	VisitGetProgressReportResponse(w http.ResponseWriter) error
 }
 
-type GetProgressReport200JSONResponse ProgressReport
+type GetProgressReport200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type GetProgressReport200JSONResponse struct {
+	Body    ProgressReport
+	Headers GetProgressReport200ResponseHeaders
+}
 
 func (response GetProgressReport200JSONResponse) VisitGetProgressReportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProgressReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse struct {
+	Body          io.Reader
+	Headers       GetProgressReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetProgressReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse) VisitGetProgressReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetProgressReport200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       GetProgressReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetProgressReport200TextcsvResponse) VisitGetProgressReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
 	return err
 }
 
@@ -3813,6 +4279,30 @@ func (response GetReadinessReport200JSONResponse) VisitGetReadinessReportRespons
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadinessReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse struct {
+	Body          io.Reader
+	Headers       GetReadinessReport200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetReadinessReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse) VisitGetReadinessReportResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
 	return err
 }
 
