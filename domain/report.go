@@ -107,7 +107,13 @@ func (inv *Inventory) Readiness(ctx context.Context, scope Scope, f ReportFilter
 		byCode[r.Code] = &report.Ressorts[i]
 	}
 	if len(ressorts) > 0 {
-		rows, err := inv.aggregate(ctx, ressortCodes(ressorts), f.Kind, f.AsOf, Today(at))
+		// Without a restriction the aggregate reads every row and needs no filter on the
+		// Ressort: rows of Ressorts not in the list cannot exist (foreign key).
+		var only []string
+		if !all {
+			only = ressortCodes(ressorts)
+		}
+		rows, err := inv.aggregate(ctx, only, f.Kind, f.AsOf, Today(at))
 		if err != nil {
 			return ReadinessReport{}, err
 		}
@@ -178,7 +184,7 @@ func parseCount(a textArray, i int) int64 {
 }
 
 // aggregate counts by Ressort and kind in one pass over the entries (or their versions at
-// an instant).
+// an instant), of the given Ressorts (nil: all).
 func (inv *Inventory) aggregate(ctx context.Context, codes []string, kind Kind, asOf *time.Time, today string) ([]aggregateRow, error) {
 	ready := func(d Dimension) string { return string(d) + "_stage IN ('live', 'not_applicable')" }
 	var cols []string
@@ -191,8 +197,12 @@ func (inv *Inventory) aggregate(ctx context.Context, codes []string, kind Kind, 
 		args = append(args, today)
 	}
 	source := "entries"
-	where := "ressort = ANY(?::text[])"
-	whereArgs := []any{textArray(codes)}
+	where := "true"
+	var whereArgs []any
+	if codes != nil {
+		where = "ressort = ANY(?::text[])"
+		whereArgs = append(whereArgs, textArray(codes))
+	}
 	if asOf != nil {
 		source = "entry_versions"
 		where += " AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
