@@ -17,6 +17,8 @@ package strictjson
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -76,8 +78,8 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("strictjson: %s (field %q, byte %d)", e.Detail, e.Field, e.Offset)
 }
 
-// hardDepthLimit bounds the recursion when the caller sets no limit. It is also the
-// limit of encoding/json, so a body Check accepts is never refused for its depth later.
+// hardDepthLimit bounds the frames kept when the caller sets no limit. It is the limit
+// of encoding/json, so a body Check accepts is never refused for its depth later.
 const hardDepthLimit = 10000
 
 // A body can be 64 MiB; these keep what an Error echoes from it small.
@@ -86,8 +88,9 @@ const (
 	maxField       = 512 // bytes of Error.Field
 )
 
-// Up to this many members an object's names are compared one by one, which is
-// faster than hashing and allocates nothing; beyond it a map keeps the check linear.
+// Up to this many earlier members a new member name is compared with each, which
+// is fastest for the objects of request bodies; beyond it the object's names go into
+// a hash table, which keeps the check linear.
 const maxLinearNames = 16
 
 // Check reports the first problem in data, or nil when data is exactly one well-formed
@@ -108,13 +111,13 @@ func Check(data []byte, maxDepth int) error {
 		maxDepth: maxDepth,
 		frames:   make([]frame, 0, 8),
 		names:    make([]byte, 0, 256),
-		spans:    make([]span, 0, 32),
+		spans:    make([]nameSpan, 0, 32),
 	}
 	s.skipSpace()
 	if s.pos == len(data) {
 		return &Error{Kind: Syntax, Detail: "the request body is empty"}
 	}
-	if err := s.value(); err != nil {
+	if err := s.scan(); err != nil {
 		return err
 	}
 	s.skipSpace()
@@ -128,24 +131,36 @@ type scanner struct {
 	data     []byte
 	pos      int
 	maxDepth int
-	frames   []frame // the open objects and arrays, outermost first
-	names    []byte  // the decoded member names of the open objects, back to back
-	spans    []span  // where each of those names lies in names
+	frames   []frame    // the open objects and arrays, outermost first
+	names    []byte     // the decoded member names of the open objects, back to back
+	spans    []nameSpan // where each of those names lies in names, in document order
+	// table holds the hash tables of the open objects with too many members to compare
+	// one by one: open addressing, each slot a span index plus one, 0 when free.
+	table []int
 }
 
 // A frame is an open object or array.
 type frame struct {
 	array   bool
 	inValue bool // scanning a member's value or an element, which belongs in the path
-	index   int  // array: the current element
-	// object: the current member's name, the first of its names in spans, and the set
-	// of its names once there are too many to compare one by one.
-	name      span
+	// at is the current element of an array, or the span of the current member name
+	// of an object.
+	at int
+	// firstName is the span of an object's first name, or where it will go.
 	firstName int
-	seen      map[string]struct{}
+	// table and tableSize place an object's hash table in scanner.table; tableSize
+	// is 0 while its names are compared one by one.
+	table, tableSize int
 }
 
-type span struct{ start, end int }
+type nameSpan struct {
+	start, end int    // in scanner.names
+	hash       uint64 // only for names in a hash table
+}
+
+// seed makes the hashes of member names unpredictable, so that no body can be made
+// of names that collide.
+var seed = maphash.MakeSeed()
 
 // problem is a finding before it is placed in the document.
 type problem struct {
@@ -177,14 +192,15 @@ func (s *scanner) path(name string) string {
 		}
 		if f.array {
 			b.WriteByte('[')
-			b.WriteString(strconv.Itoa(f.index))
+			b.WriteString(strconv.Itoa(f.at))
 			b.WriteByte(']')
 			continue
 		}
 		if i > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(clip(string(s.names[f.name.start:f.name.end]), maxNameInField))
+		n := s.spans[f.at]
+		b.WriteString(clip(string(s.names[n.start:n.end]), maxNameInField))
 	}
 	if name != "" {
 		if b.Len() > 0 {
@@ -219,27 +235,105 @@ func (s *scanner) skipSpace() {
 	}
 }
 
-func (s *scanner) value() error {
+// scan checks the value at s.pos and everything in it. It keeps its own stack of
+// frames instead of recursing, so that each level of nesting costs one small frame
+// rather than goroutine stack; that is also faster.
+func (s *scanner) scan() error {
+	for {
+		descended, err := s.value()
+		if err != nil {
+			return err
+		}
+		if descended {
+			continue // to the first element or member value
+		}
+		// A value is complete: go on to the next element or member of the innermost
+		// container, or close it and go on in the one around it.
+		for {
+			if len(s.frames) == 0 {
+				return nil
+			}
+			next, err := s.next()
+			if err != nil {
+				return err
+			}
+			if next {
+				break
+			}
+		}
+	}
+}
+
+// value checks a scalar at s.pos, or opens the object or array there and reports
+// whether it has moved to the first element or member value in it.
+func (s *scanner) value() (descended bool, err error) {
 	if s.pos >= len(s.data) {
-		return s.fail(Syntax, s.pos, "the request body ends where a value should follow")
+		return false, s.fail(Syntax, s.pos, "the request body ends where a value should follow")
 	}
 	switch c := s.data[s.pos]; c {
 	case '{':
-		return s.object()
+		if err := s.open(false); err != nil {
+			return false, err
+		}
+		if s.pos < len(s.data) && s.data[s.pos] == '}' {
+			s.close()
+			return false, nil
+		}
+		return true, s.member()
 	case '[':
-		return s.array()
+		if err := s.open(true); err != nil {
+			return false, err
+		}
+		if s.pos < len(s.data) && s.data[s.pos] == ']' {
+			s.close()
+			return false, nil
+		}
+		s.frames[len(s.frames)-1].inValue = true
+		return true, nil
 	case '"':
-		return s.str()
+		return false, s.str()
 	case 't':
-		return s.literal("true")
+		return false, s.literal("true")
 	case 'f':
-		return s.literal("false")
+		return false, s.literal("false")
 	case 'n':
-		return s.literal("null")
+		return false, s.literal("null")
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		return s.number()
+		return false, s.number()
 	default:
-		return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a value should start")
+		return false, s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a value should start")
+	}
+}
+
+// next follows a complete element or member value in the innermost container: it
+// moves to the next one and reports true, or closes the container and reports false.
+func (s *scanner) next() (bool, error) {
+	f := &s.frames[len(s.frames)-1]
+	f.inValue = false
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		if f.array {
+			return false, s.fail(Syntax, s.pos, "the request body ends inside an array")
+		}
+		return false, s.fail(Syntax, s.pos, "the request body ends inside an object")
+	}
+	switch c := s.data[s.pos]; {
+	case c == ',':
+		s.pos++
+		s.skipSpace()
+		if f.array {
+			f.at++
+			f.inValue = true
+			return true, nil
+		}
+		return true, s.member()
+	case c == ']' && f.array, c == '}' && !f.array:
+		s.close()
+		return false, nil
+	case f.array:
+		return false, s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a comma or ']' should follow an element")
+	default:
+		return false, s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a comma or '}' should follow a member")
 	}
 }
 
@@ -266,96 +360,69 @@ func (s *scanner) open(array bool) error {
 
 // close pops the innermost frame and forgets its member names.
 func (s *scanner) close() {
-	top := len(s.frames) - 1
-	if first := s.frames[top].firstName; first < len(s.spans) {
-		s.names = s.names[:s.spans[first].start]
-		s.spans = s.spans[:first]
+	f := &s.frames[len(s.frames)-1]
+	if !f.array && f.firstName < len(s.spans) {
+		s.names = s.names[:s.spans[f.firstName].start]
+		s.spans = s.spans[:f.firstName]
+		if f.tableSize > 0 {
+			s.table = s.table[:f.table]
+		}
 	}
-	s.frames[top] = frame{} // drop the map, if any
-	s.frames = s.frames[:top]
+	s.frames = s.frames[:len(s.frames)-1]
 	s.pos++
 }
 
-func (s *scanner) object() error {
-	if err := s.open(false); err != nil {
+// member scans a member name and its colon at s.pos, and moves to its value.
+func (s *scanner) member() error {
+	if s.pos >= len(s.data) {
+		return s.fail(Syntax, s.pos, "the request body ends inside an object")
+	}
+	if s.data[s.pos] != '"' {
+		return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a member name in double quotes should start")
+	}
+	start := s.pos
+	if err := s.name(); err != nil {
 		return err
 	}
-	top := len(s.frames) - 1 // an index: nested values may reallocate s.frames
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.close()
-		return nil
+	if err := s.checkDuplicate(start); err != nil {
+		return err
 	}
-	for {
-		if s.pos >= len(s.data) {
-			return s.fail(Syntax, s.pos, "the request body ends inside an object")
-		}
-		if s.data[s.pos] != '"' {
-			return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a member name in double quotes should start")
-		}
-		start := s.pos
-		if err := s.name(); err != nil {
-			return err
-		}
-		if err := s.checkDuplicate(top, start); err != nil {
-			return err
-		}
-		s.skipSpace()
-		if s.pos >= len(s.data) {
-			return s.fail(Syntax, s.pos, "the request body ends inside an object")
-		}
-		if s.data[s.pos] != ':' {
-			return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a colon should follow the member name")
-		}
-		s.pos++
-		s.skipSpace()
-		s.frames[top].name = s.spans[len(s.spans)-1]
-		s.frames[top].inValue = true
-		if err := s.value(); err != nil {
-			return err
-		}
-		s.frames[top].inValue = false
-		s.skipSpace()
-		if s.pos >= len(s.data) {
-			return s.fail(Syntax, s.pos, "the request body ends inside an object")
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.skipSpace()
-		case '}':
-			s.close()
-			return nil
-		default:
-			return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a comma or '}' should follow a member")
-		}
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return s.fail(Syntax, s.pos, "the request body ends inside an object")
 	}
+	if s.data[s.pos] != ':' {
+		return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a colon should follow the member name")
+	}
+	s.pos++
+	s.skipSpace()
+	f := &s.frames[len(s.frames)-1]
+	f.at = len(s.spans) - 1
+	f.inValue = true
+	return nil
 }
 
-// checkDuplicate refuses the member name just scanned if the object at frame top has
-// it already. start is the offset of the name's opening quote.
-func (s *scanner) checkDuplicate(top, start int) error {
-	f := &s.frames[top]
-	last := s.spans[len(s.spans)-1]
-	name := s.names[last.start:last.end]
-	earlier := s.spans[f.firstName : len(s.spans)-1]
-	var dup bool
-	if f.seen == nil && len(earlier) < maxLinearNames {
-		for _, e := range earlier {
+// checkDuplicate refuses the member name just scanned if the innermost object has it
+// already. start is the offset of the name's opening quote.
+func (s *scanner) checkDuplicate(start int) error {
+	f := &s.frames[len(s.frames)-1]
+	last := len(s.spans) - 1
+	n := s.spans[last]
+	name := s.names[n.start:n.end]
+	dup := false
+	if f.tableSize == 0 && last-f.firstName <= maxLinearNames {
+		for _, e := range s.spans[f.firstName:last] {
 			if bytes.Equal(s.names[e.start:e.end], name) {
 				dup = true
 				break
 			}
 		}
 	} else {
-		if f.seen == nil {
-			f.seen = make(map[string]struct{}, 2*len(earlier))
-			for _, e := range earlier {
-				f.seen[string(s.names[e.start:e.end])] = struct{}{}
-			}
+		if 2*(last-f.firstName+1) > f.tableSize {
+			s.growTable(f)
 		}
-		if _, dup = f.seen[string(name)]; !dup {
-			f.seen[string(name)] = struct{}{}
-		}
+		s.spans[last].hash = maphash.Bytes(seed, name)
+		dup = !s.insert(f, last)
 	}
 	if !dup {
 		return nil
@@ -369,35 +436,41 @@ func (s *scanner) checkDuplicate(top, start int) error {
 	}
 }
 
-func (s *scanner) array() error {
-	if err := s.open(true); err != nil {
-		return err
-	}
-	top := len(s.frames) - 1
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.close()
-		return nil
-	}
-	for i := 0; ; i++ {
-		s.frames[top].index = i
-		s.frames[top].inValue = true
-		if err := s.value(); err != nil {
-			return err
+// growTable gives the innermost object f a hash table twice the size, at least
+// four times maxLinearNames, and enters its names but the one just scanned.
+func (s *scanner) growTable(f *frame) {
+	last := len(s.spans) - 1
+	size := max(2*f.tableSize, 4*maxLinearNames)
+	if f.tableSize == 0 {
+		f.table = len(s.table)
+		for i := f.firstName; i < last; i++ {
+			n := s.spans[i]
+			s.spans[i].hash = maphash.Bytes(seed, s.names[n.start:n.end])
 		}
-		s.frames[top].inValue = false
-		s.skipSpace()
-		if s.pos >= len(s.data) {
-			return s.fail(Syntax, s.pos, "the request body ends inside an array")
+	}
+	s.table = slices.Grow(s.table[:f.table], size)[:f.table+size]
+	clear(s.table[f.table:])
+	f.tableSize = size
+	for i := f.firstName; i < last; i++ {
+		s.insert(f, i)
+	}
+}
+
+// insert enters span i in the hash table of object f, unless the table has the same
+// name already, and reports whether it did.
+func (s *scanner) insert(f *frame, i int) bool {
+	n := s.spans[i]
+	name := s.names[n.start:n.end]
+	table := s.table[f.table : f.table+f.tableSize]
+	mask := uint64(len(table) - 1)
+	for p := n.hash & mask; ; p = (p + 1) & mask {
+		j := table[p] - 1
+		if j < 0 {
+			table[p] = i + 1
+			return true
 		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.skipSpace()
-		case ']':
-			s.close()
-			return nil
-		default:
-			return s.fail(Syntax, s.pos, "unexpected "+s.describe(s.pos)+" where a comma or ']' should follow an element")
+		if e := s.spans[j]; e.hash == n.hash && bytes.Equal(s.names[e.start:e.end], name) {
+			return false
 		}
 	}
 }
@@ -463,7 +536,7 @@ func (s *scanner) name() error {
 		}
 		switch c := data[i]; {
 		case c == '"':
-			s.spans = append(s.spans, span{first, len(s.names)})
+			s.spans = append(s.spans, nameSpan{start: first, end: len(s.names)})
 			s.pos = i + 1
 			return nil
 		case c == '\\':
