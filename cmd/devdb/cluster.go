@@ -1,272 +1,297 @@
 package main
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// cluster is a PostgreSQL data directory with the settings it was started with.
+// cluster is a throwaway PostgreSQL cluster kept in one directory, DIR:
+//
+//	DIR/data        the data directory
+//	DIR/server.log  the server's output
+//	DIR/devdb.port  the settings every start reuses
+//
+// As root, DIR may be a symlink to a directory under /var/tmp (see prepare).
 type cluster struct {
-	dir    string // as requested, maybe a symlink
-	bindir string
+	dir    string // absolute, as requested
+	bindir string // found on first use, so that stop and destroy work without a server
 	asRoot bool
 }
+
+// ownFiles are the only entries destroy removes a directory for, so that a mistyped -dir
+// cannot delete someone's files.
+var ownFiles = []string{"data", "server.log", "devdb.port"}
 
 func newCluster(dir string) (*cluster, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dir %s: %w", dir, err)
 	}
-	bindir, err := findBindir()
-	if err != nil {
-		return nil, err
-	}
-	return &cluster{dir: abs, bindir: bindir, asRoot: os.Geteuid() == 0}, nil
+	return &cluster{dir: abs, asRoot: os.Geteuid() == 0}, nil
 }
 
-// findBindir locates initdb: pg_config's bindir, else Debian's newest versioned directory,
-// else PATH.
-func findBindir() (string, error) {
-	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
-		dir := strings.TrimSpace(string(out))
-		if _, err := os.Stat(filepath.Join(dir, "initdb")); err == nil {
-			return dir, nil
-		}
-	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
-	for _, d := range dirs {
-		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
-			return d, nil
-		}
-	}
-	if p, err := exec.LookPath("initdb"); err == nil {
-		return filepath.Dir(p), nil
-	}
-	return "", errors.New("PostgreSQL server binaries not found; install the postgresql package (apt-get install postgresql)")
-}
-
-func version(bindir string) int {
-	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(bindir)))
-	return v
-}
-
-// real is the directory the server sees: the symlink's target when prepare made one, since
-// the postgres user may not traverse the requested path.
-func (c *cluster) real() string {
+// root is the directory the files are in: DIR, or the target of its symlink.
+func (c *cluster) root() string {
 	if p, err := filepath.EvalSymlinks(c.dir); err == nil {
 		return p
 	}
 	return c.dir
 }
 
-func (c *cluster) data() string     { return filepath.Join(c.real(), "data") }
-func (c *cluster) portFile() string { return filepath.Join(c.real(), "devdb.port") }
-func (c *cluster) logFile() string  { return filepath.Join(c.real(), "server.log") }
-
-// run executes a server binary, as the postgres user when we are root.
-func (c *cluster) run(name string, args ...string) ([]byte, error) {
-	bin := filepath.Join(c.bindir, name)
-	var cmd *exec.Cmd
-	if c.asRoot {
-		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", bin}, args...)...)
-	} else {
-		cmd = exec.Command(bin, args...)
-	}
-	cmd.Dir = "/"
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.Bytes(), err
-}
+func (c *cluster) data() string         { return filepath.Join(c.root(), "data") }
+func (c *cluster) logFile() string      { return filepath.Join(c.root(), "server.log") }
+func (c *cluster) settingsFile() string { return filepath.Join(c.root(), "devdb.port") }
 
 func (c *cluster) initialised() bool {
 	_, err := os.Stat(filepath.Join(c.data(), "PG_VERSION"))
 	return err == nil
 }
 
-// prepare creates the directory so that the server user owns it. As root, a directory the
-// postgres user cannot reach (a clone under /root) is placed under /var/tmp behind a symlink.
-func (c *cluster) prepare() error {
-	if !c.asRoot {
-		return os.MkdirAll(c.dir, 0o700)
-	}
-	if err := os.MkdirAll(filepath.Dir(c.dir), 0o755); err != nil {
-		return err
-	}
-	if _, err := os.Lstat(c.dir); err == nil {
-		return chownPostgres(c.dir)
-	}
-	if exec.Command("runuser", "-u", "postgres", "--", "test", "-w", filepath.Dir(c.dir)).Run() == nil ||
-		exec.Command("runuser", "-u", "postgres", "--", "test", "-x", filepath.Dir(c.dir)).Run() == nil {
-		if err := os.MkdirAll(c.dir, 0o700); err != nil {
-			return err
-		}
-		return chownPostgres(c.dir)
-	}
-	sum := sha256.Sum256([]byte(c.dir))
-	target := "/var/tmp/regmo-pg-" + hex.EncodeToString(sum[:6])
-	if err := os.MkdirAll(target, 0o700); err != nil {
-		return err
-	}
-	if err := chownPostgres(target); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "devdb: postgres cannot reach %s; keeping the cluster in %s\n", c.dir, target)
-	return os.Symlink(target, c.dir)
+// settings are what the server is started with.
+type settings struct {
+	port int
+	fast bool // durability traded for speed
 }
 
-func chownPostgres(path string) error {
-	u, err := user.Lookup("postgres")
+// load reads DIR/devdb.port: "PORT fast" or "PORT durable".
+func (c *cluster) load() (settings, error) {
+	b, err := os.ReadFile(c.settingsFile())
 	if err != nil {
-		return fmt.Errorf("user postgres: %w", err)
+		return settings{}, err
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return os.Chown(path, uid, gid)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 {
+		return settings{}, fmt.Errorf("%s: want \"PORT fast|durable\", have %q", c.settingsFile(), b)
+	}
+	port, err := strconv.Atoi(fields[0])
 	if err != nil {
-		return 0, err
+		return settings{}, fmt.Errorf("%s: %w", c.settingsFile(), err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return settings{port: port, fast: fields[1] == "fast"}, nil
 }
 
-// settings reads the port and speed the cluster was created with.
-func (c *cluster) settings() (port int, fast bool, err error) {
-	data, err := os.ReadFile(c.portFile())
-	if err != nil {
-		return 0, false, fmt.Errorf("no cluster in %s", c.dir)
+func (c *cluster) save(s settings) error {
+	speed := "durable"
+	if s.fast {
+		speed = "fast"
 	}
-	fields := strings.Fields(string(data))
-	if len(fields) == 0 {
-		return 0, false, fmt.Errorf("%s is empty", c.portFile())
-	}
-	port, err = strconv.Atoi(fields[0])
-	return port, len(fields) > 1 && fields[1] == "fast", err
+	return os.WriteFile(c.settingsFile(), fmt.Appendf(nil, "%d %s\n", s.port, speed), 0o644)
 }
 
-func (c *cluster) url(port int) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-}
-
-func (c *cluster) running() bool {
-	_, err := c.run("pg_ctl", "status", "-D", c.data())
-	return err == nil
-}
-
-func (c *cluster) options(port int, fast bool) string {
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -c unix_socket_directories='' -c max_connections=300", port)
-	if fast {
+// options are the server's command line, passed through pg_ctl -o and a shell.
+func (s settings) options() string {
+	// TCP only: the default socket directory, /var/run/postgresql, is not writable by
+	// developers, and one inside DIR can exceed the 107-byte limit on socket paths.
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -c unix_socket_directories='' -c max_connections=300", s.port)
+	if s.fast {
 		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	}
 	return opts
 }
 
-func (c *cluster) start(port int, fast bool) error {
+func connURL(port int) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+}
+
+// start initialises the cluster if DIR holds none, starts it unless it is running, and
+// prints its URL. A port of 0 and a nil fast keep the cluster's settings.
+func (c *cluster) start(port int, fast *bool) error {
+	if port < 0 || port > 65535 {
+		return fmt.Errorf("start: port %d out of range", port)
+	}
 	if !c.initialised() {
-		if err := c.prepare(); err != nil {
-			return fmt.Errorf("prepare %s: %w", c.dir, err)
-		}
-		if out, err := c.run("initdb", "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-			"--locale=C.UTF-8", "-D", c.data()); err != nil {
-			return fmt.Errorf("initdb: %w\n%s", err, out)
-		}
-		if port == 0 {
-			p, err := freePort()
-			if err != nil {
-				return err
-			}
-			port = p
-		}
-		speed := "durable"
-		if fast {
-			speed = "fast"
-		}
-		if err := os.WriteFile(c.portFile(), []byte(fmt.Sprintf("%d %s\n", port, speed)), 0o644); err != nil {
+		if err := c.create(); err != nil {
 			return err
 		}
 	}
-	port, fast, err := c.settings()
+	have, err := c.load()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("start: %w", err)
+	}
+	want := have
+	if port != 0 {
+		want.port = port
+	}
+	if fast != nil {
+		want.fast = *fast
+	}
+
+	running, err := c.running()
 	if err != nil {
-		return err
+		return fmt.Errorf("start: %w", err)
 	}
-	if !c.running() {
-		if c.asRoot {
-			// The log file sits beside the data directory, which postgres owns.
-			_ = chownPostgres(c.real())
+	if running {
+		if have.port == 0 {
+			return fmt.Errorf("start: the server is running but %s is missing; stop it and start again", c.settingsFile())
 		}
-		if out, err := c.run("pg_ctl", "-w", "-t", "60", "-D", c.data(), "-l", c.logFile(),
-			"-o", c.options(port, fast), "start"); err != nil {
-			return fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, c.logTail())
+		if want != have {
+			return fmt.Errorf("start: already running on port %d (fast: %t); stop it first to change its settings", have.port, have.fast)
+		}
+		fmt.Println(connURL(have.port))
+		return nil
+	}
+
+	if want.port == 0 {
+		if want.port, err = freePort(); err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
+	} else if err := checkPortFree(want.port); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if want != have {
+		if err := c.save(want); err != nil {
+			return fmt.Errorf("start: %w", err)
 		}
 	}
-	fmt.Println(c.url(port))
+	fmt.Fprintf(os.Stderr, "devdb: starting PostgreSQL on 127.0.0.1:%d (log: %s)\n", want.port, c.logFile())
+	if _, err := c.pg("pg_ctl", "-w", "-t", "60", "-D", c.data(), "-l", c.logFile(),
+		"-o", want.options(), "start"); err != nil {
+		return fmt.Errorf("start: %w%s", err, c.logTail())
+	}
+	fmt.Println(connURL(want.port))
 	return nil
 }
 
-func (c *cluster) logTail() string {
-	data, _ := os.ReadFile(c.logFile())
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) > 30 {
-		lines = lines[len(lines)-30:]
+// create runs initdb. DIR must be empty or absent: taking over a directory that holds
+// other files would be a surprise, and destroy would refuse to remove it.
+func (c *cluster) create() error {
+	if err := c.lookBindir(); err != nil {
+		return err
 	}
-	return strings.Join(lines, "\n")
+	if entries, err := os.ReadDir(c.root()); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s holds files but no cluster; remove it or choose another -dir", c.dir)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := c.prepare(); err != nil {
+		return fmt.Errorf("prepare %s: %w", c.dir, err)
+	}
+	if c.initialised() {
+		// prepare relinked a /var/tmp cluster whose symlink had been removed: keep it.
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "devdb: initialising a new cluster in %s\n", c.dir)
+	_, err := c.pg("initdb", "-U", "postgres", "--auth=trust", "--encoding=UTF8",
+		"--locale=C.UTF-8", "-D", c.data())
+	return err
+}
+
+// running asks pg_ctl, which also recognises a postmaster.pid left behind by a crash.
+func (c *cluster) running() (bool, error) {
+	_, err := c.pg("pg_ctl", "status", "-D", c.data())
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &exit) && exit.ExitCode() == 3:
+		return false, nil
+	default:
+		return false, err
+	}
 }
 
 func (c *cluster) stop() error {
-	if !c.initialised() || !c.running() {
+	if !c.initialised() {
 		return nil
 	}
-	if out, err := c.run("pg_ctl", "-w", "-D", c.data(), "-m", "fast", "stop"); err != nil {
-		return fmt.Errorf("pg_ctl stop: %w\n%s", err, out)
-	}
-	return nil
-}
-
-func (c *cluster) restart() error {
-	port, fast, err := c.settings()
-	if err != nil {
+	running, err := c.running()
+	if err != nil || !running {
 		return err
 	}
-	if out, err := c.run("pg_ctl", "-w", "-t", "60", "-D", c.data(), "-l", c.logFile(), "-m", "fast",
-		"-o", c.options(port, fast), "restart"); err != nil {
-		return fmt.Errorf("pg_ctl restart: %w\n%s", err, out)
+	if _, err := c.pg("pg_ctl", "-w", "-t", "60", "-D", c.data(), "-m", "fast", "stop"); err != nil {
+		return fmt.Errorf("stop: %w", err)
 	}
 	return nil
 }
 
+// restart restarts (or starts) the server with its settings and prints its URL.
+func (c *cluster) restart() error {
+	if !c.initialised() {
+		return fmt.Errorf("restart: no cluster in %s", c.dir)
+	}
+	s, err := c.load()
+	if err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	if _, err := c.pg("pg_ctl", "-w", "-t", "60", "-D", c.data(), "-l", c.logFile(), "-m", "fast",
+		"-o", s.options(), "restart"); err != nil {
+		return fmt.Errorf("restart: %w%s", err, c.logTail())
+	}
+	fmt.Println(connURL(s.port))
+	return nil
+}
+
+// destroy stops the server and removes DIR, and the /var/tmp directory it links to.
 func (c *cluster) destroy() error {
 	if err := c.stop(); err != nil {
 		return err
 	}
-	if target, err := os.Readlink(c.dir); err == nil {
-		if err := os.RemoveAll(target); err != nil {
-			return err
+	root := c.root()
+	entries, err := os.ReadDir(root)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("destroy: %w", err)
+	}
+	for _, e := range entries {
+		if !slices.Contains(ownFiles, e.Name()) {
+			return fmt.Errorf("destroy: %s holds %s, which devdb did not make; remove it yourself", c.dir, e.Name())
 		}
 	}
-	return os.RemoveAll(c.dir)
+	if err := os.RemoveAll(root); err != nil {
+		return fmt.Errorf("destroy: %w", err)
+	}
+	if err := os.Remove(c.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("destroy: %w", err)
+	}
+	return nil
 }
 
 func (c *cluster) printURL() error {
-	port, _, err := c.settings()
-	if err != nil {
-		return err
+	if !c.initialised() {
+		return fmt.Errorf("url: no cluster in %s", c.dir)
 	}
-	fmt.Println(c.url(port))
+	s, err := c.load()
+	if err != nil {
+		return fmt.Errorf("url: %w", err)
+	}
+	fmt.Println(connURL(s.port))
 	return nil
+}
+
+// logTail returns the end of the server log, which usually says why it did not start.
+func (c *cluster) logTail() string {
+	b, err := os.ReadFile(c.logFile())
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	lines = lines[max(0, len(lines)-30):]
+	return fmt.Sprintf("\nlast lines of %s:\n%s", c.logFile(), strings.Join(lines, "\n"))
+}
+
+// freePort asks the kernel for a port that is free now; a race with another program is
+// possible but harmless for a development database.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pick a port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// checkPortFree turns the server's "could not bind" in the log into a direct message: a
+// kept port may have been taken since the cluster was made.
+func checkPortFree(port int) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("port %d on 127.0.0.1 is in use; choose another with -port", port)
+	}
+	return ln.Close()
 }
