@@ -110,7 +110,11 @@ func matrix(tokenIDs map[string]int64) map[string]matrixRow {
 		"getAnlageCoverageReport": {readCross, fixed("GET", "/v1/reports/anlage-coverage", "")},
 		"getBlockedReport":        {readCross, fixed("GET", "/v1/reports/blocked", "")},
 		"getProgressReport":       {readCross, fixed("GET", "/v1/reports/progress?from=2026-03-01", "")},
-		"listUsers":               {adminOnly, fixed("GET", "/v1/users", "")},
+		"importInventory": {writeOwn, func(p string) request {
+			return request{method: "POST", path: "/v1/import", body: `{"registers":[{"ressort":"SIS","key":"imp-` + p + `","name":"Neu"}]}`}
+		}},
+		"exportInventory": {readCross, fixed("GET", "/v1/export", "")},
+		"listUsers":       {adminOnly, fixed("GET", "/v1/users", "")},
 		"putUser": {adminOnly, func(p string) request {
 			return request{method: "PUT", path: "/v1/users/u-" + p, body: `{"display_name":"X"}`}
 		}},

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
@@ -55,10 +56,31 @@ func problemFor(err error) *problem {
 		nf         *domain.NotFoundError
 		referenced *domain.ReferencedError
 		httpErr    *echo.HTTPError
+		importErr  *domain.ImportError
+		badImport  *domain.BadImportError
+		tooLarge   *domain.ImportTooLargeError
+		foreign    *domain.ForbiddenRessortsError
 	)
 	switch {
 	case errors.As(err, &p):
 		return p
+	case errors.As(err, &importErr):
+		return importProblem(importErr)
+	case errors.As(err, &badImport):
+		var fields []oapi.FieldError
+		if badImport.Field != "" || badImport.Index >= 0 {
+			fe := oapi.FieldError{Field: badImport.Field, Message: "cannot be read"}
+			if badImport.Index >= 0 {
+				fe.Index = &badImport.Index
+			}
+			fields = append(fields, fe)
+		}
+		return newProblem(http.StatusBadRequest, "bad-import", "Unreadable import", badImport.Detail, fields...)
+	case errors.As(err, &tooLarge):
+		return newProblem(http.StatusRequestEntityTooLarge, "too-large", "Request too large", tooLarge.Detail)
+	case errors.As(err, &foreign):
+		return newProblem(http.StatusForbidden, "forbidden", "Forbidden",
+			fmt.Sprintf("The import names entries of %s, which your roles do not allow you to change; nothing was written.", strings.Join(foreign.Ressorts, ", ")))
 	case errors.As(err, &verr):
 		return newProblem(http.StatusUnprocessableEntity, "validation-failed", "Invalid input",
 			"The request breaks rules of the inventory; errors lists every broken field.", fieldErrors(verr.Fields)...)
@@ -87,6 +109,36 @@ func problemFor(err error) *problem {
 	}
 	return newProblem(http.StatusInternalServerError, "internal", "Internal error",
 		"The request failed on the server; the request id in the log tells the operators what happened.")
+}
+
+// importProblem lists an import's errors with the item each concerns.
+func importProblem(e *domain.ImportError) *problem {
+	fields := make([]oapi.FieldError, len(e.Errors))
+	for i, ie := range e.Errors {
+		fe := oapi.FieldError{Field: ie.Field, Message: ie.Message}
+		if ie.Index >= 0 {
+			fe.Index = &ie.Index
+		}
+		if ie.Line > 0 {
+			fe.Line = &ie.Line
+		}
+		if ie.Kind != "" {
+			k := oapi.FieldErrorKind(ie.Kind)
+			fe.Kind = &k
+		}
+		if ie.Ressort != "" {
+			fe.Ressort = &ie.Ressort
+		}
+		if ie.Key != "" {
+			fe.Key = &ie.Key
+		}
+		fields[i] = fe
+	}
+	detail := fmt.Sprintf("The import has %d error(s); nothing was written. errors lists each with its item.", e.Total)
+	if e.Total > len(e.Errors) {
+		detail = fmt.Sprintf("The import has %d errors; nothing was written. errors lists the first %d.", e.Total, len(e.Errors))
+	}
+	return newProblem(http.StatusUnprocessableEntity, "import-invalid", "Invalid import", detail, fields...)
 }
 
 func refList(refs []domain.Ref) string {

@@ -74,9 +74,9 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	}
 	f := reportFilter(at, p.Ressort)
 	switch deref(p.Kind) {
-	case oapi.Registers:
+	case oapi.GetReadinessReportParamsKindRegisters:
 		f.Kind = domain.KindRegister
-	case oapi.Onlinedienste:
+	case oapi.GetReadinessReportParamsKindOnlinedienste:
 		f.Kind = domain.KindOnlinedienst
 	}
 	r, err := h.inventory.Readiness(ctx, scope(ctx), f)

@@ -152,6 +152,12 @@ func (ct *contract) validateBody(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || m.route.Operation.RequestBody == nil || m.route.Operation.RequestBody.Value == nil {
 			return next(c)
 		}
+		if streamedOperations[m.route.Operation.OperationID] {
+			if err := handOver(c, m); err != nil {
+				return err
+			}
+			return next(c)
+		}
 		req := c.Request()
 		body := m.route.Operation.RequestBody.Value
 		if err := checkContentType(req, body); err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -88,6 +89,24 @@ func (e EventEntityType) Valid() bool {
 	}
 }
 
+// Defines values for FieldErrorKind.
+const (
+	FieldErrorKindOnlinedienst FieldErrorKind = "onlinedienst"
+	FieldErrorKindRegister     FieldErrorKind = "register"
+)
+
+// Valid indicates whether the value is a known member of the FieldErrorKind enum.
+func (e FieldErrorKind) Valid() bool {
+	switch e {
+	case FieldErrorKindOnlinedienst:
+		return true
+	case FieldErrorKindRegister:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FindingKind.
 const (
 	FindingKindOnlinedienst FindingKind = "onlinedienst"
@@ -115,6 +134,48 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportedItemAction.
+const (
+	ImportedItemActionCreated   ImportedItemAction = "created"
+	ImportedItemActionDeleted   ImportedItemAction = "deleted"
+	ImportedItemActionUnchanged ImportedItemAction = "unchanged"
+	ImportedItemActionUpdated   ImportedItemAction = "updated"
+)
+
+// Valid indicates whether the value is a known member of the ImportedItemAction enum.
+func (e ImportedItemAction) Valid() bool {
+	switch e {
+	case ImportedItemActionCreated:
+		return true
+	case ImportedItemActionDeleted:
+		return true
+	case ImportedItemActionUnchanged:
+		return true
+	case ImportedItemActionUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportedItemKind.
+const (
+	ImportedItemKindOnlinedienst ImportedItemKind = "onlinedienst"
+	ImportedItemKindRegister     ImportedItemKind = "register"
+)
+
+// Valid indicates whether the value is a known member of the ImportedItemKind enum.
+func (e ImportedItemKind) Valid() bool {
+	switch e {
+	case ImportedItemKindOnlinedienst:
+		return true
+	case ImportedItemKindRegister:
 		return true
 	default:
 		return false
@@ -340,6 +401,78 @@ func (e ListAuditParamsAction) Valid() bool {
 	}
 }
 
+// Defines values for ExportInventoryParamsFormat.
+const (
+	ExportInventoryParamsFormatCsv  ExportInventoryParamsFormat = "csv"
+	ExportInventoryParamsFormatJson ExportInventoryParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the ExportInventoryParamsFormat enum.
+func (e ExportInventoryParamsFormat) Valid() bool {
+	switch e {
+	case ExportInventoryParamsFormatCsv:
+		return true
+	case ExportInventoryParamsFormatJson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportInventoryParamsKind.
+const (
+	ExportInventoryParamsKindOnlinedienste ExportInventoryParamsKind = "onlinedienste"
+	ExportInventoryParamsKindRegisters     ExportInventoryParamsKind = "registers"
+)
+
+// Valid indicates whether the value is a known member of the ExportInventoryParamsKind enum.
+func (e ExportInventoryParamsKind) Valid() bool {
+	switch e {
+	case ExportInventoryParamsKindOnlinedienste:
+		return true
+	case ExportInventoryParamsKindRegisters:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportInventoryParamsKind.
+const (
+	ImportInventoryParamsKindOnlinedienste ImportInventoryParamsKind = "onlinedienste"
+	ImportInventoryParamsKindRegisters     ImportInventoryParamsKind = "registers"
+)
+
+// Valid indicates whether the value is a known member of the ImportInventoryParamsKind enum.
+func (e ImportInventoryParamsKind) Valid() bool {
+	switch e {
+	case ImportInventoryParamsKindOnlinedienste:
+		return true
+	case ImportInventoryParamsKindRegisters:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportInventoryParamsMode.
+const (
+	Replace ImportInventoryParamsMode = "replace"
+	Upsert  ImportInventoryParamsMode = "upsert"
+)
+
+// Valid indicates whether the value is a known member of the ImportInventoryParamsMode enum.
+func (e ImportInventoryParamsMode) Valid() bool {
+	switch e {
+	case Replace:
+		return true
+	case Upsert:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetAnlageCoverageReportParamsFormat.
 const (
 	GetAnlageCoverageReportParamsFormatCsv  GetAnlageCoverageReportParamsFormat = "csv"
@@ -447,16 +580,16 @@ func (e GetProgressReportParamsFormat) Valid() bool {
 
 // Defines values for GetReadinessReportParamsKind.
 const (
-	Onlinedienste GetReadinessReportParamsKind = "onlinedienste"
-	Registers     GetReadinessReportParamsKind = "registers"
+	GetReadinessReportParamsKindOnlinedienste GetReadinessReportParamsKind = "onlinedienste"
+	GetReadinessReportParamsKindRegisters     GetReadinessReportParamsKind = "registers"
 )
 
 // Valid indicates whether the value is a known member of the GetReadinessReportParamsKind enum.
 func (e GetReadinessReportParamsKind) Valid() bool {
 	switch e {
-	case Onlinedienste:
+	case GetReadinessReportParamsKindOnlinedienste:
 		return true
-	case Registers:
+	case GetReadinessReportParamsKindRegisters:
 		return true
 	default:
 		return false
@@ -650,9 +783,27 @@ type EventList struct {
 // FieldError defines model for FieldError.
 type FieldError struct {
 	// Field Example: readiness.noots.stage
-	Field   string `json:"field"`
+	Field string `json:"field"`
+
+	// Index in an import, the item's 0-based position (per kind in JSON)
+	Index *int `json:"index,omitempty"`
+
+	// Key in an import, the item's key
+	Key *string `json:"key,omitempty"`
+
+	// Kind in an import, the item's kind
+	Kind *FieldErrorKind `json:"kind,omitempty"`
+
+	// Line in a CSV import, the line in the file (the header is line 1)
+	Line    *int   `json:"line,omitempty"`
 	Message string `json:"message"`
+
+	// Ressort in an import, the item's Ressort
+	Ressort *string `json:"ressort,omitempty"`
 }
+
+// FieldErrorKind in an import, the item's kind
+type FieldErrorKind string
 
 // Finding defines model for Finding.
 type Finding struct {
@@ -676,6 +827,52 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// ImportResult defines model for ImportResult.
+type ImportResult struct {
+	Created int `json:"created"`
+
+	// Deleted with mode=replace
+	Deleted int `json:"deleted"`
+
+	// DryRun true when nothing was written
+	DryRun bool `json:"dry_run"`
+
+	// Items every item in import order, then the deletions
+	Items     []ImportedItem `json:"items"`
+	Unchanged int            `json:"unchanged"`
+	Updated   int            `json:"updated"`
+}
+
+// ImportedItem defines model for ImportedItem.
+type ImportedItem struct {
+	Action ImportedItemAction `json:"action"`
+
+	// Index the item's position (per kind in JSON); absent for deletions
+	Index *int `json:"index,omitempty"`
+
+	// Key Example: melderegister
+	Key  EntryKey         `json:"key"`
+	Kind ImportedItemKind `json:"kind"`
+
+	// Line for CSV, the line the item starts on
+	Line *int `json:"line,omitempty"`
+
+	// Ressort Example: SF
+	Ressort RessortCode `json:"ressort"`
+}
+
+// ImportedItemAction defines model for ImportedItem.Action.
+type ImportedItemAction string
+
+// ImportedItemKind defines model for ImportedItem.Kind.
+type ImportedItemKind string
+
+// Inventory the import and export format
+type Inventory struct {
+	Onlinedienste *[]OnlinedienstItem `json:"onlinedienste,omitempty"`
+	Registers     *[]RegisterItem     `json:"registers,omitempty"`
+}
 
 // IssuedToken defines model for IssuedToken.
 type IssuedToken struct {
@@ -742,6 +939,24 @@ type OnlinedienstInput struct {
 
 	// Url Example: https://www.service.bremen.de/
 	Url *string `json:"url,omitempty"`
+}
+
+// OnlinedienstItem an Onlinedienst's input (see OnlinedienstInput) with its address
+type OnlinedienstItem struct {
+	Description *string `json:"description,omitempty"`
+
+	// Key Example: melderegister
+	Key           EntryKey       `json:"key"`
+	LeikaKeys     *[]LeikaKey    `json:"leika_keys,omitempty"`
+	NachweiseFrom *[]RegisterRef `json:"nachweise_from,omitempty"`
+	Name          string         `json:"name"`
+
+	// Readiness a dimension left out is `not_started`
+	Readiness *ReadinessInput `json:"readiness,omitempty"`
+
+	// Ressort Example: SF
+	Ressort RessortCode `json:"ressort"`
+	Url     *string     `json:"url,omitempty"`
 }
 
 // OnlinedienstList defines model for OnlinedienstList.
@@ -891,6 +1106,25 @@ type RegisterInput struct {
 
 	// Readiness a dimension left out is `not_started`
 	Readiness *ReadinessInput `json:"readiness,omitempty"`
+}
+
+// RegisterItem a register's input (see RegisterInput) with its address
+type RegisterItem struct {
+	Contact       *string `json:"contact,omitempty"`
+	Description   *string `json:"description,omitempty"`
+	Fachverfahren *string `json:"fachverfahren,omitempty"`
+	IdnrgAnlageNr *int    `json:"idnrg_anlage_nr,omitempty"`
+
+	// Key Example: melderegister
+	Key        EntryKey `json:"key"`
+	LegalBasis *string  `json:"legal_basis,omitempty"`
+	Name       string   `json:"name"`
+
+	// Readiness a dimension left out is `not_started`
+	Readiness *ReadinessInput `json:"readiness,omitempty"`
+
+	// Ressort Example: SF
+	Ressort RessortCode `json:"ressort"`
 }
 
 // RegisterList defines model for RegisterList.
@@ -1115,6 +1349,48 @@ type ListAuditParamsType string
 
 // ListAuditParamsAction defines parameters for ListAudit.
 type ListAuditParamsAction string
+
+// ExportInventoryParams defines parameters for ExportInventory.
+type ExportInventoryParams struct {
+	Format *ExportInventoryParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Kind only this kind; required with `format=csv`
+	Kind *ExportInventoryParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Ressort only these Ressorts (repeatable)
+	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+}
+
+// ExportInventoryParamsFormat defines parameters for ExportInventory.
+type ExportInventoryParamsFormat string
+
+// ExportInventoryParamsKind defines parameters for ExportInventory.
+type ExportInventoryParamsKind string
+
+// ImportInventoryParams defines parameters for ImportInventory.
+type ImportInventoryParams struct {
+	// Kind for CSV (required there), which kind the rows are
+	Kind *ImportInventoryParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// DryRun validate and report what would happen, writing nothing
+	DryRun *bool `form:"dry_run,omitempty" json:"dry_run,omitempty"`
+
+	// Mode `upsert` (default) creates and updates; `replace` makes the import the full
+	// inventory of one Ressort (`ressort` required): its entries absent from the import
+	// are deleted (of the kinds the import covers: both for JSON, `kind` for CSV).
+	// Refused with 422 when a deletion would leave an Onlinedienst naming a missing
+	// register.
+	Mode *ImportInventoryParamsMode `form:"mode,omitempty" json:"mode,omitempty"`
+
+	// Ressort with `mode=replace`, the Ressort to replace; every item must belong to it
+	Ressort *RessortCode `form:"ressort,omitempty" json:"ressort,omitempty"`
+}
+
+// ImportInventoryParamsKind defines parameters for ImportInventory.
+type ImportInventoryParamsKind string
+
+// ImportInventoryParamsMode defines parameters for ImportInventory.
+type ImportInventoryParamsMode string
 
 // ListOnlinediensteParams defines parameters for ListOnlinedienste.
 type ListOnlinediensteParams struct {
@@ -1423,6 +1699,9 @@ type GetRegisterHistoryParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ImportInventoryJSONRequestBody defines body for ImportInventory for application/json ContentType.
+type ImportInventoryJSONRequestBody = Inventory
+
 // PutRessortJSONRequestBody defines body for PutRessort for application/json ContentType.
 type PutRessortJSONRequestBody = RessortInput
 
@@ -1458,6 +1737,12 @@ type ServerInterface interface {
 	// ListAudit The audit trail, newest first
 	// (GET /v1/audit)
 	ListAudit(ctx echo.Context, params ListAuditParams) error
+	// ExportInventory Everything the caller may read, in the import format
+	// (GET /v1/export)
+	ExportInventory(ctx echo.Context, params ExportInventoryParams) error
+	// ImportInventory Create, update (and with mode=replace delete) many entries at once
+	// (POST /v1/import)
+	ImportInventory(ctx echo.Context, params ImportInventoryParams) error
 	// GetMe The authenticated user and their role bindings
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
@@ -1643,6 +1928,77 @@ func (w *ServerInterfaceWrapper) ListAudit(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListAudit(ctx, params)
+	return err
+}
+
+// ExportInventory converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportInventory(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportInventoryParams
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "ressort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportInventory(ctx, params)
+	return err
+}
+
+// ImportInventory converts echo context to params.
+func (w *ServerInterfaceWrapper) ImportInventory(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportInventoryParams
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "dry_run" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dry_run", ctx.QueryParams(), &params.DryRun, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dry_run: %s", err))
+	}
+
+	// ------------- Optional query parameter "mode" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "mode", ctx.QueryParams(), &params.Mode, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter mode: %s", err))
+	}
+
+	// ------------- Optional query parameter "ressort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ressort", ctx.QueryParams(), &params.Ressort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ImportInventory(ctx, params)
 	return err
 }
 
@@ -2762,6 +3118,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/reports/anlage-coverage", wrapper.GetAnlageCoverageReport, options.OperationMiddlewares["getAnlageCoverageReport"]...)
 	router.GET(options.BaseURL+"/v1/reports/blocked", wrapper.GetBlockedReport, options.OperationMiddlewares["getBlockedReport"]...)
 	router.GET(options.BaseURL+"/v1/reports/progress", wrapper.GetProgressReport, options.OperationMiddlewares["getProgressReport"]...)
+	router.POST(options.BaseURL+"/v1/import", wrapper.ImportInventory, options.OperationMiddlewares["importInventory"]...)
+	router.GET(options.BaseURL+"/v1/export", wrapper.ExportInventory, options.OperationMiddlewares["exportInventory"]...)
 
 }
 
@@ -2986,6 +3344,306 @@ type ListAuditdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListAuditdefaultApplicationProblemPlusJSONResponse) VisitListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportInventoryRequestObject struct {
+	Params ExportInventoryParams
+}
+
+type ExportInventoryResponseObject interface {
+	VisitExportInventoryResponse(w http.ResponseWriter) error
+}
+
+type ExportInventory200ResponseHeaders struct {
+	ContentDisposition *string
+}
+
+type ExportInventory200JSONResponse struct {
+	Body    Inventory
+	Headers ExportInventory200ResponseHeaders
+}
+
+func (response ExportInventory200JSONResponse) VisitExportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportInventory200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       ExportInventory200ResponseHeaders
+	ContentLength int64
+}
+
+func (response ExportInventory200TextcsvResponse) VisitExportInventoryResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportInventory400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExportInventory400ApplicationProblemPlusJSONResponse) VisitExportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportInventory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportInventory401ApplicationProblemPlusJSONResponse) VisitExportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportInventory403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ExportInventory403ApplicationProblemPlusJSONResponse) VisitExportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportInventory429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ExportInventory429ApplicationProblemPlusJSONResponse) VisitExportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportInventorydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ExportInventorydefaultApplicationProblemPlusJSONResponse) VisitExportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportInventoryRequestObject struct {
+	Params   ImportInventoryParams
+	JSONBody *ImportInventoryJSONRequestBody
+	Body     io.Reader
+}
+
+type ImportInventoryResponseObject interface {
+	VisitImportInventoryResponse(w http.ResponseWriter) error
+}
+
+type ImportInventory200JSONResponse ImportResult
+
+func (response ImportInventory200JSONResponse) VisitImportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportInventory400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ImportInventory400ApplicationProblemPlusJSONResponse) VisitImportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportInventory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ImportInventory401ApplicationProblemPlusJSONResponse) VisitImportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportInventory403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ImportInventory403ApplicationProblemPlusJSONResponse) VisitImportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportInventory413ApplicationProblemPlusJSONResponse Problem
+
+func (response ImportInventory413ApplicationProblemPlusJSONResponse) VisitImportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportInventory415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ImportInventory415ApplicationProblemPlusJSONResponse) VisitImportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportInventory422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ImportInventory422ApplicationProblemPlusJSONResponse) VisitImportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportInventory429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ImportInventory429ApplicationProblemPlusJSONResponse) VisitImportInventoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportInventorydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ImportInventorydefaultApplicationProblemPlusJSONResponse) VisitImportInventoryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7208,6 +7866,12 @@ type StrictServerInterface interface {
 	// ListAudit The audit trail, newest first
 	// (GET /v1/audit)
 	ListAudit(ctx context.Context, request ListAuditRequestObject) (ListAuditResponseObject, error)
+	// ExportInventory Everything the caller may read, in the import format
+	// (GET /v1/export)
+	ExportInventory(ctx context.Context, request ExportInventoryRequestObject) (ExportInventoryResponseObject, error)
+	// ImportInventory Create, update (and with mode=replace delete) many entries at once
+	// (POST /v1/import)
+	ImportInventory(ctx context.Context, request ImportInventoryRequestObject) (ImportInventoryResponseObject, error)
 	// GetMe The authenticated user and their role bindings
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -7397,6 +8061,84 @@ func (sh *strictHandler) ListAudit(ctx echo.Context, params ListAuditParams) err
 		return err
 	} else if validResponse, ok := response.(ListAuditResponseObject); ok {
 		return validResponse.VisitListAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportInventory operation middleware
+func (sh *strictHandler) ExportInventory(ctx echo.Context, params ExportInventoryParams) error {
+	var request ExportInventoryRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportInventory(ctx.Request().Context(), request.(ExportInventoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportInventory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportInventoryResponseObject); ok {
+		return validResponse.VisitExportInventoryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ImportInventory operation middleware
+func (sh *strictHandler) ImportInventory(ctx echo.Context, params ImportInventoryParams) error {
+	var request ImportInventoryRequestObject
+
+	request.Params = params
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
+		var body ImportInventoryJSONRequestBody
+		var err error
+		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+			// A request validator built on kin-openapi's openapi3filter with
+			// KeepValidatedValue leaves the value it validated on the body. Bind
+			// that value, matching member names exactly, so the handler receives
+			// what was validated instead of a second, case-insensitive decode.
+			// Otherwise bind only the request body, so that path and query
+			// parameters are not also bound into the body struct.
+			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+				err = binder.BindBody(ctx, &body)
+			}
+		} else {
+			// A custom binder is installed on the Echo instance; defer to it
+			// entirely, since echo.Binder does not expose body-only binding and
+			// the binder may do more than decode (for example call ctx.Validate).
+			err = ctx.Bind(&body)
+		}
+		if err != nil {
+			return err
+		}
+		request.JSONBody = &body
+
+	}
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "text/csv") {
+		request.Body = ctx.Request().Body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ImportInventory(ctx.Request().Context(), request.(ImportInventoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ImportInventory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ImportInventoryResponseObject); ok {
+		return validResponse.VisitImportInventoryResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

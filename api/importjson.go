@@ -1,0 +1,260 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/bremen/regmo/api/strictjson"
+	"github.com/bremen/regmo/domain"
+)
+
+// transferItem is an entry in the import and export format: its address and its content.
+type transferItem struct {
+	Ressort string `json:"ressort"`
+	Key     string `json:"key"`
+	domain.Content
+}
+
+// jsonImport reads {"registers": [...], "onlinedienste": [...]} one item at a time: each item
+// is checked by strictjson and decoded on its own, so the body is never held whole.
+type jsonImport struct {
+	dec   *json.Decoder
+	state int // 0 before the object, 1 between members, 2 inside an array, 3 done
+	kind  domain.Kind
+	seen  map[string]bool
+	index map[domain.Kind]int
+}
+
+var importMembers = map[string]domain.Kind{"registers": domain.KindRegister, "onlinedienste": domain.KindOnlinedienst}
+
+func newJSONImport(r io.Reader) (*jsonImport, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\xef\xbb\xbf")) {
+		return nil, &domain.BadImportError{Detail: "The body starts with a UTF-8 byte order mark, which RFC 8259 forbids senders to add; send the JSON without it."}
+	}
+	dec := json.NewDecoder(br)
+	return &jsonImport{dec: dec, seen: map[string]bool{}, index: map[domain.Kind]int{}}, nil
+}
+
+// Kinds: a JSON import may hold both kinds, so a replacement replaces both.
+func (j *jsonImport) Kinds() []domain.Kind {
+	return []domain.Kind{domain.KindRegister, domain.KindOnlinedienst}
+}
+
+func (j *jsonImport) bad(format string, args ...any) error {
+	return &domain.BadImportError{Index: -1, Detail: fmt.Sprintf(format, args...)}
+}
+
+// readError tells a body that is too large or cut off from one that is not JSON.
+func (j *jsonImport) readError(err error, where string) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return &domain.ImportTooLargeError{Detail: fmt.Sprintf("The import body exceeds %d bytes; split it.", domain.MaxImportBytes)}
+	}
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return j.bad("The body is not valid JSON %s (byte %d): %s.", where, syntax.Offset, syntax.Error())
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return j.bad("The body ends %s; it must be one object {\"registers\": [...], \"onlinedienste\": [...]}.", where)
+	}
+	return fmt.Errorf("api: read import: %w", err)
+}
+
+// Next returns the next item, or io.EOF after the closing brace.
+func (j *jsonImport) Next() (domain.ImportItem, error) {
+	for {
+		switch j.state {
+		case 0:
+			tok, err := j.dec.Token()
+			if err != nil {
+				return domain.ImportItem{}, j.readError(err, "at its start")
+			}
+			if d, ok := tok.(json.Delim); !ok || d != '{' {
+				return domain.ImportItem{}, j.bad(`The body must be one object {"registers": [...], "onlinedienste": [...]}.`)
+			}
+			j.state = 1
+		case 1:
+			if !j.dec.More() {
+				if _, err := j.dec.Token(); err != nil {
+					return domain.ImportItem{}, j.readError(err, "after its last member")
+				}
+				if _, err := j.dec.Token(); !errors.Is(err, io.EOF) {
+					if err != nil {
+						return domain.ImportItem{}, j.readError(err, "after the object")
+					}
+					return domain.ImportItem{}, j.bad("The body has data after the object; send exactly one JSON object.")
+				}
+				j.state = 3
+				continue
+			}
+			tok, err := j.dec.Token()
+			if err != nil {
+				return domain.ImportItem{}, j.readError(err, "between members")
+			}
+			name, _ := tok.(string)
+			kind, known := importMembers[name]
+			if !known {
+				return domain.ImportItem{}, &domain.BadImportError{Index: -1, Field: clip(name),
+					Detail: fmt.Sprintf("The body has a member %q; an import has only \"registers\" and \"onlinedienste\" (names are case-sensitive).", clip(name))}
+			}
+			if j.seen[name] {
+				return domain.ImportItem{}, &domain.BadImportError{Index: -1, Field: name,
+					Detail: fmt.Sprintf("The member %q is given twice; send each list once.", name)}
+			}
+			j.seen[name] = true
+			tok, err = j.dec.Token()
+			if err != nil {
+				return domain.ImportItem{}, j.readError(err, "in "+name)
+			}
+			if d, ok := tok.(json.Delim); !ok || d != '[' {
+				return domain.ImportItem{}, &domain.BadImportError{Index: -1, Field: name,
+					Detail: fmt.Sprintf("The member %q must be an array of items.", name)}
+			}
+			j.kind = kind
+			j.state = 2
+		case 2:
+			if !j.dec.More() {
+				if _, err := j.dec.Token(); err != nil {
+					return domain.ImportItem{}, j.readError(err, "in an array")
+				}
+				j.state = 1
+				continue
+			}
+			var raw json.RawMessage
+			index := j.index[j.kind]
+			if err := j.dec.Decode(&raw); err != nil {
+				return domain.ImportItem{}, j.readError(err, fmt.Sprintf("in item %d", index))
+			}
+			j.index[j.kind]++
+			return decodeItem(j.kind, index, raw)
+		default:
+			return domain.ImportItem{}, io.EOF
+		}
+	}
+}
+
+// decodeItem decodes one item exactly: duplicate or unknown members, wrong types and text
+// that is not clean UTF-8 are problems of the item; a broken document is a BadImportError.
+func decodeItem(kind domain.Kind, index int, raw []byte) (domain.ImportItem, error) {
+	it := domain.ImportItem{Kind: kind, Index: index}
+	if err := strictjson.Check(raw, maxJSONDepth); err != nil {
+		var serr *strictjson.Error
+		if errors.As(err, &serr) && (serr.Kind == strictjson.InvalidUTF8 || serr.Kind == strictjson.NUL) {
+			it.Problems = append(it.Problems, domain.FieldError{Field: serr.Field, Message: serr.Detail})
+			return it, nil
+		}
+		detail := "the item is not clean JSON"
+		field := ""
+		if serr != nil {
+			detail, field = serr.Detail, serr.Field
+		}
+		return it, &domain.BadImportError{Index: index, Field: field,
+			Detail: fmt.Sprintf("%s item %d: %s.", importMemberName(kind), index, detail)}
+	}
+	var v transferItem
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&v)
+	it.Ressort, it.Key, it.Content = v.Ressort, v.Key, v.Content
+	if err != nil {
+		it.Problems = append(it.Problems, decodeProblem(err))
+	}
+	it.Problems = append(it.Problems, inexactNames(raw)...)
+	return it, nil
+}
+
+// The member names of an item at each level. encoding/json matches names without regard to
+// case; the contract does not, so names are compared exactly here.
+var (
+	itemMembers = map[string]bool{"ressort": true, "key": true, "name": true, "description": true,
+		"idnrg_anlage_nr": true, "legal_basis": true, "fachverfahren": true, "contact": true,
+		"leika_keys": true, "url": true, "nachweise_from": true, "readiness": true}
+	readinessMembers = map[string]bool{"idnr": true, "noots": true, "dsc": true}
+	statusMembers    = map[string]bool{"stage": true, "target_date": true, "note": true, "evidence_url": true}
+)
+
+// inexactNames lists the members that encoding/json accepted only because it ignores case.
+func inexactNames(raw []byte) []domain.FieldError {
+	var out []domain.FieldError
+	var walk func(raw []byte, path string, names map[string]bool)
+	walk = func(raw []byte, path string, names map[string]bool) {
+		var members map[string]json.RawMessage
+		if json.Unmarshal(raw, &members) != nil {
+			return // not an object: decoding reported the type
+		}
+		for name, v := range members {
+			field := path + name
+			if !names[name] {
+				if _, known := findFold(names, name); known {
+					out = append(out, domain.FieldError{Field: clip(field), Message: "is not a field of this kind of entry (names are case-sensitive)"})
+				}
+				continue
+			}
+			switch {
+			case path == "" && name == "readiness":
+				walk(v, "readiness.", readinessMembers)
+			case path == "readiness.":
+				walk(v, field+".", statusMembers)
+			}
+		}
+	}
+	walk(raw, "", itemMembers)
+	return out
+}
+
+func findFold(names map[string]bool, name string) (string, bool) {
+	for n := range names {
+		// EqualFold folds as encoding/json does, the Kelvin sign to k included.
+		if strings.EqualFold(n, name) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+func importMemberName(kind domain.Kind) string {
+	if kind == domain.KindOnlinedienst {
+		return "onlinedienste"
+	}
+	return "registers"
+}
+
+// decodeProblem names the field encoding/json could not decode.
+func decodeProblem(err error) domain.FieldError {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		// The content's fields are promoted into the item; the path names them as sent.
+		return domain.FieldError{Field: strings.TrimPrefix(typeErr.Field, "Content."), Message: "must be " + jsonTypeName(typeErr.Type.String())}
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return domain.FieldError{Field: clip(strings.Trim(name, `"`)), Message: "is not a field of this kind of entry (names are case-sensitive)"}
+	}
+	return domain.FieldError{Field: "", Message: "cannot be read: " + err.Error()}
+}
+
+func jsonTypeName(goType string) string {
+	switch {
+	case goType == "string" || goType == "domain.Stage":
+		return "a string"
+	case goType == "int" || goType == "*int":
+		return "a whole number"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array of strings"
+	}
+	return "an object"
+}
+
+// clip keeps a name from a client short enough to quote in an answer.
+func clip(s string) string {
+	if len(s) > 64 {
+		return strings.ToValidUTF8(s[:64], "") + "…"
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}

@@ -1,0 +1,259 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/domain"
+)
+
+// streamedOperations read their body as a stream, item by item, instead of having it read,
+// checked and decoded whole by the request path: an import may be 64 MiB.
+var streamedOperations = map[string]bool{"importInventory": true}
+
+type streamKey struct{}
+
+// stream is a streamed request body as the handler receives it.
+type stream struct {
+	body io.Reader
+	csv  bool
+}
+
+// streamedBody stands in for the request body once it has been handed to the handler. It
+// tells the generated binder that the body was validated to an empty object, so that the
+// binder does not read it; the handler reads the real body from the context, item by item.
+type streamedBody struct{ io.ReadCloser }
+
+// ValidatedValue is what the generated strict handler binds instead of reading the body.
+func (streamedBody) ValidatedValue() any { return map[string]any{} }
+
+// handOver prepares the body of a streamed operation: content type checked, size bounded.
+func handOver(c echo.Context, m *matchedRoute) error {
+	req := c.Request()
+	if err := checkContentType(req, m.route.Operation.RequestBody.Value); err != nil {
+		return err
+	}
+	mediaType, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if req.ContentLength > domain.MaxImportBytes {
+		return newProblem(http.StatusRequestEntityTooLarge, "too-large", "Request too large",
+			fmt.Sprintf("The import body exceeds %d bytes; split it.", domain.MaxImportBytes))
+	}
+	body := http.MaxBytesReader(c.Response(), req.Body, domain.MaxImportBytes)
+	ctx := context.WithValue(req.Context(), streamKey{}, stream{body: body, csv: mediaType == "text/csv"})
+	req = req.WithContext(ctx)
+	req.Body = streamedBody{body}
+	c.SetRequest(req)
+	return nil
+}
+
+func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryRequestObject) (oapi.ImportInventoryResponseObject, error) {
+	in, ok := ctx.Value(streamKey{}).(stream)
+	if !ok {
+		return nil, errors.New("api: import body was not handed over")
+	}
+	p := req.Params
+	var src domain.ImportSource
+	switch {
+	case in.csv && p.Kind == nil:
+		return nil, &domain.ParamError{Param: "kind", Message: "is required for a CSV import (registers or onlinedienste)"}
+	case in.csv:
+		src = newCSVImport(in.body, transferKind(string(*p.Kind)))
+	case p.Kind != nil:
+		return nil, &domain.ParamError{Param: "kind", Message: "applies to CSV imports only; a JSON import names its lists"}
+	default:
+		j, err := newJSONImport(in.body)
+		if err != nil {
+			return nil, err
+		}
+		src = j
+	}
+	opt := domain.ImportOptions{DryRun: deref(p.DryRun)}
+	replace := p.Mode != nil && *p.Mode == oapi.Replace
+	switch {
+	case replace && p.Ressort == nil:
+		return nil, &domain.ParamError{Param: "ressort", Message: "is required with mode=replace"}
+	case replace:
+		opt.Replace = *p.Ressort
+	case p.Ressort != nil:
+		return nil, &domain.ParamError{Param: "ressort", Message: "applies only with mode=replace"}
+	}
+	res, err := h.inventory.Import(ctx, actor(ctx), scope(ctx), src, opt)
+	var verr *domain.ImportError
+	if in.csv && errors.As(err, &verr) {
+		for i := range verr.Errors {
+			verr.Errors[i].Field = csvField(verr.Errors[i].Field)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.ImportInventory200JSONResponse{DryRun: res.DryRun, Created: res.Created, Updated: res.Updated,
+		Unchanged: res.Unchanged, Deleted: res.Deleted, Items: make([]oapi.ImportedItem, len(res.Items))}
+	for i, it := range res.Items {
+		item := oapi.ImportedItem{Kind: oapi.ImportedItemKind(it.Kind), Ressort: it.Ressort, Key: it.Key,
+			Action: oapi.ImportedItemAction(it.Action)}
+		if it.Index >= 0 {
+			item.Index = &it.Index
+		}
+		if it.Line > 0 {
+			item.Line = &it.Line
+		}
+		out.Items[i] = item
+	}
+	return out, nil
+}
+
+// csvField names the column of a field: readiness.idnr.stage is idnr_stage, leika_keys[2]
+// is leika_keys.
+func csvField(field string) string {
+	field, _, _ = strings.Cut(field, "[")
+	if rest, ok := strings.CutPrefix(field, "readiness."); ok {
+		return strings.Replace(rest, ".", "_", 1)
+	}
+	return field
+}
+
+func transferKind(k string) domain.Kind {
+	if k == "onlinedienste" {
+		return domain.KindOnlinedienst
+	}
+	return domain.KindRegister
+}
+
+func (h *handler) ExportInventory(ctx context.Context, req oapi.ExportInventoryRequestObject) (oapi.ExportInventoryResponseObject, error) {
+	p := req.Params
+	kinds := []domain.Kind{domain.KindRegister, domain.KindOnlinedienst}
+	if p.Kind != nil {
+		kinds = []domain.Kind{transferKind(string(*p.Kind))}
+	}
+	var ressorts []string
+	if p.Ressort != nil {
+		ressorts = *p.Ressort
+	}
+	sc := scope(ctx)
+	export := func(yield func(domain.Entry) error) error {
+		return h.inventory.Export(ctx, sc, ressorts, kinds, yield)
+	}
+	name := "regmo-export-" + h.inventory.Today()
+	if wantsCSV(ctx, (*string)(p.Format)) {
+		if p.Kind == nil {
+			return nil, &domain.ParamError{Param: "kind", Message: "is required for a CSV export (registers or onlinedienste)"}
+		}
+		return exportResponse{contentType: "text/csv; charset=utf-8", filename: name + ".csv",
+			write: func(w io.Writer) error { return writeCSVExportTo(w, kinds[0], export) }}, nil
+	}
+	return exportResponse{contentType: "application/json", filename: name + ".json",
+		write: func(w io.Writer) error { return writeJSONExport(w, kinds, export) }}, nil
+}
+
+func writeCSVExportTo(w io.Writer, kind domain.Kind, export func(func(domain.Entry) error) error) error {
+	x, err := newCSVExport(w, kind)
+	if err != nil {
+		return err
+	}
+	if err := export(x.write); err != nil {
+		return err
+	}
+	return x.flush()
+}
+
+// writeJSONExport writes {"registers": [...], "onlinedienste": [...]}, one item per line.
+// Every kind asked for has its list, empty or not, so the shape does not depend on the data.
+func writeJSONExport(w io.Writer, kinds []domain.Kind, export func(func(domain.Entry) error) error) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	written := map[domain.Kind]bool{}
+	current := domain.Kind("")
+	open := func(k domain.Kind) error {
+		sep := "{"
+		if len(written) > 0 {
+			sep = ","
+		}
+		written[k] = true
+		_, err := fmt.Fprintf(w, "%s\n%q: [", sep, importMemberName(k))
+		return err
+	}
+	err := export(func(e domain.Entry) error {
+		sep := ","
+		if e.Kind != current {
+			if current != "" {
+				if _, err := io.WriteString(w, "]"); err != nil {
+					return err
+				}
+			}
+			if err := open(e.Kind); err != nil {
+				return err
+			}
+			current, sep = e.Kind, ""
+		}
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+		return enc.Encode(transferItem{Ressort: e.Ressort, Key: e.Key, Content: e.Content})
+	})
+	if err != nil {
+		return err
+	}
+	if current != "" {
+		if _, err := io.WriteString(w, "]"); err != nil {
+			return err
+		}
+	}
+	for _, k := range kinds {
+		if !written[k] {
+			if err := open(k); err != nil {
+				return err
+			}
+			if _, err := io.WriteString(w, "]"); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = io.WriteString(w, "}\n")
+	return err
+}
+
+// exportResponse streams an export. The status line goes out with the first bytes, so an
+// error before them (the database away) is still answered as a problem.
+type exportResponse struct {
+	contentType, filename string
+	write                 func(io.Writer) error
+}
+
+func (r exportResponse) VisitExportInventoryResponse(w http.ResponseWriter) error {
+	lw := &lazyHeader{w: w, set: func(h http.Header) {
+		h.Set("Content-Type", r.contentType)
+		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, r.filename))
+	}}
+	bw := bufio.NewWriterSize(lw, 64<<10)
+	if err := r.write(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// lazyHeader writes the status and headers just before the first byte of the body.
+type lazyHeader struct {
+	w       http.ResponseWriter
+	set     func(http.Header)
+	started bool
+}
+
+func (l *lazyHeader) Write(p []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		l.set(l.w.Header())
+		l.w.WriteHeader(http.StatusOK)
+	}
+	return l.w.Write(p)
+}

@@ -1,0 +1,398 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Limits of one import. Beyond them the request is refused before anything is decided.
+const (
+	MaxImportItems = 100_000
+	MaxImportBytes = 64 << 20
+	// maxImportErrors bounds the errors an answer lists; the total is always reported.
+	maxImportErrors = 1000
+)
+
+// ImportItem is one entry of an import, as a script wrote it.
+type ImportItem struct {
+	Kind    Kind
+	Ressort string
+	Key     string
+	Content Content
+	// Index is the item's 0-based position among the items of its kind; Line its first line
+	// in a CSV file (0 for JSON).
+	Index int
+	Line  int
+	// Problems are what the reader found wrong with the item (a wrong type, an unknown
+	// field, a cell that is not UTF-8); the import refuses the item with them.
+	Problems []FieldError
+}
+
+// ImportSource yields the items of an import one by one, so that a large file is never held
+// as text. Next returns io.EOF after the last item. An error other than a *BadImportError
+// comes from the underlying reader.
+type ImportSource interface {
+	Next() (ImportItem, error)
+	// Kinds lists the kinds the source can hold: what a full replacement replaces.
+	Kinds() []Kind
+}
+
+// ImportOptions say how to apply an import.
+type ImportOptions struct {
+	// DryRun validates and reports, writing nothing.
+	DryRun bool
+	// Replace, when set, names the Ressort the import fully replaces: its entries of the
+	// source's kinds that the import does not name are deleted.
+	Replace string
+}
+
+// ImportAction says what an import did (or would do) with one entry.
+type ImportAction string
+
+// The actions of an import.
+const (
+	ImportCreated   ImportAction = "created"
+	ImportUpdated   ImportAction = "updated"
+	ImportUnchanged ImportAction = "unchanged"
+	ImportDeleted   ImportAction = "deleted"
+)
+
+// ImportedItem is the outcome for one entry. Deletions have Index -1.
+type ImportedItem struct {
+	Kind    Kind
+	Ressort string
+	Key     string
+	Action  ImportAction
+	Index   int
+	Line    int
+}
+
+// ImportResult summarises an import.
+type ImportResult struct {
+	DryRun                               bool
+	Created, Updated, Unchanged, Deleted int
+	Items                                []ImportedItem
+}
+
+func (r *ImportResult) add(it ImportedItem) {
+	switch it.Action {
+	case ImportCreated:
+		r.Created++
+	case ImportUpdated:
+		r.Updated++
+	case ImportUnchanged:
+		r.Unchanged++
+	case ImportDeleted:
+		r.Deleted++
+	}
+	r.Items = append(r.Items, it)
+}
+
+// ItemError is one broken rule of one import item.
+type ItemError struct {
+	Index   int
+	Line    int
+	Kind    Kind
+	Ressort string
+	Key     string
+	Field   string
+	Message string
+}
+
+// ImportError refuses an import with every broken rule at once; nothing was written.
+type ImportError struct {
+	// Errors lists at most maxImportErrors problems, in input order; Total counts all.
+	Errors []ItemError
+	Total  int
+}
+
+func (e *ImportError) Error() string {
+	return fmt.Sprintf("import refused: %d error(s)", e.Total)
+}
+
+func (e *ImportError) add(ie ItemError) {
+	e.Total++
+	if len(e.Errors) < maxImportErrors {
+		e.Errors = append(e.Errors, ie)
+	}
+}
+
+func (e *ImportError) addItem(it *ImportItem, field, format string, args ...any) {
+	e.add(ItemError{Index: it.Index, Line: it.Line, Kind: it.Kind, Ressort: it.Ressort, Key: it.Key,
+		Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// BadImportError means the body cannot be read as an import at all (not JSON, broken
+// structure); Line or Index say where, when known.
+type BadImportError struct {
+	Line   int
+	Index  int
+	Field  string
+	Detail string
+}
+
+func (e *BadImportError) Error() string { return e.Detail }
+
+// ImportTooLargeError refuses an import beyond MaxImportItems or MaxImportBytes.
+type ImportTooLargeError struct{ Detail string }
+
+func (e *ImportTooLargeError) Error() string { return e.Detail }
+
+// ForbiddenRessortsError refuses an import that names Ressorts the caller may not write.
+type ForbiddenRessortsError struct{ Ressorts []string }
+
+func (e *ForbiddenRessortsError) Error() string {
+	return "the import names Ressorts you may not write: " + strings.Join(e.Ressorts, ", ")
+}
+
+// itemAddress identifies an entry: an import may name each at most once.
+type itemAddress struct {
+	kind         Kind
+	ressort, key string
+}
+
+// Import applies many entries at once: upsert by (kind, Ressort, key), atomically. scope is
+// what the caller may write. An invalid item refuses the whole import with an *ImportError;
+// an item outside scope with a *ForbiddenRessortsError.
+func (inv *Inventory) Import(ctx context.Context, actor string, scope Scope, src ImportSource, opt ImportOptions) (ImportResult, error) {
+	if opt.Replace != "" && !scope.Includes(opt.Replace) {
+		return ImportResult{}, &ForbiddenRessortsError{Ressorts: []string{opt.Replace}}
+	}
+	items, verr, err := readImport(src, scope, opt)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	var result ImportResult
+	write := func(st transferStore) error {
+		var err error
+		result, err = inv.applyImport(ctx, st, actor, items, src.Kinds(), opt, verr)
+		return err
+	}
+	if opt.DryRun {
+		err = write(transferStore{db: inv.db})
+	} else {
+		err = inv.inTx(ctx, write)
+	}
+	return result, err
+}
+
+// readImport reads every item, checking what needs no database: syntax, field rules,
+// duplicates and scope. Foreign Ressorts refuse the import before any other error counts.
+func readImport(src ImportSource, scope Scope, opt ImportOptions) ([]ImportItem, *ImportError, error) {
+	verr := &ImportError{}
+	var items []ImportItem
+	seen := map[itemAddress]int{}
+	var foreign []string
+	for {
+		it, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(items) == MaxImportItems {
+			return nil, nil, &ImportTooLargeError{Detail: fmt.Sprintf("The import holds more than %d items; split it.", MaxImportItems)}
+		}
+		for _, fe := range it.Problems {
+			verr.addItem(&it, fe.Field, "%s", fe.Message)
+		}
+		switch {
+		case !ValidRessortCode(it.Ressort):
+			// An item the reader could not make out is reported with its own problems only.
+			if len(it.Problems) == 0 {
+				verr.addItem(&it, "ressort", "must be a Ressort code of 2 to 16 characters A-Z, 0-9 and -")
+			}
+		case !scope.Includes(it.Ressort):
+			if !slices.Contains(foreign, it.Ressort) {
+				foreign = append(foreign, it.Ressort)
+			}
+		case opt.Replace != "" && it.Ressort != opt.Replace:
+			verr.addItem(&it, "ressort", "must be %s: the import replaces the inventory of %s", opt.Replace, opt.Replace)
+		}
+		if len(it.Problems) == 0 {
+			if !ValidKey(it.Key) {
+				verr.addItem(&it, "key", "must be 1 to 64 characters a-z, 0-9 and -, starting with a letter or digit")
+			}
+			it.Content.normalize()
+			if ce := it.Content.check(it.Kind); ce.orNil() != nil {
+				for _, fe := range ce.Fields {
+					verr.addItem(&it, fe.Field, "%s", fe.Message)
+				}
+			}
+		}
+		addr := itemAddress{it.Kind, it.Ressort, it.Key}
+		if first, dup := seen[addr]; dup {
+			verr.addItem(&it, "key", "names the same %s as item %d", kindName(it.Kind), items[first].Index)
+		} else {
+			seen[addr] = len(items)
+		}
+		it.Problems = nil
+		items = append(items, it)
+	}
+	if len(foreign) > 0 {
+		sort.Strings(foreign)
+		return nil, nil, &ForbiddenRessortsError{Ressorts: foreign}
+	}
+	return items, verr, nil
+}
+
+// applyImport decides every item's action against the database and, unless dry, writes.
+// verr holds the errors found while reading; the database adds its own before refusing.
+func (inv *Inventory) applyImport(ctx context.Context, st transferStore, actor string, items []ImportItem, kinds []Kind, opt ImportOptions, verr *ImportError) (ImportResult, error) {
+	lock := !opt.DryRun
+	codes, err := st.ressortCodes(ctx)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	for i := range items {
+		it := &items[i]
+		if ValidRessortCode(it.Ressort) && !slices.Contains(codes, it.Ressort) {
+			verr.addItem(it, "ressort", "Ressort %s does not exist", it.Ressort)
+		}
+	}
+	if opt.Replace != "" && !slices.Contains(codes, opt.Replace) {
+		return ImportResult{}, ressortNotFound(opt.Replace)
+	}
+	existing, err := st.loadAddressed(ctx, items, lock)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	var doomed []entryRow
+	if opt.Replace != "" {
+		named := make(map[itemAddress]bool, len(items))
+		for _, it := range items {
+			named[itemAddress{it.Kind, it.Ressort, it.Key}] = true
+		}
+		all, err := st.loadRessort(ctx, opt.Replace, kinds, lock)
+		if err != nil {
+			return ImportResult{}, err
+		}
+		for _, r := range all {
+			if !named[itemAddress{Kind(r.Kind), r.Ressort, r.Key}] {
+				doomed = append(doomed, r)
+			}
+		}
+	}
+	if err := inv.checkReferences(ctx, st, items, doomed, verr); err != nil {
+		return ImportResult{}, err
+	}
+	if verr.Total > 0 {
+		return ImportResult{}, verr
+	}
+
+	result := ImportResult{DryRun: opt.DryRun}
+	plan := importPlan{actor: actor, now: inv.now()}
+	for _, it := range items {
+		cur, ok := existing[itemAddress{it.Kind, it.Ressort, it.Key}]
+		action := ImportCreated
+		var before *Content
+		if ok {
+			e := cur.entry()
+			before = &e.Content
+			action = ImportUpdated
+			if e.Content.equal(it.Content) {
+				action = ImportUnchanged
+			}
+		}
+		result.add(ImportedItem{Kind: it.Kind, Ressort: it.Ressort, Key: it.Key, Action: action, Index: it.Index, Line: it.Line})
+		if action != ImportUnchanged && !opt.DryRun {
+			c := it.Content
+			if err := plan.add(it, action, before, &c); err != nil {
+				return ImportResult{}, err
+			}
+		}
+	}
+	for _, r := range doomed {
+		result.add(ImportedItem{Kind: Kind(r.Kind), Ressort: r.Ressort, Key: r.Key, Action: ImportDeleted, Index: -1})
+		if !opt.DryRun {
+			c := r.entry().Content
+			if err := plan.remove(r.ID, Kind(r.Kind), r.Ressort, r.Key, &c); err != nil {
+				return ImportResult{}, err
+			}
+		}
+	}
+	if opt.DryRun {
+		return result, nil
+	}
+	if err := st.apply(ctx, plan); err != nil {
+		return ImportResult{}, err
+	}
+	return result, nil
+}
+
+// checkReferences makes sure that after the import every nachweise_from names a register
+// that exists: in the database, not deleted by the import, or created by it.
+func (inv *Inventory) checkReferences(ctx context.Context, st transferStore, items []ImportItem, doomed []entryRow, verr *ImportError) error {
+	gone := map[Ref]bool{}
+	goneIDs := []int64{}
+	deletedOnlinedienste := map[int64]bool{}
+	for _, r := range doomed {
+		if Kind(r.Kind) == KindRegister {
+			gone[Ref{r.Ressort, r.Key}] = true
+			goneIDs = append(goneIDs, r.ID)
+		} else {
+			deletedOnlinedienste[r.ID] = true
+		}
+	}
+	provided := map[Ref]bool{}
+	var refs []Ref
+	for _, it := range items {
+		if it.Kind == KindRegister {
+			provided[Ref{it.Ressort, it.Key}] = true
+		}
+	}
+	for _, it := range items {
+		for _, r := range it.Content.Refs() {
+			if !provided[r] {
+				refs = append(refs, r)
+			}
+		}
+	}
+	known, err := entryStore{st.db}.registerIDs(ctx, refs)
+	if err != nil {
+		return err
+	}
+	imported := map[itemAddress]bool{}
+	for i := range items {
+		it := &items[i]
+		if it.Kind != KindOnlinedienst {
+			continue
+		}
+		imported[itemAddress{it.Kind, it.Ressort, it.Key}] = true
+		for j, s := range it.Content.NachweiseFrom {
+			r, ok := ParseRef(s)
+			if !ok {
+				continue // reported by the field rules
+			}
+			_, exists := known[r]
+			switch {
+			case provided[r]:
+			case gone[r]:
+				verr.addItem(it, fmt.Sprintf("nachweise_from[%d]", j), "register %s is deleted by this import", r)
+			case !exists:
+				verr.addItem(it, fmt.Sprintf("nachweise_from[%d]", j), "register %s does not exist", r)
+			}
+		}
+	}
+	if len(goneIDs) == 0 {
+		return nil
+	}
+	users, err := st.referencing(ctx, goneIDs)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if deletedOnlinedienste[u.onlinedienstID] || imported[itemAddress{KindOnlinedienst, u.ressort, u.key}] {
+			continue // deleted too, or its new nachweise_from was checked above
+		}
+		verr.add(ItemError{Index: -1, Kind: KindRegister, Ressort: u.register.Ressort, Key: u.register.Key, Field: "key",
+			Message: fmt.Sprintf("register %s would be deleted, but Onlinedienst %s/%s names it in nachweise_from", u.register, u.ressort, u.key)})
+	}
+	return nil
+}
