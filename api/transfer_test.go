@@ -122,6 +122,29 @@ func TestImportCreatesUpdatesAndAudits(t *testing.T) {
 	if reg.Version != 2 || reg.UpdatedBy != "sf-admin" {
 		t.Errorf("register version %d by %s, want 2 by sf-admin", reg.Version, reg.UpdatedBy)
 	}
+	ts.checkVersionsMatchEntries()
+}
+
+// checkVersionsMatchEntries asserts that every entry's current version row is a copy of
+// the entry's row, and that there is no current version without its entry.
+func (ts *testServer) checkVersionsMatchEntries() {
+	ts.t.Helper()
+	var cols string
+	if err := ts.db.Raw(`SELECT string_agg(column_name, ', ' ORDER BY ordinal_position)
+		FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'entries'`).Scan(&cols).Error; err != nil {
+		ts.t.Fatal(err)
+	}
+	var n int64
+	err := ts.db.Raw(`SELECT count(*) FROM (
+		(SELECT ` + cols + ` FROM entries EXCEPT SELECT ` + cols + ` FROM entry_versions WHERE valid_to IS NULL)
+		UNION ALL
+		(SELECT ` + cols + ` FROM entry_versions WHERE valid_to IS NULL EXCEPT SELECT ` + cols + ` FROM entries)) d`).Scan(&n).Error
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if n != 0 {
+		ts.t.Errorf("%d rows differ between entries and their current versions", n)
+	}
 }
 
 func TestExportImportRoundTrip(t *testing.T) {
@@ -372,6 +395,7 @@ func TestImportDryRunAndReplace(t *testing.T) {
 	if got, want := counts(res), "created 0, updated 0, unchanged 0, deleted 1"; got != want {
 		t.Errorf("empty replacement of SIS: got %s, want %s", got, want)
 	}
+	ts.checkVersionsMatchEntries()
 	audit := decode[oapi.EventList](t, ts.do(request{method: "GET", path: "/v1/audit?action=deleted"}))
 	if len(audit.Items) != 2 {
 		t.Errorf("audit lists %d deletions, want 2", len(audit.Items))

@@ -1,13 +1,16 @@
 package domain
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Limits of one import. Beyond them the request is refused before anything is decided.
@@ -109,6 +112,7 @@ type ImportError struct {
 	// Errors lists at most maxImportErrors problems, in input order; Total counts all.
 	Errors []ItemError
 	Total  int
+	all    []ItemError
 }
 
 func (e *ImportError) Error() string {
@@ -116,10 +120,31 @@ func (e *ImportError) Error() string {
 }
 
 func (e *ImportError) add(ie ItemError) {
-	e.Total++
-	if len(e.Errors) < maxImportErrors {
-		e.Errors = append(e.Errors, ie)
+	e.all = append(e.all, ie)
+	e.Total = len(e.all)
+}
+
+// finish puts the errors in input order (CSV lines; JSON registers before Onlinedienste,
+// each by index) and keeps the first maxImportErrors.
+func (e *ImportError) finish() *ImportError {
+	slices.SortStableFunc(e.all, func(a, b ItemError) int {
+		return cmpOrder(a, b)
+	})
+	e.Errors = e.all[:min(len(e.all), maxImportErrors)]
+	return e
+}
+
+func cmpOrder(a, b ItemError) int {
+	if c := cmp.Compare(a.Line, b.Line); c != 0 {
+		return c
 	}
+	if a.Kind != b.Kind {
+		if a.Kind == KindRegister {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Compare(uint(a.Index), uint(b.Index)) // -1 (no item) last
 }
 
 func (e *ImportError) addItem(it *ImportItem, field, format string, args ...any) {
@@ -181,12 +206,13 @@ func (inv *Inventory) Import(ctx context.Context, actor string, scope Scope, src
 	return result, err
 }
 
-// readImport reads every item, checking what needs no database: syntax, field rules,
+// readImport reads every item and checks what needs no database: syntax, field rules,
 // duplicates and scope. Foreign Ressorts refuse the import before any other error counts.
+// Reading is sequential; the field rules, the costliest part, run on all cores.
 func readImport(src ImportSource, scope Scope, opt ImportOptions) ([]ImportItem, *ImportError, error) {
-	verr := &ImportError{}
-	var items []ImportItem
-	seen := map[itemAddress]int{}
+	const chunkSize = 4096
+	var chunks [][]ImportItem
+	n := 0
 	var foreign []string
 	for {
 		it, err := src.Next()
@@ -196,50 +222,94 @@ func readImport(src ImportSource, scope Scope, opt ImportOptions) ([]ImportItem,
 		if err != nil {
 			return nil, nil, err
 		}
-		if len(items) == MaxImportItems {
+		if n == MaxImportItems {
 			return nil, nil, &ImportTooLargeError{Detail: fmt.Sprintf("The import holds more than %d items; split it.", MaxImportItems)}
 		}
-		for _, fe := range it.Problems {
-			verr.addItem(&it, fe.Field, "%s", fe.Message)
+		if ValidRessortCode(it.Ressort) && !scope.Includes(it.Ressort) && !slices.Contains(foreign, it.Ressort) {
+			foreign = append(foreign, it.Ressort)
 		}
-		switch {
-		case !ValidRessortCode(it.Ressort):
-			// An item the reader could not make out is reported with its own problems only.
-			if len(it.Problems) == 0 {
-				verr.addItem(&it, "ressort", "must be a Ressort code of 2 to 16 characters A-Z, 0-9 and -")
-			}
-		case !scope.Includes(it.Ressort):
-			if !slices.Contains(foreign, it.Ressort) {
-				foreign = append(foreign, it.Ressort)
-			}
-		case opt.Replace != "" && it.Ressort != opt.Replace:
-			verr.addItem(&it, "ressort", "must be %s: the import replaces the inventory of %s", opt.Replace, opt.Replace)
+		if len(chunks) == 0 || len(chunks[len(chunks)-1]) == chunkSize {
+			chunks = append(chunks, make([]ImportItem, 0, chunkSize))
 		}
-		if len(it.Problems) == 0 {
-			if !ValidKey(it.Key) {
-				verr.addItem(&it, "key", "must be 1 to 64 characters a-z, 0-9 and -, starting with a letter or digit")
-			}
-			it.Content.normalize()
-			if ce := it.Content.check(it.Kind); ce.orNil() != nil {
-				for _, fe := range ce.Fields {
-					verr.addItem(&it, fe.Field, "%s", fe.Message)
-				}
-			}
-		}
-		addr := itemAddress{it.Kind, it.Ressort, it.Key}
-		if first, dup := seen[addr]; dup {
-			verr.addItem(&it, "key", "names the same %s as item %d", kindName(it.Kind), items[first].Index)
-		} else {
-			seen[addr] = len(items)
-		}
-		it.Problems = nil
-		items = append(items, it)
+		chunks[len(chunks)-1] = append(chunks[len(chunks)-1], it)
+		n++
 	}
 	if len(foreign) > 0 {
 		sort.Strings(foreign)
 		return nil, nil, &ForbiddenRessortsError{Ressorts: foreign}
 	}
+	items := make([]ImportItem, 0, n)
+	for _, c := range chunks {
+		items = append(items, c...)
+	}
+	chunks = nil
+
+	perItem := make([][]ItemError, len(items))
+	parallel(len(items), func(i int) { perItem[i] = checkItem(&items[i], opt) })
+	verr := &ImportError{}
+	seen := make(map[itemAddress]int, len(items))
+	for i := range items {
+		it := &items[i]
+		for _, ie := range perItem[i] {
+			verr.add(ie)
+		}
+		addr := itemAddress{it.Kind, it.Ressort, it.Key}
+		if first, dup := seen[addr]; dup {
+			verr.addItem(it, "key", "names the same %s as item %d", kindName(it.Kind), items[first].Index)
+		} else {
+			seen[addr] = i
+		}
+		it.Problems = nil
+	}
 	return items, verr, nil
+}
+
+// checkItem applies the rules that need nothing but the item, normalising its content.
+func checkItem(it *ImportItem, opt ImportOptions) []ItemError {
+	var errs []ItemError
+	add := func(field, format string, args ...any) {
+		errs = append(errs, ItemError{Index: it.Index, Line: it.Line, Kind: it.Kind, Ressort: it.Ressort, Key: it.Key,
+			Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	for _, fe := range it.Problems {
+		add(fe.Field, "%s", fe.Message)
+	}
+	if len(it.Problems) > 0 {
+		// An item the reader could not make out is reported with its own problems only.
+		return errs
+	}
+	switch {
+	case !ValidRessortCode(it.Ressort):
+		add("ressort", "must be a Ressort code of 2 to 16 characters A-Z, 0-9 and -")
+	case opt.Replace != "" && it.Ressort != opt.Replace:
+		add("ressort", "must be %s: the import replaces the inventory of %s", opt.Replace, opt.Replace)
+	}
+	if !ValidKey(it.Key) {
+		add("key", "must be 1 to 64 characters a-z, 0-9 and -, starting with a letter or digit")
+	}
+	it.Content.normalize()
+	if ce := it.Content.check(it.Kind); ce.orNil() != nil {
+		for _, fe := range ce.Fields {
+			add(fe.Field, "%s", fe.Message)
+		}
+	}
+	return errs
+}
+
+// parallel calls fn for 0..n-1 on all cores, in contiguous chunks.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	chunk := max((n+workers-1)/workers, 1)
+	var wg sync.WaitGroup
+	for start := 0; start < n; start += chunk {
+		end := min(start+chunk, n)
+		wg.Go(func() {
+			for i := start; i < end; i++ {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // applyImport decides every item's action against the database and, unless dry, writes.
@@ -283,7 +353,7 @@ func (inv *Inventory) applyImport(ctx context.Context, st transferStore, actor s
 		return ImportResult{}, err
 	}
 	if verr.Total > 0 {
-		return ImportResult{}, verr
+		return ImportResult{}, verr.finish()
 	}
 
 	result := ImportResult{DryRun: opt.DryRun}
@@ -291,21 +361,17 @@ func (inv *Inventory) applyImport(ctx context.Context, st transferStore, actor s
 	for _, it := range items {
 		cur, ok := existing[itemAddress{it.Kind, it.Ressort, it.Key}]
 		action := ImportCreated
-		var before *Content
 		if ok {
-			e := cur.entry()
-			before = &e.Content
 			action = ImportUpdated
-			if e.Content.equal(it.Content) {
+			if cur.entry().Content.equal(it.Content) {
 				action = ImportUnchanged
 			}
 		}
 		result.add(ImportedItem{Kind: it.Kind, Ressort: it.Ressort, Key: it.Key, Action: action, Index: it.Index, Line: it.Line})
-		if action != ImportUnchanged && !opt.DryRun {
-			c := it.Content
-			if err := plan.add(it, action, before, &c); err != nil {
-				return ImportResult{}, err
-			}
+		if action == ImportUpdated {
+			plan.rows = append(plan.rows, planRow{item: it, action: action, current: &cur})
+		} else if action == ImportCreated {
+			plan.rows = append(plan.rows, planRow{item: it, action: action})
 		}
 	}
 	for _, r := range doomed {
@@ -320,7 +386,10 @@ func (inv *Inventory) applyImport(ctx context.Context, st transferStore, actor s
 	if opt.DryRun {
 		return result, nil
 	}
-	if err := st.apply(ctx, plan); err != nil {
+	if err := plan.prepare(); err != nil {
+		return ImportResult{}, err
+	}
+	if err := st.apply(ctx, &plan); err != nil {
 		return ImportResult{}, err
 	}
 	return result, nil

@@ -2,28 +2,43 @@ package domain
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
 
 // transferStore owns the set-based SQL of imports: a hundred thousand entries are written by
 // a handful of statements that carry their rows as arrays, not by a statement per entry.
 // db is the pool (dry runs) or a transaction.
-type transferStore struct{ db *gorm.DB }
+type transferStore struct {
+	db *gorm.DB
+	// conn is the connection the transaction runs on, for COPY; nil on dry runs.
+	conn *sql.Conn
+}
 
 // inTx runs fn in a transaction. Two imports (or an import and a PUT) that create the same
 // entry, or lock entries in crossing order, conflict; the loser runs once more and then sees
 // the winner's rows.
 func (inv *Inventory) inTx(ctx context.Context, fn func(transferStore) error) error {
 	for attempt := 0; ; attempt++ {
-		err := inv.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(transferStore{db: tx})
+		// COPY needs the driver's connection, so the transaction is pinned to one.
+		err := inv.db.WithContext(ctx).Connection(func(db *gorm.DB) error {
+			conn, ok := db.Statement.ConnPool.(*sql.Conn)
+			if !ok {
+				return fmt.Errorf("store: import: pinned connection is a %T", db.Statement.ConnPool)
+			}
+			return db.Transaction(func(tx *gorm.DB) error {
+				return fn(transferStore{db: tx, conn: conn})
+			})
 		})
 		if attempt < 2 && retryable(err) {
 			continue
@@ -47,10 +62,12 @@ func (s transferStore) ressortCodes(ctx context.Context) ([]string, error) {
 }
 
 // loadAddressed returns the existing entries an import names, locked when it will write.
+// It passes the addresses as native arrays and scans by hand: at 100,000 items GORM's
+// reflection and array literals cost more than the query.
 func (s transferStore) loadAddressed(ctx context.Context, items []ImportItem, lock bool) (map[itemAddress]entryRow, error) {
-	kinds := make(textArray, len(items))
-	codes := make(textArray, len(items))
-	keys := make(textArray, len(items))
+	kinds := make([]string, len(items))
+	codes := make([]string, len(items))
+	keys := make([]string, len(items))
 	for i, it := range items {
 		kinds[i], codes[i], keys[i] = string(it.Kind), it.Ressort, it.Key
 	}
@@ -59,17 +76,29 @@ func (s transferStore) loadAddressed(ctx context.Context, items []ImportItem, lo
 		// A fixed order keeps two imports from locking crosswise.
 		suffix = ` ORDER BY e.id FOR UPDATE OF e`
 	}
-	var rows []entryRow
-	err := s.db.WithContext(ctx).Raw(`SELECT `+prefixed("e", entryColumns)+`
-		FROM unnest(?::text[], ?::text[], ?::text[]) AS a(kind, ressort, key)
+	rows, err := s.db.Statement.ConnPool.QueryContext(ctx, `SELECT `+prefixed("e", entryColumns)+`
+		FROM unnest($1::text[], $2::text[], $3::text[]) AS a(kind, ressort, key)
 		JOIN entries e ON e.kind = a.kind AND e.ressort = a.ressort AND e.key = a.key`+suffix,
-		kinds, codes, keys).Scan(&rows).Error
+		kinds, codes, keys)
 	if err != nil {
 		return nil, fmt.Errorf("store: load the entries of an import: %w", err)
 	}
-	out := make(map[itemAddress]entryRow, len(rows))
-	for _, r := range rows {
+	defer rows.Close()
+	out := map[itemAddress]entryRow{}
+	for rows.Next() {
+		var r entryRow
+		if err := rows.Scan(&r.ID, &r.Kind, &r.Ressort, &r.Key, &r.Name, &r.Description, &r.IdnrgAnlageNr,
+			&r.LegalBasis, &r.Fachverfahren, &r.Contact, &r.LeikaKeys, &r.URL, &r.NachweiseFrom,
+			&r.IdnrStage, &r.IdnrTargetDate, &r.IdnrNote, &r.IdnrEvidenceURL,
+			&r.NootsStage, &r.NootsTargetDate, &r.NootsNote, &r.NootsEvidenceURL,
+			&r.DscStage, &r.DscTargetDate, &r.DscNote, &r.DscEvidenceURL,
+			&r.Version, &r.CreatedAt, &r.UpdatedAt, &r.UpdatedBy); err != nil {
+			return nil, fmt.Errorf("store: read the entries of an import: %w", err)
+		}
 		out[itemAddress{Kind(r.Kind), r.Ressort, r.Key}] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read the entries of an import: %w", err)
 	}
 	return out, nil
 }
@@ -133,90 +162,14 @@ func prefixed(alias, columns string) string {
 	return strings.Join(cols, ", ")
 }
 
-// planRows are entries to insert or update, column by column: each column travels to
-// PostgreSQL as one array parameter.
-type planRows struct {
-	n                                int
-	kind, ressort, key, name, descr  []string
-	anlage                           []*int32
-	legalBasis, fachverfahren, email []string
-	leika, url, nachweise            []string // leika and nachweise as array literals
-	stage, note, evidence            [3][]string
-	date                             [3][]*string
-	changes                          []string
+// planRow is an entry an import creates or updates.
+type planRow struct {
+	id      int64
+	item    ImportItem
+	action  ImportAction
+	current *entryRow // the locked row an update replaces
+	changes string    // the event's changes as JSON
 }
-
-func (p *planRows) add(it ImportItem, changes string) error {
-	c := it.Content
-	var anlage *int32
-	if c.AnlageNr != nil {
-		v := int32(*c.AnlageNr)
-		anlage = &v
-	}
-	leika, err := textArray(c.LeikaKeys).Value()
-	if err != nil {
-		return err
-	}
-	nachweise, err := textArray(c.NachweiseFrom).Value()
-	if err != nil {
-		return err
-	}
-	p.n++
-	p.kind = append(p.kind, string(it.Kind))
-	p.ressort = append(p.ressort, it.Ressort)
-	p.key = append(p.key, it.Key)
-	p.name = append(p.name, c.Name)
-	p.descr = append(p.descr, c.Description)
-	p.anlage = append(p.anlage, anlage)
-	p.legalBasis = append(p.legalBasis, c.LegalBasis)
-	p.fachverfahren = append(p.fachverfahren, c.Fachverfahren)
-	p.email = append(p.email, c.Contact)
-	p.leika = append(p.leika, leika.(string))
-	p.url = append(p.url, c.URL)
-	p.nachweise = append(p.nachweise, nachweise.(string))
-	for i, st := range []Status{c.Readiness.IDNr, c.Readiness.NOOTS, c.Readiness.DSC} {
-		p.stage[i] = append(p.stage[i], string(st.Stage))
-		var date *string
-		if st.TargetDate != "" {
-			d := st.TargetDate
-			date = &d
-		}
-		p.date[i] = append(p.date[i], date)
-		p.note[i] = append(p.note[i], st.Note)
-		p.evidence[i] = append(p.evidence[i], st.EvidenceURL)
-	}
-	p.changes = append(p.changes, changes)
-	return nil
-}
-
-// args returns the arrays in the order of planColumns.
-func (p *planRows) args() []any {
-	args := []any{p.kind, p.ressort, p.key, p.name, p.descr, p.anlage, p.legalBasis, p.fachverfahren,
-		p.email, p.leika, p.url, p.nachweise}
-	for i := range 3 {
-		args = append(args, p.stage[i], p.date[i], p.note[i], p.evidence[i])
-	}
-	return append(args, p.changes)
-}
-
-// planSource turns the array parameters $1..$25 into rows r, numbered by ord.
-const planSource = `SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-		$6::int[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-		$13::text[], $14::text[], $15::text[], $16::text[],
-		$17::text[], $18::text[], $19::text[], $20::text[],
-		$21::text[], $22::text[], $23::text[], $24::text[], $25::text[])
-	WITH ORDINALITY AS r(kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis,
-		fachverfahren, contact, leika_keys, url, nachweise_from,
-		idnr_stage, idnr_target_date, idnr_note, idnr_evidence_url,
-		noots_stage, noots_target_date, noots_note, noots_evidence_url,
-		dsc_stage, dsc_target_date, dsc_note, dsc_evidence_url, changes, ord)`
-
-// planValues are the content columns (contentColumns' order) computed from r.
-const planValues = `r.name, r.description, r.idnrg_anlage_nr, r.legal_basis, r.fachverfahren, r.contact,
-	r.leika_keys::text[], r.url, r.nachweise_from::text[],
-	r.idnr_stage::stage, r.idnr_target_date::date, r.idnr_note, r.idnr_evidence_url,
-	r.noots_stage::stage, r.noots_target_date::date, r.noots_note, r.noots_evidence_url,
-	r.dsc_stage::stage, r.dsc_target_date::date, r.dsc_note, r.dsc_evidence_url`
 
 // deletion is an entry a full replacement removes.
 type deletion struct {
@@ -227,21 +180,10 @@ type deletion struct {
 
 // importPlan is everything an import writes.
 type importPlan struct {
-	actor            string
-	now              time.Time
-	created, updated planRows
-	deleted          []deletion
-}
-
-func (p *importPlan) add(it ImportItem, action ImportAction, before, after *Content) error {
-	changes, err := changesJSON(before, after)
-	if err != nil {
-		return err
-	}
-	if action == ImportCreated {
-		return p.created.add(it, changes)
-	}
-	return p.updated.add(it, changes)
+	actor   string
+	now     time.Time
+	rows    []planRow
+	deleted []deletion
 }
 
 func (p *importPlan) remove(id int64, kind Kind, ressort, key string, before *Content) error {
@@ -251,6 +193,23 @@ func (p *importPlan) remove(id int64, kind Kind, ressort, key string, before *Co
 	}
 	p.deleted = append(p.deleted, deletion{id: id, kind: kind, changes: changes})
 	return nil
+}
+
+// prepare computes every row's event changes, on all cores: it is the costliest part of an
+// import that happens in Go.
+func (p *importPlan) prepare() error {
+	errs := make([]error, len(p.rows))
+	parallel(len(p.rows), func(i int) {
+		r := &p.rows[i]
+		var before *Content
+		if r.current != nil {
+			e := r.current.entry()
+			before = &e.Content
+		}
+		c := r.item.Content
+		r.changes, errs[i] = changesJSON(before, &c)
+	})
+	return errors.Join(errs...)
 }
 
 func changesJSON(before, after *Content) (string, error) {
@@ -265,15 +224,92 @@ func changesJSON(before, after *Content) (string, error) {
 	return string(data), nil
 }
 
-// apply writes a plan: deletions first (Onlinedienste, then the registers no one names any
-// more), then new and changed entries with their versions and events, then nachweise.
-func (s transferStore) apply(ctx context.Context, p importPlan) error {
+func columnNames(list string) []string {
+	cols := strings.Split(list, ",")
+	for i := range cols {
+		cols[i] = strings.TrimSpace(cols[i])
+	}
+	return cols
+}
+
+// entryCopyColumns are the columns of entries (entryColumns) that COPY writes, and
+// versionCopyColumns those of entry_versions.
+var (
+	entryCopyColumns   = columnNames(entryColumns)
+	versionCopyColumns = append(columnNames(entryColumns), "valid_from", "valid_to")
+	eventCopyColumns   = []string{"at", "actor", "action", "entity_type", "ressort", "key", "changes"}
+	stagingColumns     = append([]string{"ord"}, entryCopyColumns...)
+)
+
+// stagingTable holds the updated rows of an import for the set-based UPDATE; it is filled
+// by COPY and dropped at commit.
+const stagingTable = `CREATE TEMP TABLE import_rows (ord int NOT NULL, LIKE entries) ON COMMIT DROP`
+
+// rowValues are the values of entryCopyColumns for a row as the import writes it.
+func (r *planRow) rowValues(id int64, actor string, now time.Time) ([]any, error) {
+	c := r.item.Content
+	version, created := int64(1), now
+	if r.current != nil {
+		version, created = r.current.Version+1, r.current.CreatedAt
+	}
+	var anlage any
+	if c.AnlageNr != nil {
+		anlage = int32(*c.AnlageNr)
+	}
+	vals := make([]any, 0, len(versionCopyColumns)+1)
+	vals = append(vals, id, string(r.item.Kind), r.item.Ressort, r.item.Key,
+		c.Name, c.Description, anlage, c.LegalBasis, c.Fachverfahren, c.Contact,
+		nonNil(c.LeikaKeys), c.URL, nonNil(c.NachweiseFrom))
+	for _, st := range []Status{c.Readiness.IDNr, c.Readiness.NOOTS, c.Readiness.DSC} {
+		var date any
+		if st.TargetDate != "" {
+			d, err := time.Parse(time.DateOnly, st.TargetDate)
+			if err != nil {
+				return nil, fmt.Errorf("store: import: target date %q: %w", st.TargetDate, err)
+			}
+			date = pgtype.Date{Time: d, Valid: true}
+		}
+		vals = append(vals, string(st.Stage), date, st.Note, st.EvidenceURL)
+	}
+	return append(vals, version, created, now, actor), nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// apply writes a plan in one transaction. New entries, all new versions and all events go
+// in by COPY, computed once in Go from the same values, so that each new version equals its
+// entry's row; updates go through a staging table and one UPDATE. Deletions come first
+// (Onlinedienste, then the registers no one names any more), nachweise last.
+func (s transferStore) apply(ctx context.Context, p *importPlan) error {
+	if s.conn == nil {
+		return errors.New("store: import: no connection to COPY on")
+	}
 	pool := s.db.Statement.ConnPool
 	exec := func(what, stmt string, args ...any) error {
 		if _, err := pool.ExecContext(ctx, stmt, args...); err != nil {
 			return fmt.Errorf("store: import: %s: %w", what, err)
 		}
 		return nil
+	}
+	// Room to sort and join a hundred thousand rows in memory.
+	if err := exec("set work_mem", `SET LOCAL work_mem = '64MB'`); err != nil {
+		return err
+	}
+	if err := s.assignIDs(ctx, p); err != nil {
+		return err
+	}
+	var created, updated []*planRow
+	for i := range p.rows {
+		if p.rows[i].action == ImportCreated {
+			created = append(created, &p.rows[i])
+		} else {
+			updated = append(updated, &p.rows[i])
+		}
 	}
 	for _, kind := range []Kind{KindOnlinedienst, KindRegister} {
 		var ids []int64
@@ -295,73 +331,145 @@ func (s transferStore) apply(ctx context.Context, p importPlan) error {
 				return err
 			}
 		}
-		if kind == KindOnlinedienst && p.updated.n > 0 {
+		if kind == KindOnlinedienst {
 			// The registers the updated Onlinedienste stop naming must be free before they go.
-			err := exec("clear nachweise", `DELETE FROM nachweise n USING entries e,
-					unnest($1::text[], $2::text[], $3::text[]) AS a(kind, ressort, key)
-				WHERE a.kind = 'onlinedienst' AND e.kind = a.kind AND e.ressort = a.ressort AND e.key = a.key
-					AND n.onlinedienst_id = e.id`, p.updated.kind, p.updated.ressort, p.updated.key)
+			var ods []int64
+			for _, r := range updated {
+				if r.item.Kind == KindOnlinedienst {
+					ods = append(ods, r.id)
+				}
+			}
+			if len(ods) > 0 {
+				if err := exec("clear nachweise", `DELETE FROM nachweise WHERE onlinedienst_id = ANY($1::bigint[])`, ods); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	err := s.conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		// COPY's binary format must know the stage domain's type.
+		if _, ok := pc.TypeMap().TypeForName("stage"); !ok {
+			t, err := pc.LoadType(ctx, "stage")
 			if err != nil {
+				return fmt.Errorf("store: import: load type stage: %w", err)
+			}
+			pc.TypeMap().RegisterType(t)
+		}
+		if err := s.copyRows(ctx, pc, "entries", entryCopyColumns, created, p, nil); err != nil {
+			return err
+		}
+		if len(updated) > 0 {
+			if _, err := pc.Exec(ctx, stagingTable); err != nil {
+				return fmt.Errorf("store: import: create staging table: %w", err)
+			}
+			if err := s.copyRows(ctx, pc, "import_rows", stagingColumns, updated, p, func(r *planRow, vals []any) []any {
+				return append([]any{int32(0)}, vals...)
+			}); err != nil {
 				return err
 			}
-		}
-	}
-	now, actor := len(p.created.args())+1, len(p.created.args())+2
-	if p.created.n > 0 {
-		err := exec("insert", fmt.Sprintf(`WITH r AS (%s),
-			w AS (INSERT INTO entries (kind, ressort, key, %s, created_at, updated_at, updated_by)
-				SELECT r.kind, r.ressort, r.key, %s, $%d, $%d, $%d FROM r ORDER BY r.ord
-				RETURNING *),
-			version AS (INSERT INTO entry_versions SELECT w.*, $%d, NULL FROM w)
-			INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
-			SELECT $%d, $%d, 'created', w.kind, w.ressort, w.key, r.changes::jsonb
-			FROM w JOIN r ON r.kind = w.kind AND r.ressort = w.ressort AND r.key = w.key ORDER BY r.ord`,
-			planSource, contentColumns, planValues, now, now, actor, now, now, actor),
-			append(p.created.args(), p.now, p.actor)...)
-		if err != nil {
-			return err
-		}
-	}
-	if p.updated.n > 0 {
-		cols := strings.Split(contentColumns, ",")
-		vals := strings.Split(planValues, ",")
-		set := make([]string, len(cols))
-		for i := range cols {
-			set[i] = strings.TrimSpace(cols[i]) + " = " + strings.TrimSpace(vals[i])
-		}
-		err := exec("update", fmt.Sprintf(`WITH r AS (%s),
-			w AS (UPDATE entries e SET %s, version = e.version + 1, updated_at = $%d, updated_by = $%d
-				FROM r WHERE e.kind = r.kind AND e.ressort = r.ressort AND e.key = r.key
-				RETURNING e.*),
-			closed AS (UPDATE entry_versions v SET valid_to = $%d FROM w WHERE v.id = w.id AND v.valid_to IS NULL),
-			version AS (INSERT INTO entry_versions SELECT w.*, $%d, NULL FROM w)
-			INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
-			SELECT $%d, $%d, 'updated', w.kind, w.ressort, w.key, r.changes::jsonb
-			FROM w JOIN r ON r.kind = w.kind AND r.ressort = w.ressort AND r.key = w.key ORDER BY r.ord`,
-			planSource, strings.Join(set, ", "), now, actor, now, now, now, actor),
-			append(p.updated.args(), p.now, p.actor)...)
-		if err != nil {
-			return err
-		}
-	}
-	var kinds, codes, keys []string
-	for _, rows := range []*planRows{&p.created, &p.updated} {
-		for i := range rows.n {
-			if rows.kind[i] == string(KindOnlinedienst) && rows.nachweise[i] != "{}" {
-				kinds, codes, keys = append(kinds, rows.kind[i]), append(codes, rows.ressort[i]), append(keys, rows.key[i])
+			set := make([]string, 0, len(entryCopyColumns))
+			for _, c := range columnNames(contentColumns) {
+				set = append(set, c+" = r."+c)
+			}
+			if _, err := pc.Exec(ctx, `UPDATE entries e SET `+strings.Join(set, ", ")+`,
+					version = r.version, updated_at = r.updated_at, updated_by = r.updated_by
+				FROM import_rows r WHERE e.id = r.id`); err != nil {
+				return fmt.Errorf("store: import: update: %w", err)
+			}
+			if _, err := pc.Exec(ctx, `UPDATE entry_versions v SET valid_to = $1
+				FROM import_rows r WHERE v.id = r.id AND v.valid_to IS NULL`, p.now); err != nil {
+				return fmt.Errorf("store: import: close versions: %w", err)
 			}
 		}
-	}
-	if len(codes) > 0 {
-		err := exec("set nachweise", `INSERT INTO nachweise (onlinedienst_id, register_id)
-			SELECT o.id, reg.id
-			FROM unnest($1::text[], $2::text[], $3::text[]) AS a(kind, ressort, key)
-			JOIN entries o ON o.kind = a.kind AND o.ressort = a.ressort AND o.key = a.key
-			CROSS JOIN LATERAL unnest(o.nachweise_from) AS ref(s)
-			JOIN entries reg ON reg.kind = 'register' AND reg.ressort = split_part(ref.s, '/', 1)
-				AND reg.key = split_part(ref.s, '/', 2)`, kinds, codes, keys)
-		if err != nil {
+		all := make([]*planRow, len(p.rows))
+		for i := range p.rows {
+			all[i] = &p.rows[i]
+		}
+		if err := s.copyRows(ctx, pc, "entry_versions", versionCopyColumns, all, p, func(_ *planRow, vals []any) []any {
+			return append(vals, p.now, nil)
+		}); err != nil {
 			return err
+		}
+		src := pgx.CopyFromSlice(len(all), func(i int) ([]any, error) {
+			r := all[i]
+			return []any{p.now, p.actor, string(r.action), string(r.item.Kind), r.item.Ressort, r.item.Key, r.changes}, nil
+		})
+		if _, err := pc.CopyFrom(ctx, pgx.Identifier{"events"}, eventCopyColumns, src); err != nil {
+			return fmt.Errorf("store: import: copy events: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var ods []int64
+	for _, r := range p.rows {
+		if r.item.Kind == KindOnlinedienst && len(r.item.Content.NachweiseFrom) > 0 {
+			ods = append(ods, r.id)
+		}
+	}
+	if len(ods) == 0 {
+		return nil
+	}
+	return exec("set nachweise", `INSERT INTO nachweise (onlinedienst_id, register_id)
+		SELECT o.id, reg.id
+		FROM entries o CROSS JOIN LATERAL unnest(o.nachweise_from) AS ref(s)
+		JOIN entries reg ON reg.kind = 'register' AND reg.ressort = split_part(ref.s, '/', 1)
+			AND reg.key = split_part(ref.s, '/', 2)
+		WHERE o.id = ANY($1::bigint[])`, ods)
+}
+
+// copyRows COPYs rows into a table; extend adapts the entry values to the table.
+func (s transferStore) copyRows(ctx context.Context, pc *pgx.Conn, table string, columns []string, rows []*planRow, p *importPlan, extend func(*planRow, []any) []any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		vals, err := rows[i].rowValues(rows[i].id, p.actor, p.now)
+		if err != nil {
+			return nil, err
+		}
+		if extend != nil {
+			vals = extend(rows[i], vals)
+		}
+		return vals, nil
+	})
+	n, err := pc.CopyFrom(ctx, pgx.Identifier{table}, columns, src)
+	if err != nil {
+		return fmt.Errorf("store: import: copy into %s: %w", table, err)
+	}
+	if n != int64(len(rows)) {
+		return fmt.Errorf("store: import: copied %d rows into %s, want %d", n, table, len(rows))
+	}
+	return nil
+}
+
+// assignIDs gives every row its entry id: the current one, or one drawn from the entries'
+// sequence, so that versions and events can be written without reading the entries back.
+func (s transferStore) assignIDs(ctx context.Context, p *importPlan) error {
+	created := 0
+	for i := range p.rows {
+		if p.rows[i].current != nil {
+			p.rows[i].id = p.rows[i].current.ID
+		} else {
+			created++
+		}
+	}
+	if created == 0 {
+		return nil
+	}
+	var ids []int64
+	err := s.db.WithContext(ctx).Raw(`SELECT nextval(pg_get_serial_sequence('entries', 'id'))
+		FROM generate_series(1, ?)`, created).Scan(&ids).Error
+	if err != nil || len(ids) != created {
+		return fmt.Errorf("store: import: draw ids: %w (%d of %d)", err, len(ids), created)
+	}
+	next := 0
+	for i := range p.rows {
+		if p.rows[i].current == nil {
+			p.rows[i].id = ids[next]
+			next++
 		}
 	}
 	return nil

@@ -1,0 +1,188 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
+
+	"github.com/bremen/regmo/api"
+	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/migrations/testdb"
+)
+
+// benchImportRows is the size the import issue names.
+const benchImportRows = 100_000
+
+var benchRessorts = []string{"SF", "SK", "SIS", "SBMS", "SASJI", "SJV", "SKB", "SWHT", "MAG-BHV", "ZGF"}
+
+var benchStages = []string{"not_started", "planned", "in_progress", "testing", "live"}
+
+// benchRow is one register of the benchmark, the same for the import and for COPY.
+type benchRow struct {
+	ressort, key, name, legalBasis string
+	stages                         [3]string
+	date                           string
+}
+
+func benchRows() []benchRow {
+	rows := make([]benchRow, benchImportRows)
+	for i := range rows {
+		rows[i] = benchRow{
+			ressort:    benchRessorts[i%len(benchRessorts)],
+			key:        fmt.Sprintf("register-%06d", i),
+			name:       fmt.Sprintf("Register Nr. %d der Verwaltung", i),
+			legalBasis: "§ 1 IDNrG",
+			stages:     [3]string{benchStages[i%5], benchStages[(i/5)%5], benchStages[(i/25)%5]},
+			date:       "2028-12-31",
+		}
+	}
+	return rows
+}
+
+func benchCSV(rows []benchRow) string {
+	var b strings.Builder
+	b.WriteString("ressort,key,name,legal_basis,idnr_stage,idnr_target_date,noots_stage,dsc_stage\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,%s,%s\n", r.ressort, r.key, r.name, r.legalBasis, r.stages[0], r.date, r.stages[1], r.stages[2])
+	}
+	return b.String()
+}
+
+// BenchmarkImport imports 100,000 registers as CSV through the real router into an empty
+// database, re-imports them unchanged, and as the ceiling COPYs the same rows into the same
+// table. Targets: import < 10 s and at least a quarter of COPY's rate; re-import < 5 s.
+func BenchmarkImport(b *testing.B) {
+	rows := benchRows()
+	body := benchCSV(rows)
+	var importRate, copyRate []float64
+
+	b.Run("import", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			srv, token := benchServer(b)
+			b.StartTimer()
+			res := benchPost(b, srv, token, body)
+			if !strings.Contains(res, fmt.Sprintf(`"created":%d`, benchImportRows)) {
+				b.Fatalf("import answered %.300s", res)
+			}
+		}
+		importRate = append(importRate, rate(b))
+		b.ReportMetric(rate(b), "rows/s")
+	})
+	b.Run("reimport", func(b *testing.B) {
+		srv, token := benchServer(b)
+		benchPost(b, srv, token, body)
+		for b.Loop() {
+			res := benchPost(b, srv, token, body)
+			if !strings.Contains(res, fmt.Sprintf(`"unchanged":%d`, benchImportRows)) {
+				b.Fatalf("re-import answered %.300s", res)
+			}
+		}
+		b.ReportMetric(rate(b), "rows/s")
+	})
+	b.Run("copy", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			db := testdb.New(b)
+			b.StartTimer()
+			benchCopy(b, db, rows)
+		}
+		copyRate = append(copyRate, rate(b))
+		b.ReportMetric(rate(b), "rows/s")
+	})
+	if len(importRate) > 0 && len(copyRate) > 0 {
+		b.Logf("import %.0f rows/s, COPY %.0f rows/s: import reaches %.0f %% of COPY's rate (target ≥ 25 %%)",
+			median(importRate), median(copyRate), 100*median(importRate)/median(copyRate))
+	}
+}
+
+func rate(b *testing.B) float64 {
+	return float64(benchImportRows) * float64(b.N) / b.Elapsed().Seconds()
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// benchServer is a server on a fresh database with an admin token.
+func benchServer(b *testing.B) (*api.Server, string) {
+	db := testdb.New(b)
+	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	access := domain.NewAccess(db)
+	ctx := context.Background()
+	if _, _, err := access.PutUser(ctx, "bench", domain.User{Name: "seeder", Active: true,
+		Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
+		b.Fatal(err)
+	}
+	token, _, err := access.IssueToken(ctx, "bench", "seeder", "bench", time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv, token
+}
+
+func benchPost(b *testing.B, srv *api.Server, token, body string) string {
+	req := httptest.NewRequest("POST", "/v1/import?kind=registers", strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		b.Fatalf("import: %d %.500s", rec.Code, rec.Body)
+	}
+	return rec.Body.String()
+}
+
+// benchCopy is the ceiling: the same rows COPYed into entries, nothing else written.
+func benchCopy(b *testing.B, db *gorm.DB, rows []benchRow) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	now := time.Now()
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		stage, err := pc.LoadType(ctx, "stage")
+		if err != nil {
+			return err
+		}
+		pc.TypeMap().RegisterType(stage)
+		src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			r := rows[i]
+			date := pgtype.Date{Time: time.Date(2028, 12, 31, 0, 0, 0, 0, time.UTC), Valid: true}
+			return []any{"register", r.ressort, r.key, r.name, r.legalBasis, r.stages[0], date, r.stages[1], r.stages[2],
+				now, now, "seeder"}, nil
+		})
+		n, err := pc.CopyFrom(ctx, pgx.Identifier{"entries"}, []string{"kind", "ressort", "key", "name", "legal_basis",
+			"idnr_stage", "idnr_target_date", "noots_stage", "dsc_stage", "created_at", "updated_at", "updated_by"}, src)
+		if err == nil && n != int64(len(rows)) {
+			err = fmt.Errorf("copied %d rows, want %d", n, len(rows))
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatalf("COPY: %v", err)
+	}
+}

@@ -1,0 +1,50 @@
+package domain
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+// TestContentFieldsEqualsJSONRoundTrip keeps the hand-built document of history events equal
+// to what encoding/json makes of the content, for contents with and without every field.
+func TestContentFieldsEqualsJSONRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	pick := func(vs ...string) string { return vs[rng.IntN(len(vs))] }
+	for i := range 500 {
+		var c Content
+		c.Name = pick("Melderegister", "", "Straße \"x\"")
+		c.Description = pick("", "Beschreibung")
+		if rng.IntN(2) == 0 {
+			n := 1 + rng.IntN(50)
+			c.AnlageNr = &n
+		}
+		c.LegalBasis, c.Fachverfahren, c.Contact = pick("", "§ 1"), pick("", "OK.EWO"), pick("", "a@b.de")
+		if rng.IntN(2) == 0 {
+			c.LeikaKeys = []string{"99000000000000", "99000000000001"}[:1+rng.IntN(2)]
+		}
+		c.URL = pick("", "https://service.bremen.de/")
+		if rng.IntN(2) == 0 {
+			c.NachweiseFrom = []string{"SIS/melderegister"}
+		}
+		for _, s := range []*Status{&c.Readiness.IDNr, &c.Readiness.NOOTS, &c.Readiness.DSC} {
+			*s = Status{Stage: Stage(pick("not_started", "live")), TargetDate: pick("", "2028-12-31"),
+				Note: pick("", "Notiz"), EvidenceURL: pick("", "https://x.de/")}
+		}
+		data, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := contentFields(&c), fields(doc); !reflect.DeepEqual(got, want) {
+			t.Fatalf("content %d: got %v, want %v", i, got, want)
+		}
+	}
+	if got := contentFields(nil); len(got) != 0 {
+		t.Errorf("contentFields(nil) = %v, want empty", got)
+	}
+}
