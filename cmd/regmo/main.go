@@ -22,6 +22,12 @@ Usage:
   regmo migrate               apply pending database migrations
   regmo migrate status        list migrations and whether they are applied
   regmo seed demo             load the demo inventory (idempotent)
+  regmo seed anlage --ressort CODE --numbers 1,21,22
+                              create registers anlage-<nr> for Anlage entries a Ressort keeps
+  regmo import FILE [--dry-run] [--mode replace --ressort CODE] [--kind registers|onlinedienste]
+                              import a .json or .csv file through a running server
+  regmo export [--format csv] [--kind registers|onlinedienste] [--ressort CODE] > FILE
+                              export what your token may read, in the import format
   regmo user add NAME --role ROLE [--ressort CODE]...   create a user (works on the database)
   regmo user grant NAME --role ROLE [--ressort CODE]    add a role binding
   regmo user revoke NAME --role ROLE [--ressort CODE]   remove a role binding
@@ -31,6 +37,8 @@ Usage:
 
 Roles: ressortverantwortliche (needs --ressort), ozg-koordination, admin.
 
+import and export talk to a running server (--server, default http://127.0.0.1:8080) with
+the token in REGMO_TOKEN; every other command works on the database directly.
 Database: DATABASE_URL, or the libpq PG* variables.
 Environment:
   REGMO_ADDR          listen address of the API (default 127.0.0.1:8080)
@@ -71,7 +79,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "migrate":
 		return migrate(ctx, args[1:], stdout)
 	case "seed":
-		return seed(ctx, args[1:], stdout)
+		return seed(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(ctx, args[1:], stdout, stderr)
 	case "user":
 		return userCmd(ctx, args[1:], stdout, stderr)
 	case "token":
