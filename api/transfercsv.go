@@ -222,18 +222,21 @@ func (c *csvImport) Next() (domain.ImportItem, error) {
 		c.done = true
 		return domain.ImportItem{}, io.EOF
 	}
-	line, _ := c.r.FieldPos(0)
-	it := domain.ImportItem{Kind: c.kind, Index: c.index, Line: line}
+	it := domain.ImportItem{Kind: c.kind, Index: c.index}
 	c.index++
 	var perr *csv.ParseError
+	if errors.As(err, &perr) {
+		it.Line = perr.StartLine
+	} else if err == nil {
+		// FieldPos may be asked only about a record that was read completely.
+		it.Line, _ = c.r.FieldPos(0)
+	}
 	switch {
 	case errors.As(err, &perr) && errors.Is(perr.Err, csv.ErrFieldCount):
-		it.Line = perr.StartLine
 		it.Problems = append(it.Problems, domain.FieldError{
 			Message: fmt.Sprintf("the row has %d fields, the header %d", len(rec), len(c.cols))})
 		return it, nil
 	case errors.As(err, &perr):
-		it.Line = perr.StartLine
 		it.Problems = append(it.Problems, domain.FieldError{Message: "the row cannot be read: " + perr.Err.Error()})
 		return it, nil
 	case err != nil:
