@@ -48,3 +48,37 @@ func TestContentFieldsEqualsJSONRoundTrip(t *testing.T) {
 		t.Errorf("contentFields(nil) = %v, want empty", got)
 	}
 }
+
+// TestEncodeChangesEqualsJSONMarshal checks the hand-written encoder of event changes
+// against encoding/json on the values both produce.
+func TestEncodeChangesEqualsJSONMarshal(t *testing.T) {
+	n := 7
+	before := &Content{Name: "Alt \"<&>\"", Description: "Zeile\neins\ttab\x01", AnlageNr: &n,
+		LeikaKeys: []string{"99000000000000"}, Readiness: Readiness{IDNr: Status{Stage: StageLive, Note: `Back\slash`}}}
+	after := &Content{Name: "Neu – ä", NachweiseFrom: []string{"SIS/melderegister", "SF/x"},
+		Readiness: Readiness{IDNr: Status{Stage: StagePlanned, TargetDate: "2028-12-31"}}}
+	for _, tc := range []struct{ before, after *Content }{{nil, after}, {before, after}, {before, nil}, {after, after}} {
+		changes, err := contentChanges(tc.before, tc.after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := encodeChanges(changes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(changes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g, w any
+		if err := json.Unmarshal([]byte(got), &g); err != nil {
+			t.Fatalf("encodeChanges wrote invalid JSON %s: %v", got, err)
+		}
+		if err := json.Unmarshal(want, &w); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	}
+}

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -169,6 +172,7 @@ type planRow struct {
 	action  ImportAction
 	current *entryRow // the locked row an update replaces
 	changes string    // the event's changes as JSON
+	vals    []any     // the row's values, computed once for the entry and its version
 }
 
 // deletion is an entry a full replacement removes.
@@ -217,11 +221,87 @@ func changesJSON(before, after *Content) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	data, err := json.Marshal(changes)
-	if err != nil {
-		return "", fmt.Errorf("encode event changes: %w", err)
+	return encodeChanges(changes)
+}
+
+// encodeChanges writes changes as json.Marshal would (PostgreSQL stores them as jsonb, so
+// only the values matter), without reflection: an import encodes a hundred thousand.
+func encodeChanges(changes map[string]Change) (string, error) {
+	keys := make([]string, 0, len(changes))
+	for k := range changes {
+		keys = append(keys, k)
 	}
-	return string(data), nil
+	slices.Sort(keys)
+	b := make([]byte, 0, 64*len(keys)+2)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, `:{"from":`...)
+		var err error
+		if b, err = appendJSONValue(b, changes[k].From); err != nil {
+			return "", err
+		}
+		b = append(b, `,"to":`...)
+		if b, err = appendJSONValue(b, changes[k].To); err != nil {
+			return "", err
+		}
+		b = append(b, '}')
+	}
+	return string(append(b, '}')), nil
+}
+
+func appendJSONValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendJSONString(b, v), nil
+	case float64:
+		return strconv.AppendFloat(b, v, 'f', -1, 64), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSONValue(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode event changes: %w", err)
+	}
+	return append(b, data...), nil
+}
+
+// appendJSONString quotes s for JSON. Content is valid UTF-8 by then (the field rules see
+// to it); anything else goes through encoding/json, which replaces what is not.
+func appendJSONString(b []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		data, _ := json.Marshal(s)
+		return append(b, data...)
+	}
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 func columnNames(list string) []string {
@@ -247,6 +327,10 @@ const stagingTable = `CREATE TEMP TABLE import_rows (ord int NOT NULL, LIKE entr
 
 // rowValues are the values of entryCopyColumns for a row as the import writes it.
 func (r *planRow) rowValues(id int64, actor string, now time.Time) ([]any, error) {
+	if r.vals != nil {
+		// The entry and its version are written from the very same values.
+		return r.vals, nil
+	}
 	c := r.item.Content
 	version, created := int64(1), now
 	if r.current != nil {
@@ -271,7 +355,8 @@ func (r *planRow) rowValues(id int64, actor string, now time.Time) ([]any, error
 		}
 		vals = append(vals, string(st.Stage), date, st.Note, st.EvidenceURL)
 	}
-	return append(vals, version, created, now, actor), nil
+	r.vals = append(vals, version, created, now, actor)
+	return r.vals, nil
 }
 
 func nonNil(s []string) []string {
@@ -300,8 +385,10 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 	if err := exec("set work_mem", `SET LOCAL work_mem = '64MB'`); err != nil {
 		return err
 	}
-	if err := s.assignIDs(ctx, p); err != nil {
-		return err
+	for i := range p.rows {
+		if r := &p.rows[i]; r.current != nil {
+			r.id = r.current.ID
+		}
 	}
 	var created, updated []*planRow
 	for i := range p.rows {
@@ -348,6 +435,9 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 	}
 	err := s.conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
+		if err := assignIDs(ctx, pc, p); err != nil {
+			return err
+		}
 		// COPY's binary format must know the stage domain's type.
 		if _, ok := pc.TypeMap().TypeForName("stage"); !ok {
 			t, err := pc.LoadType(ctx, "stage")
@@ -425,7 +515,7 @@ func (s transferStore) copyRows(ctx context.Context, pc *pgx.Conn, table string,
 	if len(rows) == 0 {
 		return nil
 	}
-	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+	values := func(i int) ([]any, error) {
 		vals, err := rows[i].rowValues(rows[i].id, p.actor, p.now)
 		if err != nil {
 			return nil, err
@@ -434,8 +524,46 @@ func (s transferStore) copyRows(ctx context.Context, pc *pgx.Conn, table string,
 			vals = extend(rows[i], vals)
 		}
 		return vals, nil
+	}
+	keep := make([]bool, len(columns))
+	if table == "import_rows" {
+		// The staging table has no defaults: every column goes.
+		for c := range keep {
+			keep[c] = true
+		}
+	} else {
+		// A column that holds its default in every row is left to the default: registers
+		// carry no Onlinedienst fields, and most rows leave notes and links empty.
+		for i := range rows {
+			vals, err := values(i)
+			if err != nil {
+				return err
+			}
+			for c, v := range vals {
+				keep[c] = keep[c] || !isColumnDefault(columns[c], v)
+			}
+		}
+	}
+	var cols []string
+	for c, k := range keep {
+		if k {
+			cols = append(cols, columns[c])
+		}
+	}
+	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		vals, err := values(i)
+		if err != nil || len(cols) == len(columns) {
+			return vals, err
+		}
+		out := make([]any, 0, len(cols))
+		for c, v := range vals {
+			if keep[c] {
+				out = append(out, v)
+			}
+		}
+		return out, nil
 	})
-	n, err := pc.CopyFrom(ctx, pgx.Identifier{table}, columns, src)
+	n, err := pc.CopyFrom(ctx, pgx.Identifier{table}, cols, src)
 	if err != nil {
 		return fmt.Errorf("store: import: copy into %s: %w", table, err)
 	}
@@ -445,23 +573,45 @@ func (s transferStore) copyRows(ctx context.Context, pc *pgx.Conn, table string,
 	return nil
 }
 
+// isColumnDefault reports whether v is what entries (and entry_versions, which copies its
+// defaults) would store when the column is left out. The address, name, version and
+// bookkeeping columns are always written.
+func isColumnDefault(column string, v any) bool {
+	switch column {
+	case "id", "kind", "ressort", "key", "name", "version", "created_at", "updated_at", "updated_by", "valid_from":
+		return false
+	}
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		if strings.HasSuffix(column, "_stage") {
+			return v == string(StageNotStarted)
+		}
+		return v == ""
+	case []string:
+		return len(v) == 0
+	}
+	return false
+}
+
 // assignIDs gives every row its entry id: the current one, or one drawn from the entries'
 // sequence, so that versions and events can be written without reading the entries back.
-func (s transferStore) assignIDs(ctx context.Context, p *importPlan) error {
+func assignIDs(ctx context.Context, pc *pgx.Conn, p *importPlan) error {
 	created := 0
 	for i := range p.rows {
-		if p.rows[i].current != nil {
-			p.rows[i].id = p.rows[i].current.ID
-		} else {
+		if p.rows[i].current == nil {
 			created++
 		}
 	}
 	if created == 0 {
 		return nil
 	}
+	// One array rather than 100,000 rows; the sequence is resolved once (MATERIALIZED keeps
+	// the planner from inlining it into every row), not per row.
 	var ids []int64
-	err := s.db.WithContext(ctx).Raw(`SELECT nextval(pg_get_serial_sequence('entries', 'id'))
-		FROM generate_series(1, ?)`, created).Scan(&ids).Error
+	err := pc.QueryRow(ctx, `WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('entries', 'id')::regclass AS seq)
+		SELECT array_agg(nextval(s.seq)) FROM s, generate_series(1, $1)`, created).Scan(&ids)
 	if err != nil || len(ids) != created {
 		return fmt.Errorf("store: import: draw ids: %w (%d of %d)", err, len(ids), created)
 	}
