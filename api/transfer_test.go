@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bremen/regmo/api/oapi"
@@ -425,4 +426,43 @@ func (blanks) Read(p []byte) (int, error) {
 		p[i] = ' '
 	}
 	return len(p), nil
+}
+
+// TestConcurrentImports runs imports that create the same entries at the same time, and a
+// PATCH in between: every request succeeds or fails cleanly, and the end state holds one
+// entry per key with a history that explains every version.
+func TestConcurrentImports(t *testing.T) {
+	ts := newTestServer(t)
+	var b strings.Builder
+	b.WriteString("ressort,key,name\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "SF,k%03d,Register %d\n", i, i)
+	}
+	body := b.String()
+	const n = 4
+	codes := make(chan int, n+1)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			codes <- ts.do(csvRequest("kind=registers", body)).Code
+		})
+	}
+	wg.Go(func() {
+		// The entry may not exist yet (404) or may be changed (200); never a 5xx.
+		codes <- ts.do(request{method: "PATCH", path: "/v1/ressorts/SF/registers/k007", body: `{"description": "zwischendurch"}`}).Code
+	})
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != 200 && code != 404 {
+			t.Errorf("a concurrent request answered %d, want 200 (or 404 for the PATCH)", code)
+		}
+	}
+	var entries, created int64
+	ts.db.Raw(`SELECT count(*) FROM entries WHERE ressort = 'SF'`).Scan(&entries)
+	ts.db.Raw(`SELECT count(*) FROM events WHERE ressort = 'SF' AND action = 'created'`).Scan(&created)
+	if entries != 200 || created != 200 {
+		t.Errorf("got %d entries and %d created events, want 200 and 200", entries, created)
+	}
+	ts.checkVersionsMatchEntries()
 }
