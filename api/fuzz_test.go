@@ -1,0 +1,123 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bremen/regmo/api"
+	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/migrations/testdb"
+)
+
+// FuzzEntryBody sends arbitrary bytes as the body of PUT and of PATCH (merge patch) on a
+// register and on an Onlinedienst, through the real router and database. No input may
+// produce a 5xx (a panic becomes one), every error is a problem that matches openapi.yaml,
+// and only a syntactically valid JSON body can be accepted. The seed corpus is in
+// testdata/fuzz/FuzzEntryBody; `make test` runs it, .ci/run fuzzes for 10 s.
+func FuzzEntryBody(f *testing.F) {
+	if os.Getenv(testdb.EnvURL) == "" {
+		// The seeds need PostgreSQL; `make test` and .ci/run provide it.
+		f.Skipf("%s is not set: run with `make test`", testdb.EnvURL)
+	}
+	fs := newFuzzServer(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, kind := range []string{"registers", "onlinedienste"} {
+			put := "/v1/ressorts/SF/" + kind + "/fuzz-put"
+			rec := fs.send(t, http.MethodPut, put, "application/json", body)
+			fs.check(t, http.MethodPut, put, body, rec, http.StatusOK, http.StatusCreated)
+
+			// The patched entry starts from the same content in every run, so that a
+			// finding does not depend on what earlier inputs left behind.
+			patch := "/v1/ressorts/SF/" + kind + "/fuzz-patch"
+			if rec := fs.send(t, http.MethodPut, patch, "application/json", []byte(fs.base[kind])); rec.Code >= 300 {
+				t.Fatalf("reset %s: status %d; body %s", patch, rec.Code, rec.Body)
+			}
+			rec = fs.send(t, http.MethodPatch, patch, "application/merge-patch+json", body)
+			fs.check(t, http.MethodPatch, patch, body, rec, http.StatusOK)
+		}
+	})
+}
+
+// fuzzServer is newTestServer for a fuzz target: one database for all inputs of a process.
+type fuzzServer struct {
+	srv   http.Handler
+	token string
+	// base is the content each patched entry is reset to before a run.
+	base map[string]string
+}
+
+func newFuzzServer(f *testing.F) *fuzzServer {
+	f.Helper()
+	db := testdb.New(f)
+	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: fixedNow})
+	if err != nil {
+		f.Fatalf("api.New: %v", err)
+	}
+	access := domain.NewAccess(db).WithClock(fixedNow)
+	ctx := context.Background()
+	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
+		f.Fatalf("create admin: %v", err)
+	}
+	token, _, err := access.IssueToken(ctx, "test", "admin", "fuzz", 365*24*time.Hour)
+	if err != nil {
+		f.Fatalf("token: %v", err)
+	}
+	fs := &fuzzServer{srv: srv, token: token, base: map[string]string{
+		"registers": `{"name":"Gewerberegister","idnrg_anlage_nr":20,"contact":"gewerbe@bremen.de",
+			"readiness":{"idnr":{"stage":"planned","target_date":"2027-06-30"},"dsc":{"stage":"not_applicable","note":"keine Personendaten"}}}`,
+		"onlinedienste": `{"name":"Gewerbe anmelden","leika_keys":["99050012104000"],"url":"https://www.service.bremen.de/",
+			"nachweise_from":["SIS/melderegister"],"readiness":{"noots":{"stage":"testing"}}}`,
+	}}
+	// Onlinedienste may name this register in nachweise_from.
+	req := httptest.NewRequest(http.MethodPut, "/v1/ressorts/SIS/registers/melderegister", strings.NewReader(melderegister))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		f.Fatalf("seed SIS/melderegister: status %d; body %s", rec.Code, rec.Body)
+	}
+	return fs
+}
+
+func (fs *fuzzServer) send(t *testing.T, method, path, contentType string, body []byte) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+fs.token)
+	rec := httptest.NewRecorder()
+	fs.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+// check asserts what holds for every body: no 5xx, a problem that matches the contract for
+// every 4xx, an accepted body is JSON, and the status is one the operation can give.
+func (fs *fuzzServer) check(t *testing.T, method, path string, body []byte, rec *httptest.ResponseRecorder, success ...int) {
+	t.Helper()
+	if rec.Code >= 500 {
+		t.Fatalf("%s %s with body %q: status %d, want below 500; body %s", method, path, body, rec.Code, rec.Body)
+	}
+	checkResponse(t, request{method: method, path: path, body: string(body)}, rec)
+	ok := false
+	for _, s := range success {
+		ok = ok || rec.Code == s
+	}
+	switch {
+	case ok:
+		if !json.Valid(body) {
+			t.Fatalf("%s %s accepted a body that is not JSON (%q): status %d", method, path, body, rec.Code)
+		}
+	case rec.Code == http.StatusBadRequest, rec.Code == http.StatusRequestEntityTooLarge, rec.Code == http.StatusUnprocessableEntity:
+	default:
+		t.Fatalf("%s %s with body %q: status %d, want one of %v, 400, 413 or 422; body %s", method, path, body, rec.Code, success, rec.Body)
+	}
+}
