@@ -27,6 +27,9 @@ type Config struct {
 	Now func() time.Time
 	// TrustedProxies lists addresses or prefixes whose X-Forwarded-For is believed.
 	TrustedProxies string
+	// RequestTimeout bounds every request and the queries it runs; 0 means 15 s (imports
+	// and exports get at least 55 s).
+	RequestTimeout time.Duration
 }
 
 // Server serves the regmo API.
@@ -39,6 +42,7 @@ type Server struct {
 	policy         *policy
 	throttle       *throttle
 	trustedProxies []netip.Prefix
+	requestTimeout time.Duration
 }
 
 // New builds the server with its routes and request path.
@@ -67,14 +71,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, contract: ct, access: access,
-		policy: &policy{enforcer: enforcer}, throttle: newThrottle(20, time.Minute), trustedProxies: proxies}
+		policy: &policy{enforcer: enforcer}, throttle: newThrottle(20, time.Minute), trustedProxies: proxies,
+		requestTimeout: cfg.RequestTimeout}
+	if s.requestTimeout <= 0 {
+		s.requestTimeout = defaultRequestTimeout
+	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	// The order is the request path: id and log first so every answer is logged; then the
-	// contract finds the operation, the token names the caller, parameters are checked,
+	// contract finds the operation, which sets the request's deadline, the token names the caller, parameters are checked,
 	// the policy decides, and only then is a body read.
-	e.Use(s.requestID, s.logRequests, s.recoverPanics, ct.matchRoute, s.authenticate,
+	e.Use(s.requestID, s.logRequests, s.recoverPanics, ct.matchRoute, s.deadline, s.authenticate,
 		ct.validateParams, s.authorize, ct.validateBody, negotiate)
 	h := &handler{
 		access:    access,

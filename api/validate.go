@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -132,9 +133,13 @@ func checkQueryNames(r *http.Request, op *openapi3.Operation) error {
 		p, ok := defined[name]
 		switch {
 		case !ok:
-			fields = append(fields, oapi.FieldError{Field: name, Message: "is not a parameter of this operation"})
+			fields = append(fields, oapi.FieldError{Field: clip(name), Message: "is not a parameter of this operation"})
 		case len(query[name]) > 1 && (p.Schema == nil || p.Schema.Value == nil || !p.Schema.Value.Type.Is(openapi3.TypeArray)):
 			fields = append(fields, oapi.FieldError{Field: name, Message: "may be given only once"})
+		default:
+			if msg := queryValueProblem(query[name]); msg != "" {
+				fields = append(fields, oapi.FieldError{Field: name, Message: msg})
+			}
 		}
 	}
 	if len(fields) > 0 {
@@ -142,6 +147,23 @@ func checkQueryNames(r *http.Request, op *openapi3.Operation) error {
 			"The query names parameters this operation does not take, or repeats one.", fields...)
 	}
 	return nil
+}
+
+// queryValueProblem refuses values that kin-openapi lets through but that mean nothing:
+// an empty value (limit= is not "no limit"), and text PostgreSQL cannot compare with (a NUL
+// character, invalid UTF-8).
+func queryValueProblem(values []string) string {
+	for _, v := range values {
+		switch {
+		case v == "":
+			return "is empty; leave the parameter out or give it a value"
+		case !utf8.ValidString(v):
+			return "is not valid UTF-8 text"
+		case strings.ContainsRune(v, 0):
+			return "must not contain a NUL character"
+		}
+	}
+	return ""
 }
 
 // validateBody reads the body of operations that take one, refuses what encoding/json would

@@ -1236,6 +1236,7 @@ type User struct {
 
 // UserInput defines model for UserInput.
 type UserInput struct {
+	// Active false ends every token of the user at once; left out: true
 	Active      *bool      `json:"active,omitempty"`
 	Bindings    *[]Binding `json:"bindings,omitempty"`
 	DisplayName *string    `json:"display_name,omitempty"`
