@@ -219,3 +219,42 @@ func TestRequestWaitingForThePoolHasADeadline(t *testing.T) {
 		t.Errorf("got no answer within 20 s while the pool is busy, want a 503 once the request's deadline passes")
 	}
 }
+
+// TestOverlongHeaderIsRefused sends headers beyond MaxHeaderBytes (64 KiB, as in
+// `regmo serve`): net/http refuses them with 431 before the API sees the request, and the
+// server goes on serving.
+func TestOverlongHeaderIsRefused(t *testing.T) {
+	srv, err := api.New(api.Config{DB: testdb.New(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: fixedNow})
+	if err != nil {
+		t.Fatalf("api.New: %v", err)
+	}
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.ReadHeaderTimeout = 5 * time.Second
+	hs.Config.MaxHeaderBytes = 64 << 10
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
+	hs.Start()
+	defer hs.Close()
+	for _, h := range []struct{ name, value string }{
+		{"Authorization", "Bearer " + strings.Repeat("t", 200<<10)},
+		{"X-Padding", strings.Repeat("p", 128<<10)},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, hs.URL+"/v1/registers", nil)
+		req.Header.Set(h.name, h.value)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s of %d bytes: %v", h.name, len(h.value), err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("%s of %d bytes: got status %d, want 431", h.name, len(h.value), resp.StatusCode)
+		}
+	}
+	resp, err := http.Get(hs.URL + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz after the refusals: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz after the refusals: got status %d, want 200", resp.StatusCode)
+	}
+}
