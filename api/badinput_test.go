@@ -233,8 +233,6 @@ func badInputCatalogue(env badInputEnv) []badInput {
 		script  = "<script>alert(1)</script>"
 		tenMB   = 10 << 20
 		imports = "/v1/import"
-		// pgRefuses explains the 500s of query text that is not clean UTF-8.
-		pgRefuses = "the parameter reaches PostgreSQL unchecked, which refuses a NUL or invalid UTF-8 (SQLSTATE 22021)"
 	)
 	q := url.QueryEscape
 	esc := url.PathEscape
