@@ -186,6 +186,16 @@ func parseCount(a textArray, i int) int64 {
 // aggregate counts by Ressort and kind in one pass over the entries (or their versions at
 // an instant), of the given Ressorts (nil: all).
 func (inv *Inventory) aggregate(ctx context.Context, codes []string, kind Kind, asOf *time.Time, today string) ([]aggregateRow, error) {
+	sql, args := aggregateSQL(codes, kind, asOf, today)
+	var rows []aggregateRow
+	if err := inv.db.WithContext(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: readiness aggregate: %w", err)
+	}
+	return rows, nil
+}
+
+// aggregateSQL is the statement of aggregate and its arguments.
+func aggregateSQL(codes []string, kind Kind, asOf *time.Time, today string) (string, []any) {
 	ready := func(d Dimension) string { return string(d) + "_stage IN ('live', 'not_applicable')" }
 	var cols []string
 	args := []any{}
@@ -216,9 +226,5 @@ func (inv *Inventory) aggregate(ctx context.Context, codes []string, kind Kind, 
 		count(*) FILTER (WHERE ` + ready(DimensionIDNr) + ` AND ` + ready(DimensionNOOTS) + ` AND ` + ready(DimensionDSC) + `) AS fully_ready,
 		ARRAY[` + strings.Join(cols, ", ") + `]::text[] AS counts
 		FROM ` + source + ` WHERE ` + where + ` GROUP BY ressort, kind`
-	var rows []aggregateRow
-	if err := inv.db.WithContext(ctx).Raw(sql, append(args, whereArgs...)...).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("store: readiness aggregate: %w", err)
-	}
-	return rows, nil
+	return sql, append(args, whereArgs...)
 }
