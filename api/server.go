@@ -30,6 +30,9 @@ type Config struct {
 	// RequestTimeout bounds every request and the queries it runs; 0 means 15 s (imports
 	// and exports get at least 55 s).
 	RequestTimeout time.Duration
+	// Metrics, when set, counts every request and watches the pool (see NewMetrics); nil
+	// means no metrics.
+	Metrics *Metrics
 }
 
 // Server serves the regmo API.
@@ -43,6 +46,7 @@ type Server struct {
 	throttle       *throttle
 	trustedProxies []netip.Prefix
 	requestTimeout time.Duration
+	metrics        *Metrics
 }
 
 // New builds the server with its routes and request path.
@@ -72,9 +76,18 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, contract: ct, access: access,
 		policy: &policy{enforcer: enforcer}, throttle: newThrottle(20, time.Minute), trustedProxies: proxies,
-		requestTimeout: cfg.RequestTimeout}
+		requestTimeout: cfg.RequestTimeout, metrics: cfg.Metrics}
 	if s.requestTimeout <= 0 {
 		s.requestTimeout = defaultRequestTimeout
+	}
+	if s.metrics != nil {
+		sqlDB, err := cfg.DB.DB()
+		if err != nil {
+			return nil, fmt.Errorf("api: database handle: %w", err)
+		}
+		if err := s.metrics.watchPool(sqlDB); err != nil {
+			return nil, err
+		}
 	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
@@ -82,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 	// The order is the request path: id and log first so every answer is logged; then the
 	// contract finds the operation, which sets the request's deadline, the token names the caller, parameters are checked,
 	// the policy decides, and only then is a body read.
-	e.Use(s.requestID, s.logRequests, s.recoverPanics, ct.matchRoute, s.deadline, s.authenticate,
+	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, ct.matchRoute, s.deadline, s.authenticate,
 		ct.validateParams, s.authorize, ct.validateBody, negotiate)
 	h := &handler{
 		access:    access,

@@ -61,9 +61,22 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		log.Info("migrations applied", slog.Int("count", n))
 	}
-	srv, err := api.New(api.Config{DB: db, Log: log, TrustedProxies: os.Getenv("REGMO_TRUSTED_PROXIES")})
+	// Metrics get a listener of their own, so that they are not public with the API.
+	var metrics *api.Metrics
+	metricsAddr := os.Getenv("REGMO_METRICS_ADDR")
+	if metricsAddr != "" {
+		metrics = api.NewMetrics()
+	}
+	srv, err := api.New(api.Config{DB: db, Log: log, TrustedProxies: os.Getenv("REGMO_TRUSTED_PROXIES"), Metrics: metrics})
 	if err != nil {
 		return err
+	}
+	if metrics != nil {
+		stop, err := serveMetrics(metricsAddr, metrics, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	addr := os.Getenv("REGMO_ADDR")
 	if addr == "" {
@@ -101,6 +114,32 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// serveMetrics serves GET /metrics on addr until stop is called.
+func serveMetrics(addr string, metrics *api.Metrics, log *slog.Logger) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler())
+	server := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (REGMO_METRICS_ADDR): %w", addr, err)
+	}
+	log.Info("serving metrics", slog.String("addr", "http://"+ln.Addr().String()+"/metrics"))
+	go func() {
+		if err := server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener", slog.String("error", err.Error()))
+		}
+	}()
+	return func() { server.Close() }, nil
 }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {
