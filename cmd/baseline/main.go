@@ -1,0 +1,250 @@
+// Command baseline is the ceiling `make bench` measures regmo against: bare net/http and a
+// pgx pool answering the two read requests of the benchmark with the same SQL regmo runs
+// (domain/entrystore.go: get and list) and the same JSON shape, but without authentication,
+// authorization, contract validation, logging or metrics. It is not a service; do not deploy it.
+//
+//	GET /v1/ressorts/{code}/registers/{key}   one register
+//	GET /v1/registers?limit=N                 the first page of all registers (N ≤ 1000, default 100)
+//
+// It reads DATABASE_URL and listens on -addr (default 127.0.0.1:8090).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// entryColumns is domain.entryColumns: the columns regmo reads for an entry, in its order.
+const entryColumns = `id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis,
+	fachverfahren, contact, leika_keys, url, nachweise_from,
+	idnr_stage, idnr_target_date, idnr_note, idnr_evidence_url,
+	noots_stage, noots_target_date, noots_note, noots_evidence_url,
+	dsc_stage, dsc_target_date, dsc_note, dsc_evidence_url,
+	version, created_at, updated_at, updated_by`
+
+// The statements regmo sends, as PostgreSQL's log shows them (GORM quotes the table of the
+// list and passes its LIMIT as a parameter).
+const (
+	getSQL  = `SELECT ` + entryColumns + ` FROM entries WHERE kind = $1 AND ressort = $2 AND key = $3`
+	listSQL = `SELECT ` + entryColumns + ` FROM "entries" WHERE kind = $1 ORDER BY ressort, key LIMIT $2`
+)
+
+type dimension struct {
+	Stage       string  `json:"stage"`
+	TargetDate  *string `json:"target_date"`
+	Note        string  `json:"note"`
+	EvidenceURL string  `json:"evidence_url"`
+	Ready       bool    `json:"ready"`
+	Overdue     bool    `json:"overdue"`
+}
+
+type readiness struct {
+	IDNr  dimension `json:"idnr"`
+	NOOTS dimension `json:"noots"`
+	DSC   dimension `json:"dsc"`
+}
+
+// register has the members of regmo's Register.
+type register struct {
+	Ressort       string    `json:"ressort"`
+	Key           string    `json:"key"`
+	Name          string    `json:"name"`
+	Description   string    `json:"description"`
+	IdnrgAnlageNr *int32    `json:"idnrg_anlage_nr"`
+	LegalBasis    string    `json:"legal_basis"`
+	Fachverfahren string    `json:"fachverfahren"`
+	Contact       string    `json:"contact"`
+	Readiness     readiness `json:"readiness"`
+	Version       int64     `json:"version"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	UpdatedBy     string    `json:"updated_by"`
+}
+
+type registerList struct {
+	Items      []register `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+var berlin = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}()
+
+// scanRegister reads one row of entryColumns.
+func scanRegister(rows pgx.Rows, today string) (register, error) {
+	var (
+		r                       register
+		id                      int64
+		kind, url               string
+		leika, nachweise        []string
+		dates                   [3]*time.Time
+		dims                    [3]*dimension
+		createdAt, updatedAtRaw time.Time
+	)
+	dims = [3]*dimension{&r.Readiness.IDNr, &r.Readiness.NOOTS, &r.Readiness.DSC}
+	err := rows.Scan(&id, &kind, &r.Ressort, &r.Key, &r.Name, &r.Description, &r.IdnrgAnlageNr, &r.LegalBasis,
+		&r.Fachverfahren, &r.Contact, &leika, &url, &nachweise,
+		&dims[0].Stage, &dates[0], &dims[0].Note, &dims[0].EvidenceURL,
+		&dims[1].Stage, &dates[1], &dims[1].Note, &dims[1].EvidenceURL,
+		&dims[2].Stage, &dates[2], &dims[2].Note, &dims[2].EvidenceURL,
+		&r.Version, &createdAt, &updatedAtRaw, &r.UpdatedBy)
+	if err != nil {
+		return register{}, err
+	}
+	r.CreatedAt, r.UpdatedAt = createdAt.UTC(), updatedAtRaw.UTC()
+	for i, d := range dims {
+		d.Ready = d.Stage == "live" || d.Stage == "not_applicable"
+		if dates[i] != nil {
+			s := dates[i].Format(time.DateOnly)
+			d.TargetDate = &s
+			d.Overdue = s < today && !d.Ready
+		}
+	}
+	return r, nil
+}
+
+type server struct{ pool *pgxpool.Pool }
+
+func (s *server) getRegister(w http.ResponseWriter, r *http.Request) {
+	today := time.Now().In(berlin).Format(time.DateOnly)
+	rows, err := s.pool.Query(r.Context(), getSQL, "register", r.PathValue("code"), r.PathValue("key"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	reg, err := scanRegister(rows, today)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	rows.Close()
+	w.Header().Set("ETag", `"`+strconv.FormatInt(reg.Version, 10)+`"`)
+	writeJSON(w, reg)
+}
+
+func (s *server) listRegisters(w http.ResponseWriter, r *http.Request) {
+	today := time.Now().In(berlin).Format(time.DateOnly)
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			http.Error(w, "bad limit", http.StatusBadRequest)
+			return
+		}
+		limit = n
+	}
+	// One row more than the page tells whether there is a next page, as in regmo.
+	rows, err := s.pool.Query(r.Context(), listSQL, "register", limit+1)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer rows.Close()
+	list := registerList{Items: make([]register, 0, limit+1)}
+	for rows.Next() {
+		reg, err := scanRegister(rows, today)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		list.Items = append(list.Items, reg)
+	}
+	if err := rows.Err(); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if len(list.Items) > limit {
+		list.Items = list.Items[:limit]
+		last := list.Items[limit-1]
+		next := last.Ressort + "/" + last.Key
+		list.NextCursor = &next
+	}
+	writeJSON(w, list)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		log.Printf("encode: %v", err)
+	}
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
+	maxConns := flag.Int("max-conns", 20, "pool size (regmo's is 20)")
+	flag.Parse()
+	if err := run(*addr, int32(*maxConns)); err != nil {
+		fmt.Fprintln(os.Stderr, "baseline:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr string, maxConns int32) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return err
+	}
+	cfg.MaxConns = maxConns
+	cfg.ConnConfig.RuntimeParams["application_name"] = "regmo-baseline"
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "15000"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := pool.Ping(ctx); err != nil {
+		return err
+	}
+	s := &server{pool: pool}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/ressorts/{code}/registers/{key}", s.getRegister)
+	mux.HandleFunc("GET /v1/registers", s.listRegisters)
+	httpServer := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Printf("baseline serving on http://%s", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
