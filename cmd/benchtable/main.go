@@ -1,0 +1,743 @@
+// Command benchtable is `make bench`: it starts a throwaway PostgreSQL (devdb -fast), loads
+// 10 Ressorts × N registers, runs regmo and the bare baseline server (cmd/baseline) side by
+// side under wrk, runs the Go benchmarks of the authorization decision, the readiness report
+// and the import, and prints one table of medians with the ratios to their ceilings. The
+// table also goes, with the machine, date and commit, to BENCHMARKS.md.
+//
+// Usage (make bench builds the binaries into bin/ first):
+//
+//	benchtable [-bin bin] [-dir DIR] [-out BENCHMARKS.md] [-runs 3] [-duration 5s]
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bremen/regmo/cmd/internal/harness"
+)
+
+var ressorts = []string{"SF", "SK", "SIS", "SBMS", "SASJI", "SJV", "SKB", "SWHT", "MAG-BHV", "ZGF"}
+
+type config struct {
+	bin, dir, out, goCmd string
+	runs                 int
+	duration, warmup     time.Duration
+	perRessort           int
+	conns                []int
+	http, goBench        bool
+}
+
+func main() {
+	var cfg config
+	var conns string
+	flag.StringVar(&cfg.bin, "bin", "bin", "directory with regmo, devdb and baseline")
+	flag.StringVar(&cfg.dir, "dir", "", "working directory for the cluster and logs (default: a new temporary one)")
+	flag.StringVar(&cfg.out, "out", "BENCHMARKS.md", "Markdown file to write the table to (empty: none)")
+	flag.StringVar(&cfg.goCmd, "go", "go", "the go command, for the Go benchmarks")
+	flag.IntVar(&cfg.runs, "runs", 3, "runs of every measurement; the table shows medians")
+	flag.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of one wrk run")
+	flag.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "wrk warm-up per server and request before the runs")
+	flag.IntVar(&cfg.perRessort, "registers", 1000, "registers per Ressort (10 Ressorts)")
+	flag.StringVar(&conns, "conns", "1,16,64", "connection counts")
+	flag.BoolVar(&cfg.http, "http", true, "run the HTTP load part")
+	flag.BoolVar(&cfg.goBench, "gobench", true, "run the Go benchmarks")
+	flag.Parse()
+	for _, c := range strings.Split(conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "benchtable: bad -conns %q\n", conns)
+			os.Exit(2)
+		}
+		cfg.conns = append(cfg.conns, n)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, cfg)
+	stop()
+	if err != nil {
+		if ctx.Err() != nil {
+			err = harness.ErrInterrupted
+		}
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config) error {
+	start := time.Now()
+	if cfg.http {
+		if err := ensureWrk(ctx); err != nil {
+			return err
+		}
+	}
+	env, err := harness.Start(ctx, harness.Options{Bin: cfg.bin, Dir: cfg.dir, Fast: true})
+	if env != nil {
+		defer env.Close()
+	}
+	if err != nil {
+		return err
+	}
+	env.Logf("PostgreSQL (fsync off) at %s", env.AdminURL)
+	rep := report{cfg: cfg, machine: harness.Machine(), started: start}
+	rep.postgres = postgresVersion(ctx, env.DBURL)
+	rep.wrk = wrkVersion()
+	rep.goVersion = goVersion(ctx, cfg.goCmd)
+	rep.commit = gitCommit(ctx)
+
+	var failures []string
+	if cfg.http {
+		if err := httpPart(ctx, env, cfg, &rep); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			failures = append(failures, "HTTP load: "+err.Error())
+			env.Logf("HTTP load failed: %v", err)
+		}
+	}
+	if cfg.goBench {
+		if err := goPart(ctx, env, cfg, &rep); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			failures = append(failures, "Go benchmarks: "+err.Error())
+			env.Logf("Go benchmarks failed: %v", err)
+		}
+	}
+	rep.elapsed = time.Since(start)
+	rep.failures = failures
+	md := rep.markdown()
+	fmt.Println()
+	fmt.Print(md)
+	if cfg.out != "" {
+		if err := os.WriteFile(cfg.out, []byte(md), 0o644); err != nil {
+			return err
+		}
+		env.Logf("written to %s", cfg.out)
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%d part(s) failed: %s", len(failures), strings.Join(failures, "; "))
+	}
+	return nil
+}
+
+// ensureWrk installs wrk from Debian when it is missing.
+func ensureWrk(ctx context.Context) error {
+	if _, err := exec.LookPath("wrk"); err == nil {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("wrk is missing: install it (apt-get install wrk) and run again")
+	}
+	fmt.Fprintln(os.Stderr, "benchtable: installing wrk (apt-get)")
+	for _, args := range [][]string{{"update", "-q"}, {"install", "-y", "-q", "wrk"}} {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("apt-get %s: %w", strings.Join(args, " "), err)
+		}
+	}
+	return nil
+}
+
+// ---- HTTP load ----
+
+// target is one server under load.
+type target struct {
+	name string // regmo or baseline
+	base string
+	auth string // Authorization header, regmo only
+}
+
+// request is one kind of request under load.
+type request struct {
+	name   string // table label
+	path   string // fixed path, or "" with script
+	script string // wrk Lua script choosing the path
+}
+
+type httpResult struct {
+	rps, p50, p99 float64 // requests/s, seconds
+	errors        string  // non-2xx answers and socket errors, when any
+}
+
+type httpCell struct {
+	request, server string
+	conns           int
+	runs            []httpResult
+}
+
+func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) error {
+	n := cfg.perRessort
+	env.Logf("loading %d Ressorts × %d registers", len(ressorts), n)
+	err := env.Exec(ctx, env.DBURL, fmt.Sprintf(`INSERT INTO entries (kind, ressort, key, name, description,
+			legal_basis, created_at, updated_at, updated_by,
+			idnr_stage, idnr_target_date, idnr_note, noots_stage, noots_target_date, dsc_stage)
+		SELECT 'register', r.code, 'r-' || lpad(i::text, 5, '0'), 'Register ' || i || ' des Ressorts ' || r.code,
+		       'Ein Register, das der Benchmark erzeugt hat, mit einer Beschreibung von üblicher Länge.',
+		       '§ 1 IDNrG', now(), now(), 'bench',
+		       (ARRAY['not_started','planned','in_progress','testing','live']::stage[])[1 + i %% 5],
+		       DATE '2026-01-01' + (i %% 1000), 'Notiz ' || i,
+		       (ARRAY['not_started','planned','in_progress','testing','live']::stage[])[1 + (i / 5) %% 5],
+		       DATE '2027-06-30',
+		       (ARRAY['not_started','planned','in_progress','testing','live']::stage[])[1 + (i / 25) %% 5]
+		FROM ressorts r, generate_series(1, %d) i
+		WHERE r.code = ANY(ARRAY['%s'])`, n, strings.Join(ressorts, "','")),
+		`VACUUM ANALYZE entries`)
+	if err != nil {
+		return err
+	}
+	token, err := env.Token(ctx, "bench", "ozg-koordination", "")
+	if err != nil {
+		return err
+	}
+	regmoPort, err := harness.FreePort()
+	if err != nil {
+		return err
+	}
+	metricsPort, err := harness.FreePort()
+	if err != nil {
+		return err
+	}
+	basePort, err := harness.FreePort()
+	if err != nil {
+		return err
+	}
+	regmo, err := env.StartProcess("regmo", []string{
+		"DATABASE_URL=" + env.DBURL, "REGMO_MIGRATE=false",
+		fmt.Sprintf("REGMO_ADDR=127.0.0.1:%d", regmoPort),
+		fmt.Sprintf("REGMO_METRICS_ADDR=127.0.0.1:%d", metricsPort),
+	}, env.BinPath("regmo"), "serve")
+	if err != nil {
+		return err
+	}
+	baseline, err := env.StartProcess("baseline", []string{"DATABASE_URL=" + env.DBURL},
+		env.BinPath("baseline"), "-addr", fmt.Sprintf("127.0.0.1:%d", basePort))
+	if err != nil {
+		return err
+	}
+	targets := []target{
+		{"regmo", fmt.Sprintf("http://127.0.0.1:%d", regmoPort), "Bearer " + token},
+		{"baseline", fmt.Sprintf("http://127.0.0.1:%d", basePort), ""},
+	}
+	probe := "/v1/ressorts/SF/registers/r-00001"
+	if err := harness.WaitHTTP(ctx, regmo, targets[0].base+probe, http.Header{"Authorization": {targets[0].auth}}, 200, 30*time.Second); err != nil {
+		return err
+	}
+	if err := harness.WaitHTTP(ctx, baseline, targets[1].base+probe, nil, 200, 30*time.Second); err != nil {
+		return err
+	}
+	script := filepath.Join(env.Dir, "get-one.lua")
+	if err := os.WriteFile(script, []byte(getScript(n)), 0o644); err != nil {
+		return err
+	}
+	requests := []request{
+		{name: "GET one register", script: script},
+		{name: "GET list page of 100", path: "/v1/registers?limit=100"},
+	}
+	rep.httpSetup = fmt.Sprintf("%d registers (10 Ressorts × %d); GET one picks a random register per request; "+
+		"the list is `GET /v1/registers?limit=100` (first page, ordered by Ressort and key); regmo is called as an "+
+		"`ozg-koordination` user with its default JSON request log and metrics on", len(ressorts)*n, n)
+	env.Logf("warm-up")
+	for _, rq := range requests {
+		for _, t := range targets {
+			if _, err := wrk(ctx, t, rq, 16, cfg.warmup); err != nil {
+				return err
+			}
+		}
+	}
+	cells := map[string]*httpCell{}
+	var order []string
+	for run := 1; run <= cfg.runs; run++ {
+		for _, rq := range requests {
+			for _, c := range cfg.conns {
+				// Alternate which server goes first, so that neither always follows the other.
+				ts := targets
+				if run%2 == 0 {
+					ts = []target{targets[1], targets[0]}
+				}
+				for _, t := range ts {
+					res, err := wrk(ctx, t, rq, c, cfg.duration)
+					if err != nil {
+						return err
+					}
+					key := fmt.Sprintf("%s|%d|%s", rq.name, c, t.name)
+					cell, ok := cells[key]
+					if !ok {
+						cell = &httpCell{request: rq.name, server: t.name, conns: c}
+						cells[key] = cell
+						order = append(order, key)
+					}
+					cell.runs = append(cell.runs, res)
+					env.Logf("run %d/%d  %-22s %2d conns  %-8s %8.0f req/s  p50 %s  p99 %s%s", run, cfg.runs, rq.name, c, t.name,
+						res.rps, dur(res.p50), dur(res.p99), suffix(res.errors))
+				}
+			}
+		}
+	}
+	for _, key := range order {
+		rep.http = append(rep.http, *cells[key])
+	}
+	if regmo.Exited() {
+		return fmt.Errorf("regmo exited during the load:\n%s", regmo.Tail(20))
+	}
+	_ = regmo.Stop(10 * time.Second)
+	_ = baseline.Stop(10 * time.Second)
+	return nil
+}
+
+func suffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "  (" + s + ")"
+}
+
+// getScript makes wrk ask for a random register of a random Ressort on every request.
+func getScript(n int) string {
+	return fmt.Sprintf(`local ressorts = {"%s"}
+local n = %d
+local counter = 0
+setup = function(thread)
+  counter = counter + 1
+  thread:set("seed", counter)
+end
+init = function(args)
+  math.randomseed(os.time() + seed * 7919)
+end
+request = function()
+  local path = string.format("/v1/ressorts/%%s/registers/r-%%05d", ressorts[math.random(#ressorts)], math.random(n))
+  return wrk.format("GET", path)
+end
+`, strings.Join(ressorts, `","`), n)
+}
+
+var (
+	wrkRPS     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	wrkPct     = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
+	wrkNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+	wrkSockets = regexp.MustCompile(`Socket errors: (.*)`)
+)
+
+// wrk runs one load and reads its requests/s and latency percentiles.
+func wrk(ctx context.Context, t target, rq request, conns int, d time.Duration) (httpResult, error) {
+	threads := min(conns, 2)
+	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", d.String(), "--latency", "--timeout", "10s"}
+	if t.auth != "" {
+		args = append(args, "-H", "Authorization: "+t.auth)
+	}
+	path := rq.path
+	if rq.script != "" {
+		args = append(args, "-s", rq.script)
+		path = "/"
+	}
+	args = append(args, t.base+path)
+	cmd := harness.Command(ctx, "wrk", args...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return httpResult{}, fmt.Errorf("wrk %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	text := string(out)
+	var res httpResult
+	m := wrkRPS.FindStringSubmatch(text)
+	if m == nil {
+		return httpResult{}, fmt.Errorf("wrk printed no Requests/sec:\n%s", text)
+	}
+	res.rps, _ = strconv.ParseFloat(m[1], 64)
+	for _, pm := range wrkPct.FindAllStringSubmatch(text, -1) {
+		v, _ := strconv.ParseFloat(pm[2], 64)
+		switch pm[3] {
+		case "us":
+			v /= 1e6
+		case "ms":
+			v /= 1e3
+		}
+		if pm[1] == "50" {
+			res.p50 = v
+		} else {
+			res.p99 = v
+		}
+	}
+	var errs []string
+	if m := wrkNon2xx.FindStringSubmatch(text); m != nil {
+		errs = append(errs, m[1]+" non-2xx")
+	}
+	if m := wrkSockets.FindStringSubmatch(text); m != nil {
+		errs = append(errs, "socket errors: "+m[1])
+	}
+	res.errors = strings.Join(errs, ", ")
+	return res, nil
+}
+
+// ---- Go benchmarks ----
+
+// benchLine is one result line of go test -bench.
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+(.+)$`)
+
+// goBenchmarks are the benchmarks the table shows, by package; others are not run.
+const goBenchmarks = `^(BenchmarkDecide|BenchmarkDecideUncached|BenchmarkReadinessReport|BenchmarkImport)$`
+
+func goPart(ctx context.Context, env *harness.Env, cfg config, rep *report) error {
+	env.Logf("Go benchmarks (-count %d); BenchmarkReadinessReport seeds 1,000,000 entries per count", cfg.runs)
+	args := []string{"test", "-p", "1", "-run", "^$", "-bench", goBenchmarks, "-count", strconv.Itoa(cfg.runs), "./api", "./domain"}
+	cmd := harness.Command(ctx, cfg.goCmd, args...)
+	cmd.Env = append(os.Environ(), "REGMO_TEST_DATABASE_URL="+env.AdminURL)
+	logPath := filepath.Join(env.Dir, "gobench.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	waitErr := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		waitErr <- err
+	}()
+	rep.goResults = map[string][]map[string]float64{}
+	var logs []string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintln(logFile, line)
+		if m := benchLine.FindStringSubmatch(line); m != nil {
+			metrics := map[string]float64{}
+			fields := strings.Fields(m[3])
+			for i := 0; i+1 < len(fields); i += 2 {
+				if v, err := strconv.ParseFloat(fields[i], 64); err == nil {
+					metrics[fields[i+1]] = v
+				}
+			}
+			rep.goResults[m[1]] = append(rep.goResults[m[1]], metrics)
+			env.Logf("%s", strings.Join(strings.Fields(line), " "))
+			continue
+		}
+		if strings.Contains(line, "_test.go:") || strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "---") || strings.HasPrefix(line, "panic") {
+			env.Logf("%s", strings.TrimSpace(line))
+			if strings.Contains(line, "_test.go:") {
+				logs = append(logs, strings.TrimSpace(line))
+			}
+		}
+	}
+	rep.goLogs = logs
+	if err := <-waitErr; err != nil {
+		return fmt.Errorf("go %s: %w (output in %s)", strings.Join(args, " "), err, logPath)
+	}
+	return nil
+}
+
+// ---- the table ----
+
+type report struct {
+	cfg                               config
+	machine, postgres, wrk, goVersion string
+	commit                            string
+	started                           time.Time
+	elapsed                           time.Duration
+	httpSetup                         string
+	http                              []httpCell
+	goResults                         map[string][]map[string]float64
+	goLogs                            []string
+	failures                          []string
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// metric is the median of one metric of a Go benchmark over its counts; ok is false when the
+// benchmark did not run.
+func (r *report) metric(name, unit string) (float64, bool) {
+	var xs []float64
+	for _, m := range r.goResults[name] {
+		if v, ok := m[unit]; ok {
+			xs = append(xs, v)
+		}
+	}
+	if len(xs) == 0 {
+		return 0, false
+	}
+	return median(xs), true
+}
+
+func (r *report) cell(request string, conns int, server string) *httpCell {
+	for i := range r.http {
+		c := &r.http[i]
+		if c.request == request && c.conns == conns && c.server == server {
+			return c
+		}
+	}
+	return nil
+}
+
+func (c *httpCell) medians() (rps, p50, p99 float64, errs string) {
+	var a, b, d []float64
+	for _, r := range c.runs {
+		a, b, d = append(a, r.rps), append(b, r.p50), append(d, r.p99)
+		if r.errors != "" {
+			errs = r.errors
+		}
+	}
+	return median(a), median(b), median(d), errs
+}
+
+func dur(seconds float64) string {
+	switch {
+	case seconds == 0:
+		return "–"
+	case seconds < 1e-3:
+		return fmt.Sprintf("%.0f µs", seconds*1e6)
+	case seconds < 10e-3:
+		return fmt.Sprintf("%.2f ms", seconds*1e3)
+	case seconds < 1:
+		return fmt.Sprintf("%.1f ms", seconds*1e3)
+	default:
+		return fmt.Sprintf("%.2f s", seconds)
+	}
+}
+
+// thousands writes n with thin separators: 12,345.
+func thousands(n float64) string {
+	s := strconv.FormatInt(int64(n+0.5), 10)
+	var b strings.Builder
+	for i, ch := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(ch)
+	}
+	return b.String()
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "✓"
+	}
+	return "✗"
+}
+
+const notAvailable = "not available"
+
+func (r *report) rows() [][]string {
+	var rows [][]string
+	// HTTP
+	var requests []string
+	for _, c := range r.http {
+		if !slices.Contains(requests, c.request) {
+			requests = append(requests, c.request)
+		}
+	}
+	for _, rq := range requests {
+		for _, n := range r.cfg.conns {
+			reg, base := r.cell(rq, n, "regmo"), r.cell(rq, n, "baseline")
+			if reg == nil || base == nil {
+				continue
+			}
+			rr, r50, r99, rerr := reg.medians()
+			br, b50, b99, berr := base.medians()
+			ratio := rr / br
+			target, met := "", ""
+			if n == 64 {
+				target, met = "≥ 50 %", verdict(ratio >= 0.5)
+			}
+			regmo := fmt.Sprintf("%s req/s · p50 %s · p99 %s%s", thousands(rr), dur(r50), dur(r99), suffix(rerr))
+			ceiling := fmt.Sprintf("%s req/s · p50 %s · p99 %s%s", thousands(br), dur(b50), dur(b99), suffix(berr))
+			rows = append(rows, []string{fmt.Sprintf("%s, %d conn.", rq, n), regmo, ceiling, fmt.Sprintf("%.0f %%", ratio*100), target, met})
+		}
+	}
+	if r.cfg.http && len(r.http) == 0 {
+		rows = append(rows, []string{"HTTP load (GET one, list of 100)", "failed", "", "", "≥ 50 % at 64", "✗"})
+	}
+	if !r.cfg.goBench {
+		return rows
+	}
+	// Readiness report
+	rep, okR := r.metric("BenchmarkReadinessReport/report", "ns/op")
+	agg, okA := r.metric("BenchmarkReadinessReport/sql_aggregate", "ns/op")
+	switch {
+	case okR && okA:
+		ratio := rep / agg
+		rows = append(rows, []string{"Readiness report, 1,000,000 entries", dur(rep / 1e9), "bare SQL aggregate " + dur(agg/1e9),
+			fmt.Sprintf("%.2f×", ratio), "< 1 s, ≤ 2×", verdict(rep < 1e9 && ratio <= 2)})
+	case okR:
+		rows = append(rows, []string{"Readiness report, 1,000,000 entries", dur(rep / 1e9), notAvailable, "", "< 1 s, ≤ 2×", ""})
+	default:
+		rows = append(rows, []string{"Readiness report, 1,000,000 entries", notAvailable, "", "", "< 1 s, ≤ 2×", ""})
+	}
+	// Import
+	const importRows = 100_000
+	rate := func(name string) (float64, float64, bool) {
+		ns, ok := r.metric(name, "ns/op")
+		if !ok {
+			return 0, 0, false
+		}
+		if v, ok := r.metric(name, "rows/s"); ok {
+			return v, ns / 1e9, true
+		}
+		return importRows / (ns / 1e9), ns / 1e9, true
+	}
+	imp, impSec, okI := rate("BenchmarkImport/import")
+	cp, cpSec, okC := rate("BenchmarkImport/copy")
+	switch {
+	case okI && okC:
+		ratio := imp / cp
+		rows = append(rows, []string{"Import of 100,000 registers (CSV)", fmt.Sprintf("%s rows/s (%s)", thousands(imp), dur(impSec)),
+			fmt.Sprintf("plain COPY %s rows/s (%s)", thousands(cp), dur(cpSec)), fmt.Sprintf("%.0f %%", ratio*100),
+			"< 10 s, ≥ 25 %", verdict(impSec < 10 && ratio >= 0.25)})
+	case okI:
+		rows = append(rows, []string{"Import of 100,000 registers (CSV)", fmt.Sprintf("%s rows/s (%s)", thousands(imp), dur(impSec)), notAvailable, "", "< 10 s, ≥ 25 %", ""})
+	default:
+		rows = append(rows, []string{"Import of 100,000 registers (CSV)", notAvailable, "", "", "< 10 s, ≥ 25 %", ""})
+	}
+	if re, reSec, ok := rate("BenchmarkImport/reimport"); ok {
+		rows = append(rows, []string{"Re-import, 100,000 unchanged", fmt.Sprintf("%s rows/s (%s)", thousands(re), dur(reSec)), "", "", "< 5 s", verdict(reSec < 5)})
+	} else {
+		rows = append(rows, []string{"Re-import, 100,000 unchanged", notAvailable, "", "", "< 5 s", ""})
+	}
+	// Authorization
+	if d, ok := r.metric("BenchmarkDecide", "ns/op"); ok {
+		ceiling, ratio := "", ""
+		if u, ok := r.metric("BenchmarkDecideUncached", "ns/op"); ok {
+			ceiling, ratio = "Casbin uncached "+dur(u/1e9), fmt.Sprintf("%.3f×", d/u)
+		}
+		rows = append(rows, []string{"Authorization decision", dur(d / 1e9), ceiling, ratio, "< 5 µs", verdict(d < 5000)})
+	} else {
+		rows = append(rows, []string{"Authorization decision", notAvailable, "", "", "< 5 µs", ""})
+	}
+	return rows
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	b.WriteString("# Benchmarks\n\n")
+	b.WriteString("Written by `make bench` (cmd/benchtable); run it again to replace this file. Absolute figures depend on\n")
+	b.WriteString("the machine and on what else it is doing; the ratios compare figures of one run and are what matter.\n\n")
+	fmt.Fprintf(&b, "- Date: %s (took %s)\n", r.started.Format("2006-01-02 15:04 MST"), r.elapsed.Round(time.Second))
+	fmt.Fprintf(&b, "- Commit: %s\n", r.commit)
+	fmt.Fprintf(&b, "- Machine: %s\n", r.machine)
+	fmt.Fprintf(&b, "- Software: %s, %s, %s, throwaway cluster with fsync and synchronous_commit off (devdb -fast)\n", r.goVersion, r.postgres, r.wrk)
+	fmt.Fprintf(&b, "- Method: every figure is the median of %d runs. HTTP: wrk for %s per cell, regmo and the baseline alternating, "+
+		"load generator, server and PostgreSQL on the same machine; %s. The ceiling is `cmd/baseline`: net/http and a pgx pool of the "+
+		"same size (20) running the same SQL and writing the same JSON, without authentication, authorization, validation, logging or metrics.\n",
+		r.cfg.runs, r.cfg.duration, r.httpSetup)
+	b.WriteString("- Go benchmarks (`go test -bench`, `-count` as above): `BenchmarkReadinessReport` (domain), `BenchmarkImport` (api), `BenchmarkDecide` (api).\n\n")
+	rows := r.rows()
+	header := []string{"Measurement", "regmo", "Ceiling", "Ratio", "Target", "Met"}
+	b.WriteString("| " + strings.Join(header, " | ") + " |\n")
+	b.WriteString("|---|---|---|--:|---|:-:|\n")
+	for _, row := range rows {
+		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	if len(r.http) > 0 {
+		b.WriteString("\nHTTP requests/s of every run (regmo / baseline):\n\n")
+		b.WriteString("| Request | conn. | regmo | baseline |\n|---|--:|---|---|\n")
+		var seen []string
+		for _, c := range r.http {
+			key := fmt.Sprintf("%s|%d", c.request, c.conns)
+			if slices.Contains(seen, key) {
+				continue
+			}
+			seen = append(seen, key)
+			reg, base := r.cell(c.request, c.conns, "regmo"), r.cell(c.request, c.conns, "baseline")
+			fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", c.request, c.conns, runList(reg), runList(base))
+		}
+	}
+	if len(r.goLogs) > 0 {
+		b.WriteString("\nWhat the Go benchmarks logged:\n\n```\n")
+		for _, l := range r.goLogs {
+			b.WriteString(l + "\n")
+		}
+		b.WriteString("```\n")
+	}
+	if len(r.failures) > 0 {
+		b.WriteString("\nFailed parts:\n\n")
+		for _, f := range r.failures {
+			b.WriteString("- " + strings.ReplaceAll(f, "\n", " ") + "\n")
+		}
+	}
+	return b.String()
+}
+
+func runList(c *httpCell) string {
+	if c == nil {
+		return ""
+	}
+	var parts []string
+	for _, r := range c.runs {
+		parts = append(parts, thousands(r.rps))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// ---- the setting ----
+
+func postgresVersion(ctx context.Context, dsn string) string {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "PostgreSQL"
+	}
+	defer conn.Close(context.Background())
+	var v string
+	if err := conn.QueryRow(ctx, "SHOW server_version").Scan(&v); err != nil {
+		return "PostgreSQL"
+	}
+	return "PostgreSQL " + strings.Fields(v)[0]
+}
+
+func wrkVersion() string {
+	out, _ := exec.Command("wrk", "-v").CombinedOutput()
+	if f := strings.Fields(string(out)); len(f) >= 2 && f[0] == "wrk" {
+		return "wrk " + f[1]
+	}
+	return "wrk"
+}
+
+func goVersion(ctx context.Context, goCmd string) string {
+	out, err := exec.CommandContext(ctx, goCmd, "env", "GOVERSION").Output()
+	if err != nil {
+		return runtime.Version()
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func gitCommit(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown (not a git checkout)"
+	}
+	commit := strings.TrimSpace(string(out))
+	if st, err := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		commit += " (with uncommitted changes in the working tree)"
+	}
+	return commit
+}
