@@ -70,9 +70,10 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, cfg)
+	interrupted := ctx.Err() != nil
 	stop()
 	if err != nil {
-		if ctx.Err() != nil {
+		if interrupted {
 			err = harness.ErrInterrupted
 		}
 		fmt.Fprintln(os.Stderr, "benchtable:", err)

@@ -1,0 +1,81 @@
+// Command loadtest is `make loadtest`: 60 seconds of mixed traffic against regmo by users of
+// every role (70 % reads, 25 % PATCH with If-Match, 5 % lists and reports), with PostgreSQL
+// restarted once in the middle (devdb restart: pg_ctl restart -m fast). It starts its own
+// cluster (fsync on, unless -fast) and regmo, and checks what issue 7 requires:
+//
+//   - while the database is away, requests fail fast with 503 and a problem body, never 500
+//     and never a hang; no 5xx outside the restart window;
+//   - regmo answers 2xx again within 5 s of the database's return, without a restart;
+//   - every PATCH acknowledged with 2xx is in the database with its version and value;
+//   - afterwards goroutines, requests in flight and database connections are back at their
+//     idle level (from GET /metrics and pg_stat_activity).
+//
+// It prints requests by status class, the longest time /readyz was not 200 and the lost
+// writes, and exits 1 when a requirement fails.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/bremen/regmo/cmd/internal/harness"
+)
+
+type config struct {
+	bin, dir          string
+	duration          time.Duration
+	restartAt         time.Duration
+	down              time.Duration
+	rate              int
+	workers           int
+	perRessort        int
+	fast              bool
+	recoveryLimit     time.Duration
+	failFastLimit     time.Duration
+	hangLimit         time.Duration
+	goroutineSlack    int
+	settleTimeout     time.Duration
+	regmoRequestLimit time.Duration
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.bin, "bin", "bin", "directory with regmo and devdb")
+	flag.StringVar(&cfg.dir, "dir", "", "working directory for the cluster and logs (default: a new temporary one)")
+	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "length of the traffic")
+	flag.DurationVar(&cfg.restartAt, "restart-at", 0, "when to restart PostgreSQL (default: half of -duration)")
+	flag.DurationVar(&cfg.down, "down", 0, "instead of pg_ctl restart, stop PostgreSQL for this long and start it again")
+	flag.IntVar(&cfg.rate, "rate", 200, "requests per second to start (open loop)")
+	flag.IntVar(&cfg.workers, "workers", 32, "requests in flight at most")
+	flag.IntVar(&cfg.perRessort, "registers", 100, "registers per Ressort (10 Ressorts; plus 10 Onlinedienste each)")
+	flag.BoolVar(&cfg.fast, "fast", false, "run PostgreSQL with fsync off (devdb -fast)")
+	flag.DurationVar(&cfg.recoveryLimit, "recovery-limit", 5*time.Second, "longest allowed time from the database's return to regmo's first 2xx")
+	flag.DurationVar(&cfg.failFastLimit, "fail-fast-limit", 6*time.Second, "longest allowed time for a 503 (the connect timeout is 5 s)")
+	flag.DurationVar(&cfg.hangLimit, "hang-limit", 10*time.Second, "a request taking longer counts as a hang")
+	flag.IntVar(&cfg.goroutineSlack, "goroutine-slack", 3, "goroutines allowed above the idle level after the run")
+	flag.DurationVar(&cfg.settleTimeout, "settle", 20*time.Second, "how long to wait for goroutines and connections to settle after the run")
+	flag.Parse()
+	if cfg.restartAt == 0 {
+		cfg.restartAt = cfg.duration / 2
+	}
+	cfg.regmoRequestLimit = 20 * time.Second
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ok, err := run(ctx, cfg)
+	interrupted := ctx.Err() != nil
+	stop()
+	switch {
+	case interrupted:
+		fmt.Fprintln(os.Stderr, "loadtest:", harness.ErrInterrupted)
+		os.Exit(1)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	case !ok:
+		os.Exit(1)
+	}
+}
