@@ -435,12 +435,15 @@ func goPart(ctx context.Context, env *harness.Env, cfg config, rep *report) erro
 			env.Logf("%s", strings.Join(strings.Fields(line), " "))
 			continue
 		}
-		if strings.Contains(line, "_test.go:") || strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "---") || strings.HasPrefix(line, "panic") {
-			env.Logf("%s", strings.TrimSpace(line))
-			if strings.Contains(line, "_test.go:") {
-				logs = append(logs, strings.TrimSpace(line))
-			}
+		// Everything else a benchmark prints (its own ratio line, b.Log output, failures) is
+		// kept for the table's notes; go test's own header and summary lines are not.
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || trimmed == "PASS" || strings.HasPrefix(trimmed, "ok ") ||
+			slices.ContainsFunc([]string{"goos:", "goarch:", "pkg:", "cpu:"}, func(p string) bool { return strings.HasPrefix(trimmed, p) }) {
+			continue
 		}
+		env.Logf("%s", trimmed)
+		logs = append(logs, trimmed)
 	}
 	rep.goLogs = logs
 	if err := <-waitErr; err != nil {
@@ -516,6 +519,10 @@ func dur(seconds float64) string {
 	switch {
 	case seconds == 0:
 		return "–"
+	case seconds < 1e-6:
+		return fmt.Sprintf("%.0f ns", seconds*1e9)
+	case seconds < 10e-6:
+		return fmt.Sprintf("%.2f µs", seconds*1e6)
 	case seconds < 1e-3:
 		return fmt.Sprintf("%.0f µs", seconds*1e6)
 	case seconds < 10e-3:
@@ -629,7 +636,7 @@ func (r *report) rows() [][]string {
 	if d, ok := r.metric("BenchmarkDecide", "ns/op"); ok {
 		ceiling, ratio := "", ""
 		if u, ok := r.metric("BenchmarkDecideUncached", "ns/op"); ok {
-			ceiling, ratio = "Casbin uncached "+dur(u/1e9), fmt.Sprintf("%.3f×", d/u)
+			ceiling, ratio = "Casbin evaluated each time "+dur(u/1e9), fmt.Sprintf("%.1f %%", 100*d/u)
 		}
 		rows = append(rows, []string{"Authorization decision", dur(d / 1e9), ceiling, ratio, "< 5 µs", verdict(d < 5000)})
 	} else {

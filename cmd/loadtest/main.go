@@ -31,6 +31,7 @@ type config struct {
 	duration          time.Duration
 	restartAt         time.Duration
 	down              time.Duration
+	freeze            time.Duration
 	rate              int
 	workers           int
 	perRessort        int
@@ -50,6 +51,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 60*time.Second, "length of the traffic")
 	flag.DurationVar(&cfg.restartAt, "restart-at", 0, "when to restart PostgreSQL (default: half of -duration)")
 	flag.DurationVar(&cfg.down, "down", 0, "instead of pg_ctl restart, stop PostgreSQL for this long and start it again")
+	flag.DurationVar(&cfg.freeze, "freeze", 0, "instead of a restart, stop PostgreSQL's processes with SIGSTOP for this long (a hung database: connections open, no answers)")
 	flag.IntVar(&cfg.rate, "rate", 200, "requests per second to start (open loop)")
 	flag.IntVar(&cfg.workers, "workers", 32, "requests in flight at most")
 	flag.IntVar(&cfg.perRessort, "registers", 100, "registers per Ressort (10 Ressorts; plus 10 Onlinedienste each)")

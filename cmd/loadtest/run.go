@@ -2,15 +2,18 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -101,13 +104,17 @@ func run(ctx context.Context, cfg config) (bool, error) {
 		case <-time.After(cfg.restartAt):
 		}
 		restartStart = time.Now()
-		if cfg.down > 0 {
+		switch {
+		case cfg.freeze > 0:
+			env.Logf("freezing PostgreSQL for %s (SIGSTOP)", cfg.freeze)
+			restartErr = freeze(env.PGDir(), cfg.freeze)
+		case cfg.down > 0:
 			env.Logf("stopping PostgreSQL for %s", cfg.down)
 			if _, restartErr = env.Devdb(ctx, "stop"); restartErr == nil {
 				time.Sleep(cfg.down)
 				_, restartErr = env.Devdb(ctx, "start")
 			}
-		} else {
+		default:
 			env.Logf("restarting PostgreSQL (pg_ctl restart -m fast)")
 			_, restartErr = env.Devdb(ctx, "restart")
 		}
@@ -154,9 +161,16 @@ func run(ctx context.Context, cfg config) (bool, error) {
 	}
 	readyOutage, readyFrom := longestOutage(ready)
 	fmt.Println()
+	fault := "restarted (pg_ctl restart -m fast)"
+	switch {
+	case cfg.freeze > 0:
+		fault = "frozen with SIGSTOP for " + cfg.freeze.String()
+	case cfg.down > 0:
+		fault = "stopped for " + cfg.down.String()
+	}
 	fmt.Printf("Load test: %s of traffic at %d req/s, %d users (admin, ozg-koordination, 10 ressortverantwortliche), "+
-		"%d registers; PostgreSQL %s, restarted at +%s\n\n", trafficEnd.Sub(start).Round(time.Second), cfg.rate, len(users),
-		len(ressorts)*cfg.perRessort, durability, restartStart.Sub(start).Round(100*time.Millisecond))
+		"%d registers; PostgreSQL %s, %s at +%s\n\n", trafficEnd.Sub(start).Round(time.Second), cfg.rate, len(users),
+		len(ressorts)*cfg.perRessort, durability, fault, restartStart.Sub(start).Round(100*time.Millisecond))
 	a.printStatusTable(os.Stdout, start)
 	fmt.Println()
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -183,7 +197,7 @@ func run(ctx context.Context, cfg config) (bool, error) {
 		{"the database was seen away and back", !a.noOutage, "the probe never failed: the restart was too quick to observe"},
 		{"no 500 and no other 5xx than 503", a.bad5xx == 0, fmt.Sprintf("%d", a.bad5xx)},
 		{"every 4xx/5xx is a problem+json body", a.notProblem == 0, fmt.Sprintf("%d without", a.notProblem)},
-		{"no 5xx outside the restart window", a.outside5xx == 0, fmt.Sprintf("%d outside (window: restart until %s after the database's return)", a.outside5xx, cfg.recoveryLimit)},
+		{"no 5xx outside the restart window", a.outside5xx == 0, fmt.Sprintf("%d outside (window: from the fault until %s after the database's return)", a.outside5xx, cfg.recoveryLimit)},
 		{"no request without an answer, none slower than " + cfg.hangLimit.String(), a.transport == 0 && a.hangs == 0, fmt.Sprintf("%d without answer, %d slow", a.transport, a.hangs)},
 		{"503s fail fast (≤ " + cfg.failFastLimit.String() + ")", a.slowest503 <= cfg.failFastLimit, a.slowest503.String()},
 		{"first 2xx within " + cfg.recoveryLimit.String() + " of the database's return", a.recovered && a.recovery <= cfg.recoveryLimit, a.recoveryText()},
@@ -240,6 +254,46 @@ func readyBackWithin(ready []sample, back time.Time, limit time.Duration) bool {
 	return false
 }
 
+// freeze stops the cluster's postmaster and its children with SIGSTOP for d, then lets them
+// go on: the database keeps its connections but answers nothing, as behind a network partition.
+func freeze(pgDir string, d time.Duration) error {
+	data, err := os.ReadFile(filepath.Join(pgDir, "data", "postmaster.pid"))
+	if err != nil {
+		return err
+	}
+	postmaster, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(data), "\n", 2)[0]))
+	if err != nil {
+		return fmt.Errorf("postmaster.pid: %w", err)
+	}
+	pids := []int{postmaster}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(postmaster) {
+			pid, _ := strconv.Atoi(strings.TrimSuffix(filepath.Base(filepath.Dir(st)), "/"))
+			pids = append(pids, pid)
+		}
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			return fmt.Errorf("SIGSTOP %d: %w", pid, err)
+		}
+	}
+	time.Sleep(d)
+	var firstErr error
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGCONT); err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("SIGCONT %d: %w", pid, err)
+		}
+	}
+	return firstErr
+}
+
 // ---- analysis of the answers ----
 
 type analysis struct {
@@ -259,8 +313,8 @@ type analysis struct {
 }
 
 const (
-	phaseBefore = "before the restart"
-	phaseWindow = "restart window"
+	phaseBefore = "before the fault"
+	phaseWindow = "fault window"
 	phaseAfter  = "after the window"
 )
 
@@ -401,7 +455,7 @@ func (a *analysis) printStatusTable(w io.Writer, start time.Time) {
 	for _, p := range []string{phaseBefore, phaseWindow, phaseAfter} {
 		label := p
 		if p == phaseWindow {
-			label = fmt.Sprintf("restart window (+%s to +%s)", a.restartStart.Sub(start).Round(100*time.Millisecond), a.windowEnd.Sub(start).Round(100*time.Millisecond))
+			label = fmt.Sprintf("fault window (+%s to +%s)", a.restartStart.Sub(start).Round(100*time.Millisecond), a.windowEnd.Sub(start).Round(100*time.Millisecond))
 		}
 		row(label, a.classes[p])
 		for c, n := range a.classes[p] {
