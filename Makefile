@@ -8,6 +8,10 @@ DATA    := .regmo
 PGDIR   := $(DATA)/pg
 REDOCLY := @redocly/cli@2.77.0
 
+# go.mod names the toolchain with the security fixes (go1.26.9: GO-2026-6617 in net/http);
+# this machine's Go defaults to GOTOOLCHAIN=local, so let it fetch that one when older.
+export GOTOOLCHAIN ?= auto
+
 .PHONY: run stop test bench bench-go bench-tools loadtest generate check-generated lint check postgres build clean
 
 build:

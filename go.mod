@@ -2,6 +2,8 @@ module github.com/bremen/regmo
 
 go 1.26.8
 
+toolchain go1.26.9
+
 require (
 	github.com/casbin/casbin/v2 v2.135.0
 	github.com/getkin/kin-openapi v0.152.0
