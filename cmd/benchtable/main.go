@@ -355,7 +355,11 @@ func wrk(ctx context.Context, t target, rq request, conns int, d time.Duration) 
 	if err != nil {
 		return httpResult{}, fmt.Errorf("wrk %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
-	text := string(out)
+	return parseWrk(string(out))
+}
+
+// parseWrk reads wrk --latency's output.
+func parseWrk(text string) (httpResult, error) {
 	var res httpResult
 	m := wrkRPS.FindStringSubmatch(text)
 	if m == nil {

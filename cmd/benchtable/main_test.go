@@ -1,0 +1,69 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+const wrkOutput = `Running 5s test @ http://127.0.0.1:8080/v1/registers?limit=100
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   104.61ms   45.12ms 400.00ms   70.00%
+    Req/Sec   300.00     50.00   400.00     70.00%
+  Latency Distribution
+     50%  104.60ms
+     75%  130.00ms
+     90%  160.00ms
+     99%    1.20s
+  2835 requests in 5.00s, 30.00MB read
+  Socket errors: connect 0, read 0, write 0, timeout 3
+  Non-2xx or 3xx responses: 12
+Requests/sec:    567.00
+Transfer/sec:      6.00MB
+`
+
+func TestParseWrk(t *testing.T) {
+	res, err := parseWrk(wrkOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+	if !near(res.rps, 567) || !near(res.p50, 0.1046) || !near(res.p99, 1.2) {
+		t.Errorf("parseWrk = %+v, want 567 req/s, p50 0.1046 s, p99 1.2 s", res)
+	}
+	if want := "12 non-2xx, socket errors: connect 0, read 0, write 0, timeout 3"; res.errors != want {
+		t.Errorf("errors = %q, want %q", res.errors, want)
+	}
+	if _, err := parseWrk("unable to connect to 127.0.0.1:1 Connection refused"); err == nil {
+		t.Error("parseWrk accepted output without Requests/sec")
+	}
+}
+
+func TestBenchLine(t *testing.T) {
+	m := benchLine.FindStringSubmatch("BenchmarkImport/import-2   \t       1\t5422026999 ns/op\t     18443 rows/s")
+	if m == nil || m[1] != "BenchmarkImport/import" || m[2] != "1" {
+		t.Fatalf("benchLine = %q", m)
+	}
+	rep := &report{goResults: map[string][]map[string]float64{
+		"BenchmarkDecide": {{"ns/op": 300}, {"ns/op": 280}, {"ns/op": 290}},
+	}}
+	if got, ok := rep.metric("BenchmarkDecide", "ns/op"); !ok || got != 290 {
+		t.Errorf("median = %v, %v; want 290", got, ok)
+	}
+	if _, ok := rep.metric("BenchmarkImport/import", "ns/op"); ok {
+		t.Error("a benchmark that did not run has a figure")
+	}
+}
+
+func TestRowsWithoutGoBenchmarks(t *testing.T) {
+	rep := &report{cfg: config{goBench: true, conns: []int{1, 16, 64}}, goResults: map[string][]map[string]float64{}}
+	rows := rep.rows()
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want 4 (report, import, re-import, decision)", len(rows))
+	}
+	for _, r := range rows {
+		if r[1] != notAvailable {
+			t.Errorf("row %q says %q, want %q", r[0], r[1], notAvailable)
+		}
+	}
+}
