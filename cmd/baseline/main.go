@@ -6,11 +6,15 @@
 //	GET /v1/ressorts/{code}/registers/{key}   one register
 //	GET /v1/registers?limit=N                 the first page of all registers (N ≤ 1000, default 100)
 //
-// It reads DATABASE_URL and listens on -addr (default 127.0.0.1:8090).
+// It reads DATABASE_URL and listens on -addr (default 127.0.0.1:8090). With -token-lookup it
+// also runs regmo's token lookup (domain/access.go, Authenticate) for the bearer token of
+// every request, so that a benchmark can tell the cost of authenticating against PostgreSQL
+// on every request from the cost of the rest of regmo's request path.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +40,13 @@ const entryColumns = `id, kind, ressort, key, name, description, idnrg_anlage_nr
 	noots_stage, noots_target_date, noots_note, noots_evidence_url,
 	dsc_stage, dsc_target_date, dsc_note, dsc_evidence_url,
 	version, created_at, updated_at, updated_by`
+
+// tokenSQL is the statement domain.Access.Authenticate sends for every request.
+const tokenSQL = `SELECT t.id, t.hash, t.user_name, u.active, t.expires_at, t.revoked_at, t.last_used_at,
+			COALESCE((SELECT json_agg(json_build_object('role', b.role, 'ressort', COALESCE(b.ressort, '')) ORDER BY b.role, b.ressort)
+				FROM bindings b WHERE b.user_name = u.name), '[]')::text AS bindings
+		FROM tokens t JOIN users u ON u.name = t.user_name
+		WHERE t.hash = $1`
 
 // The statements regmo sends, as PostgreSQL's log shows them (GORM quotes the table of the
 // list and passes its LIMIT as a parameter).
@@ -121,9 +133,40 @@ func scanRegister(rows pgx.Rows, today string) (register, error) {
 	return r, nil
 }
 
-type server struct{ pool *pgxpool.Pool }
+type server struct {
+	pool        *pgxpool.Pool
+	tokenLookup bool
+}
+
+// lookUpToken runs regmo's token lookup when -token-lookup is set; false means the answer
+// has been written.
+func (s *server) lookUpToken(w http.ResponseWriter, r *http.Request) bool {
+	if !s.tokenLookup {
+		return true
+	}
+	hash := sha256.Sum256([]byte(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")))
+	rows, err := s.pool.Query(r.Context(), tokenSQL, hash[:])
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return false
+	}
+	found := rows.Next()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return false
+	}
+	if !found {
+		http.Error(w, "unknown token", http.StatusUnauthorized)
+		return false
+	}
+	return true
+}
 
 func (s *server) getRegister(w http.ResponseWriter, r *http.Request) {
+	if !s.lookUpToken(w, r) {
+		return
+	}
 	today := time.Now().In(berlin).Format(time.DateOnly)
 	rows, err := s.pool.Query(r.Context(), getSQL, "register", r.PathValue("code"), r.PathValue("key"))
 	if err != nil {
@@ -150,6 +193,9 @@ func (s *server) getRegister(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) listRegisters(w http.ResponseWriter, r *http.Request) {
+	if !s.lookUpToken(w, r) {
+		return
+	}
 	today := time.Now().In(berlin).Format(time.DateOnly)
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
@@ -199,14 +245,15 @@ func writeJSON(w http.ResponseWriter, v any) {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
 	maxConns := flag.Int("max-conns", 20, "pool size (regmo's is 20)")
+	tokenLookup := flag.Bool("token-lookup", false, "also run regmo's token lookup for every request")
 	flag.Parse()
-	if err := run(*addr, int32(*maxConns)); err != nil {
+	if err := run(*addr, int32(*maxConns), *tokenLookup); err != nil {
 		fmt.Fprintln(os.Stderr, "baseline:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, maxConns int32) error {
+func run(addr string, maxConns int32, tokenLookup bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
@@ -224,7 +271,7 @@ func run(addr string, maxConns int32) error {
 	if err := pool.Ping(ctx); err != nil {
 		return err
 	}
-	s := &server{pool: pool}
+	s := &server{pool: pool, tokenLookup: tokenLookup}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/ressorts/{code}/registers/{key}", s.getRegister)
 	mux.HandleFunc("GET /v1/registers", s.listRegisters)

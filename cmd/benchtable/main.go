@@ -229,8 +229,19 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 	if err != nil {
 		return err
 	}
+	lookupPort, err := harness.FreePort()
+	if err != nil {
+		return err
+	}
 	baseline, err := env.StartProcess("baseline", []string{"DATABASE_URL=" + env.DBURL},
 		env.BinPath("baseline"), "-addr", fmt.Sprintf("127.0.0.1:%d", basePort))
+	if err != nil {
+		return err
+	}
+	// The same ceiling, but also running regmo's token lookup on every request: it tells how
+	// much of the gap is authenticating against PostgreSQL and how much the rest of regmo.
+	lookup, err := env.StartProcess("baseline-token-lookup", []string{"DATABASE_URL=" + env.DBURL},
+		env.BinPath("baseline"), "-addr", fmt.Sprintf("127.0.0.1:%d", lookupPort), "-token-lookup")
 	if err != nil {
 		return err
 	}
@@ -238,13 +249,19 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 		{"regmo", fmt.Sprintf("http://127.0.0.1:%d", regmoPort), "Bearer " + token},
 		{"baseline", fmt.Sprintf("http://127.0.0.1:%d", basePort), ""},
 	}
+	lookupTarget := target{lookupName, fmt.Sprintf("http://127.0.0.1:%d", lookupPort), "Bearer " + token}
 	probe := "/v1/ressorts/SF/registers/r-00001"
-	if err := harness.WaitHTTP(ctx, regmo, targets[0].base+probe, http.Header{"Authorization": {targets[0].auth}}, 200, 30*time.Second); err != nil {
+	auth := http.Header{"Authorization": {"Bearer " + token}}
+	if err := harness.WaitHTTP(ctx, regmo, targets[0].base+probe, auth, 200, 30*time.Second); err != nil {
 		return err
 	}
 	if err := harness.WaitHTTP(ctx, baseline, targets[1].base+probe, nil, 200, 30*time.Second); err != nil {
 		return err
 	}
+	if err := harness.WaitHTTP(ctx, lookup, lookupTarget.base+probe, auth, 200, 30*time.Second); err != nil {
+		return err
+	}
+	maxConns := slices.Max(cfg.conns)
 	script := filepath.Join(env.Dir, "get-one.lua")
 	if err := os.WriteFile(script, []byte(getScript(n)), 0o644); err != nil {
 		return err
@@ -258,7 +275,7 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 		"`ozg-koordination` user with its default JSON request log and metrics on", len(ressorts)*n, n)
 	env.Logf("warm-up")
 	for _, rq := range requests {
-		for _, t := range targets {
+		for _, t := range append(slices.Clone(targets), lookupTarget) {
 			if _, err := wrk(ctx, t, rq, 16, cfg.warmup); err != nil {
 				return err
 			}
@@ -270,9 +287,12 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 		for _, rq := range requests {
 			for _, c := range cfg.conns {
 				// Alternate which server goes first, so that neither always follows the other.
-				ts := targets
+				ts := slices.Clone(targets)
 				if run%2 == 0 {
-					ts = []target{targets[1], targets[0]}
+					slices.Reverse(ts)
+				}
+				if c == maxConns {
+					ts = append(ts, lookupTarget)
 				}
 				for _, t := range ts {
 					res, err := wrk(ctx, t, rq, c, cfg.duration)
@@ -301,8 +321,12 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 	}
 	_ = regmo.Stop(10 * time.Second)
 	_ = baseline.Stop(10 * time.Second)
+	_ = lookup.Stop(10 * time.Second)
 	return nil
 }
+
+// lookupName names the baseline that also looks up the token.
+const lookupName = "baseline+token"
 
 func suffix(s string) string {
 	if s == "" {
@@ -585,6 +609,12 @@ func (r *report) rows() [][]string {
 			regmo := fmt.Sprintf("%s req/s · p50 %s · p99 %s%s", thousands(rr), dur(r50), dur(r99), suffix(rerr))
 			ceiling := fmt.Sprintf("%s req/s · p50 %s · p99 %s%s", thousands(br), dur(b50), dur(b99), suffix(berr))
 			rows = append(rows, []string{fmt.Sprintf("%s, %d conn.", rq, n), regmo, ceiling, fmt.Sprintf("%.0f %%", ratio*100), target, met})
+			if lk := r.cell(rq, n, lookupName); lk != nil {
+				lr, l50, l99, lerr := lk.medians()
+				rows = append(rows, []string{fmt.Sprintf("↳ against a ceiling that also looks up the token, %d conn.", n), regmo,
+					fmt.Sprintf("%s req/s · p50 %s · p99 %s%s (%.0f %% of the plain ceiling)", thousands(lr), dur(l50), dur(l99), suffix(lerr), 100*lr/br),
+					fmt.Sprintf("%.0f %%", 100*rr/lr), "", ""})
+			}
 		}
 	}
 	if r.cfg.http && len(r.http) == 0 {
@@ -660,7 +690,9 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- Software: %s, %s, %s, throwaway cluster with fsync and synchronous_commit off (devdb -fast)\n", r.goVersion, r.postgres, r.wrk)
 	fmt.Fprintf(&b, "- Method: every figure is the median of %d runs. HTTP: wrk for %s per cell, regmo and the baseline alternating, "+
 		"load generator, server and PostgreSQL on the same machine; %s. The ceiling is `cmd/baseline`: net/http and a pgx pool of the "+
-		"same size (20) running the same SQL and writing the same JSON, without authentication, authorization, validation, logging or metrics.\n",
+		"same size (20) running the same SQL and writing the same JSON, without authentication, authorization, validation, logging or metrics. "+
+		"At the highest connection count a second ceiling also runs regmo's token lookup (the SQL of `domain.Access.Authenticate`) on every request, "+
+		"which separates the cost of authenticating against PostgreSQL on every request from the rest of regmo's request path.\n",
 		r.cfg.runs, r.cfg.duration, r.httpSetup)
 	b.WriteString("- Go benchmarks (`go test -bench`, `-count` as above): `BenchmarkReadinessReport` (domain), `BenchmarkImport` (api), `BenchmarkDecide` (api).\n\n")
 	rows := r.rows()
@@ -671,8 +703,8 @@ func (r *report) markdown() string {
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
 	if len(r.http) > 0 {
-		b.WriteString("\nHTTP requests/s of every run (regmo / baseline):\n\n")
-		b.WriteString("| Request | conn. | regmo | baseline |\n|---|--:|---|---|\n")
+		b.WriteString("\nHTTP requests/s of every run:\n\n")
+		b.WriteString("| Request | conn. | regmo | baseline | baseline + token lookup |\n|---|--:|---|---|---|\n")
 		var seen []string
 		for _, c := range r.http {
 			key := fmt.Sprintf("%s|%d", c.request, c.conns)
@@ -681,7 +713,7 @@ func (r *report) markdown() string {
 			}
 			seen = append(seen, key)
 			reg, base := r.cell(c.request, c.conns, "regmo"), r.cell(c.request, c.conns, "baseline")
-			fmt.Fprintf(&b, "| %s | %d | %s | %s |\n", c.request, c.conns, runList(reg), runList(base))
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", c.request, c.conns, runList(reg), runList(base), runList(r.cell(c.request, c.conns, lookupName)))
 		}
 	}
 	if len(r.goLogs) > 0 {
