@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -114,20 +113,20 @@ func (inv *Inventory) Readiness(ctx context.Context, scope Scope, f ReportFilter
 		if !all {
 			only = ressortCodes(ressorts)
 		}
-		rows, err := inv.aggregate(ctx, only, f.Kind, f.AsOf, Today(at))
+		groups, err := inv.aggregate(ctx, only, f.Kind, f.AsOf, Today(at))
 		if err != nil {
 			return ReadinessReport{}, err
 		}
-		for _, row := range rows {
-			rs := byCode[row.Ressort]
+		for _, g := range groups {
+			rs := byCode[g.ressort]
 			if rs == nil {
 				continue
 			}
 			target := &rs.Registers
-			if Kind(row.Kind) == KindOnlinedienst {
+			if g.kind == KindOnlinedienst {
 				target = &rs.Onlinedienste
 			}
-			target.add(row.summary())
+			target.addGroup(g)
 		}
 	}
 	for i := range report.Ressorts {
@@ -150,81 +149,96 @@ func ressortCodes(rs []Ressort) []string {
 	return out
 }
 
-// aggregateRow is one Ressort × kind of the SQL aggregate; Counts holds, per dimension in
-// the order of Dimensions, the six stage counts followed by the overdue count.
-type aggregateRow struct {
-	Ressort    string
-	Kind       string
-	Count      int64
-	FullyReady int64
-	Counts     textArray
+// stageGroup is one row of the SQL aggregate: the entries of one Ressort and kind that stand
+// at the same stage in every dimension, and how many of them have a target date before today
+// per dimension (in the order of Dimensions).
+type stageGroup struct {
+	ressort string
+	kind    Kind
+	stages  [3]Stage
+	count   int64
+	dated   [3]int64
 }
 
-func (r aggregateRow) summary() KindSummary {
-	k := newKindSummary()
-	k.Count, k.FullyReady = r.Count, r.FullyReady
-	i := 0
-	for _, d := range Dimensions {
-		for _, s := range Stages {
-			k.Dimensions[d].Stages[s] = parseCount(r.Counts, i)
-			i++
+// addGroup counts a group into k. Ready, fully ready and overdue follow from the group's
+// stages: a dimension is overdue when its target date has passed and its stage is not ready.
+func (k *KindSummary) addGroup(g stageGroup) {
+	k.Count += g.count
+	fullyReady := true
+	for i, d := range Dimensions {
+		ds := k.Dimensions[d]
+		if g.stages[i].Valid() {
+			ds.Stages[g.stages[i]] += g.count
 		}
-		k.Dimensions[d].Overdue = parseCount(r.Counts, i)
-		i++
+		if !g.stages[i].Ready() {
+			fullyReady = false
+			ds.Overdue += g.dated[i]
+		}
 	}
-	return k
+	if fullyReady {
+		k.FullyReady += g.count
+	}
 }
 
-func parseCount(a textArray, i int) int64 {
-	if i >= len(a) {
-		return 0
-	}
-	n, _ := strconv.ParseInt(a[i], 10, 64) // written by our own count(*)::text
-	return n
-}
-
-// aggregate counts by Ressort and kind in one pass over the entries (or their versions at
-// an instant), of the given Ressorts (nil: all).
-func (inv *Inventory) aggregate(ctx context.Context, codes []string, kind Kind, asOf *time.Time, today string) ([]aggregateRow, error) {
+// aggregate counts the entries (or their versions valid at an instant) of the given Ressorts
+// (nil: all) by Ressort, kind and combination of stages in one pass; Go derives every figure
+// of the report from these groups. PostgreSQL spends its time per row, and grouping by the
+// three stages costs it much less than evaluating the 22 FILTER clauses of a report-shaped
+// aggregate (at 1,000,000 entries about 0.6 of the time, see BenchmarkReadinessReport). The
+// answer has at most Ressorts × 2 kinds × 6³ rows, whatever the size of the inventory.
+func (inv *Inventory) aggregate(ctx context.Context, codes []string, kind Kind, asOf *time.Time, today string) ([]stageGroup, error) {
 	sql, args := aggregateSQL(codes, kind, asOf, today)
-	var rows []aggregateRow
-	if err := inv.db.WithContext(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
+	rows, err := inv.db.WithContext(ctx).Raw(sql, args...).Rows()
+	if err != nil {
 		return nil, fmt.Errorf("store: readiness aggregate: %w", err)
 	}
-	return rows, nil
+	defer rows.Close()
+	var groups []stageGroup
+	for rows.Next() {
+		var g stageGroup
+		if err := rows.Scan(&g.ressort, &g.kind, &g.stages[0], &g.stages[1], &g.stages[2],
+			&g.count, &g.dated[0], &g.dated[1], &g.dated[2]); err != nil {
+			return nil, fmt.Errorf("store: readiness aggregate: %w", err)
+		}
+		groups = append(groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: readiness aggregate: %w", err)
+	}
+	return groups, nil
 }
 
-// aggregateSQL is the statement of aggregate and its arguments.
+// aggregateSQL is the statement of aggregate and its arguments. today is passed as a date
+// parameter ($n::date makes PostgreSQL type the parameter itself as date, so nothing is cast
+// per row).
 func aggregateSQL(codes []string, kind Kind, asOf *time.Time, today string) (string, []any) {
-	ready := func(d Dimension) string { return string(d) + "_stage IN ('live', 'not_applicable')" }
-	var cols []string
+	var stages, dated []string
 	args := []any{}
 	for _, d := range Dimensions {
-		for _, s := range Stages {
-			cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE %s_stage = '%s')", d, s))
-		}
-		cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE %s_target_date < ?::date AND NOT (%s))", d, ready(d)))
+		stages = append(stages, string(d)+"_stage")
+		dated = append(dated, fmt.Sprintf("count(*) FILTER (WHERE %s_target_date < ?::date)", d))
 		args = append(args, today)
 	}
 	source := "entries"
-	where := "true"
-	var whereArgs []any
+	var conds []string
 	if codes != nil {
-		where = "ressort = ANY(?::text[])"
-		whereArgs = append(whereArgs, textArray(codes))
+		conds = append(conds, "ressort = ANY(?::text[])")
+		args = append(args, textArray(codes))
 	}
 	if asOf != nil {
 		source = "entry_versions"
-		where += " AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
-		whereArgs = append(whereArgs, *asOf, *asOf)
+		conds = append(conds, "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)")
+		args = append(args, *asOf, *asOf)
 	}
 	if kind != "" {
-		where += " AND kind = ?"
-		whereArgs = append(whereArgs, string(kind))
+		conds = append(conds, "kind = ?")
+		args = append(args, string(kind))
 	}
-	sql := `SELECT ressort, kind, count(*) AS count,
-		count(*) FILTER (WHERE ` + ready(DimensionIDNr) + ` AND ` + ready(DimensionNOOTS) + ` AND ` + ready(DimensionDSC) + `) AS fully_ready,
-		ARRAY[` + strings.Join(cols, ", ") + `]::text[] AS counts
-		FROM ` + source + ` WHERE ` + where + ` GROUP BY ressort, kind`
-	return sql, append(args, whereArgs...)
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	group := "ressort, kind, " + strings.Join(stages, ", ")
+	return "SELECT " + group + ", count(*), " + strings.Join(dated, ", ") +
+		" FROM " + source + where + " GROUP BY " + group, args
 }
