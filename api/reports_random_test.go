@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,341 +17,716 @@ import (
 	"github.com/bremen/regmo/domain"
 )
 
-// modelEntry is the test's own record of an entry, from which it computes every report.
-type modelEntry struct {
-	kind, ressort, key, name string
-	anlage                   int // 0: none
-	stage, target            map[string]string
-	nachweise                []string
+// The reports other than readiness, cross-checked against a brute-force computation over a
+// randomised inventory with a history: the test writes it through the API with a moving
+// clock, keeps its own model of every entry over time, and computes what each report must
+// say from that model alone (no domain code). REGMO_REPORTS_SEED=n replays a seed.
+
+// allRessorts are the Ressorts of the Lenku VD that the first migration creates.
+var allRessorts = []string{"MAG-BHV", "SASJI", "SBMS", "SF", "SIS", "SJV", "SK", "SKB", "SWHT", "ZGF"}
+
+var reportDims = []string{"idnr", "noots", "dsc"}
+
+// rEntry is the model of one register or Onlinedienst at one time.
+type rEntry struct {
+	kind      string // path segment: registers or onlinedienste
+	ressort   string
+	key       string
+	name      string
+	anlage    int // 0: none
+	nachweise []string
+	stages    [3]string
+	targets   [3]string
 }
 
-func (e *modelEntry) ready(dim string) bool {
-	return e.stage[dim] == "live" || e.stage[dim] == "not_applicable"
+func (e *rEntry) addr() string { return e.ressort + "/" + e.key }
+
+// typ is the kind as reports name it.
+func (e *rEntry) typ() string {
+	if e.kind == "registers" {
+		return "register"
+	}
+	return "onlinedienst"
 }
 
-func (e *modelEntry) body() string {
-	dims := map[string]any{}
-	for _, d := range dimensionNames {
-		dim := map[string]any{"stage": e.stage[d], "note": "Begründung"}
-		if e.target[d] != "" {
-			dim["target_date"] = e.target[d]
+func ready(stage string) bool { return stage == "live" || stage == "not_applicable" }
+
+// rChange is one stage change as the progress report lists it.
+type rChange struct {
+	at                              time.Time
+	actor, ressort, key, name, kind string
+	dim, from, to                   string
+}
+
+// rState is an entry from an instant on; nil entry: deleted.
+type rState struct {
+	at    time.Time
+	entry *rEntry
+}
+
+// rModel is the inventory over time as the test wrote it.
+type rModel struct {
+	history map[string][]rState // by kind/ressort/key
+	order   []string            // history keys in creation order
+	changes []rChange
+}
+
+func (m *rModel) current(id string) *rEntry {
+	h := m.history[id]
+	if len(h) == 0 {
+		return nil
+	}
+	return h[len(h)-1].entry
+}
+
+// snapshot is every entry as it was at t, by kind/ressort/key.
+func (m *rModel) snapshot(t time.Time) map[string]*rEntry {
+	out := map[string]*rEntry{}
+	for id, h := range m.history {
+		var e *rEntry
+		for _, s := range h {
+			if !s.at.After(t) {
+				e = s.entry
+			}
 		}
-		dims[d] = dim
-	}
-	m := map[string]any{"name": e.name, "readiness": dims}
-	if e.anlage > 0 {
-		m["idnrg_anlage_nr"] = e.anlage
-	}
-	if len(e.nachweise) > 0 {
-		m["nachweise_from"] = e.nachweise
-	}
-	data, _ := json.Marshal(m)
-	return string(data)
-}
-
-func (e *modelEntry) path() string {
-	list := "registers"
-	if e.kind == "onlinedienst" {
-		list = "onlinedienste"
-	}
-	return fmt.Sprintf("/v1/ressorts/%s/%s/%s", e.ressort, list, e.key)
-}
-
-var dimensionNames = []string{"idnr", "noots", "dsc"}
-
-func clone(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
+		if e != nil {
+			out[id] = e
+		}
 	}
 	return out
 }
 
-// TestReportsAgainstBruteForce builds a random inventory through the API, changes part of
-// it a few days later, and checks the overdue, blocked, consistency, Anlage-coverage and
-// progress reports against counts computed here from the test's own record, for a
-// coordinator and for a Ressortverantwortliche/r.
+// record keeps a write and the stage changes it makes.
+func (m *rModel) record(at time.Time, actor, id string, before, after *rEntry) {
+	if _, ok := m.history[id]; !ok {
+		m.order = append(m.order, id)
+	}
+	m.history[id] = append(m.history[id], rState{at: at, entry: after})
+	named := after
+	if named == nil {
+		named = before
+	}
+	for i, d := range reportDims {
+		var from, to string
+		if before != nil {
+			from = before.stages[i]
+		}
+		if after != nil {
+			to = after.stages[i]
+		}
+		if from != to {
+			m.changes = append(m.changes, rChange{at: at, actor: actor, ressort: named.ressort, key: named.key,
+				name: named.name, kind: named.typ(), dim: d, from: from, to: to})
+		}
+	}
+}
+
+// reportViewer is a caller of the reports and the Ressorts they may read (nil: all).
+type reportViewer struct {
+	name     string
+	token    string
+	ressorts []string
+}
+
+func (v reportViewer) reads(ressort string) bool {
+	return v.ressorts == nil || slices.Contains(v.ressorts, ressort)
+}
+
+func (v reportViewer) readable() []string {
+	if v.ressorts == nil {
+		return allRessorts
+	}
+	return v.ressorts
+}
+
 func TestReportsAgainstBruteForce(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 42))
-	day := func(d, h int) time.Time { return time.Date(2026, 3, d, h, 0, 0, 0, time.UTC) }
-	clk := &clock{t: day(1, 9)}
+	if s := os.Getenv("REGMO_REPORTS_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("REGMO_REPORTS_SEED: %v", err)
+		}
+	}
+	t.Logf("seed %d (replay with REGMO_REPORTS_SEED=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 5))
+
+	start := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 3, 15, 11, 0, 0, 0, time.UTC) // as fixedNow: today is 2026-03-15
+	clk := &clock{t: start}
 	ts := newTestServerAt(t, clk.now)
-	ressorts := []string{"SF", "SIS", "SWHT", "ZGF"}
-	stages := []string{"not_started", "planned", "in_progress", "testing", "live", "not_applicable"}
-	dates := []string{"", "2026-01-31", "2026-03-14", "2026-03-15", "2026-03-16", "2026-12-31"} // today: 2026-03-15
-	randomDims := func() (map[string]string, map[string]string) {
-		st, tg := map[string]string{}, map[string]string{}
-		for _, d := range dimensionNames {
-			st[d], tg[d] = stages[rng.IntN(len(stages))], dates[rng.IntN(len(dates))]
-		}
-		return st, tg
-	}
-	var entries []*modelEntry
-	var registers []*modelEntry
-	for i := range 50 {
-		e := &modelEntry{kind: "register", ressort: ressorts[rng.IntN(len(ressorts))], key: fmt.Sprintf("r%02d", i),
-			name: fmt.Sprintf("Register %d", i)}
-		if rng.IntN(3) > 0 {
-			e.anlage = 1 + rng.IntN(8) // a few numbers, several registers each
-		}
-		e.stage, e.target = randomDims()
-		if i%10 == 0 {
-			// Chance alone would rarely break the coupling rule.
-			e.stage["idnr"], e.stage["noots"], e.stage["dsc"] = "live", "live", "planned"
-		}
-		entries, registers = append(entries, e), append(registers, e)
-	}
-	for i := range 30 {
-		e := &modelEntry{kind: "onlinedienst", ressort: ressorts[rng.IntN(len(ressorts))], key: fmt.Sprintf("o%02d", i),
-			name: fmt.Sprintf("Onlinedienst %d", i)}
-		e.stage, e.target = randomDims()
-		for _, r := range rng.Perm(len(registers))[:rng.IntN(4)] {
-			e.nachweise = append(e.nachweise, registers[r].ressort+"/"+registers[r].key)
-		}
-		entries = append(entries, e)
-	}
-	for _, e := range entries {
-		if rec := ts.do(request{method: "PUT", path: e.path(), body: e.body()}); rec.Code != 201 {
-			t.Fatalf("PUT %s: %d %s", e.path(), rec.Code, rec.Body)
-		}
-	}
-	before := map[*modelEntry]map[string]string{}
-	for _, e := range entries {
-		before[e] = clone(e.stage)
-	}
-	// On 5 March a third of the entries move in one or more dimensions.
-	clk.set(day(5, 9))
-	type change struct {
-		e        *modelEntry
-		dim      string
-		from, to string
-	}
-	var changes []change
-	for _, e := range entries {
-		if rng.IntN(3) != 0 {
-			continue
-		}
-		patch := map[string]any{}
-		for _, d := range dimensionNames {
-			if rng.IntN(2) == 0 {
-				continue
-			}
-			to := stages[rng.IntN(len(stages))]
-			patch[d] = map[string]any{"stage": to}
-			if to != e.stage[d] {
-				changes = append(changes, change{e, d, e.stage[d], to})
-			}
-			e.stage[d] = to
-		}
-		body, _ := json.Marshal(map[string]any{"readiness": patch})
-		if rec := ts.do(request{method: "PATCH", path: e.path(), body: string(body)}); rec.Code != 200 {
-			t.Fatalf("PATCH %s: %d %s", e.path(), rec.Code, rec.Body)
-		}
-	}
-	clk.set(day(15, 11))
+	coordinator := ts.user("ozg", domain.Binding{Role: domain.RoleOZGKoordination})
+	sis := ts.user("rv-sis", domain.Binding{Role: domain.RoleRessortverantwortliche, Ressort: "SIS"})
+	sfSWHT := ts.user("rv-sf-swht", domain.Binding{Role: domain.RoleRessortverantwortliche, Ressort: "SF"},
+		domain.Binding{Role: domain.RoleRessortverantwortliche, Ressort: "SWHT"})
+	writers := map[string]struct{ name, token string }{"SIS": {"rv-sis", sis}, "SF": {"rv-sf-swht", sfSWHT}, "SWHT": {"rv-sf-swht", sfSWHT}}
 
-	sis := ts.user("sis", domain.Binding{Role: domain.RoleRessortverantwortliche, Ressort: "SIS"})
-	for _, viewer := range []struct {
-		name, token string
-		reads       func(ressort string) bool
+	m := &rModel{history: map[string][]rState{}}
+	build(t, ts, clk, rng, m, writers)
+	writesEnded := clk.now()
+	if !writesEnded.Before(now) {
+		t.Fatalf("the history ran until %s, past the test's now %s", writesEnded, now)
+	}
+	clk.set(now)
+	t.Logf("%d entries written, %d stage changes between %s and %s", len(m.order), len(m.changes),
+		start.Format(time.RFC3339), writesEnded.Format(time.RFC3339))
+
+	// A random inventory that gives a report nothing to list would prove nothing.
+	for _, c := range []struct {
+		report string
+		n      int
 	}{
-		{"coordinator", "", func(string) bool { return true }},
-		{"SIS", sis, func(r string) bool { return r == "SIS" }},
+		{"overdue", len(expectOverdue(reportViewer{}, m.snapshot(now), berlinDate(t, now)))},
+		{"blocked", len(expectBlocked(reportViewer{}, m.snapshot(now)))},
+		{"consistency", len(expectConsistency(reportViewer{}, m.snapshot(now)))},
+		{"progress", len(m.changes)},
 	} {
-		t.Run(viewer.name, func(t *testing.T) {
-			get := func(path string) []byte {
-				rec := ts.do(request{method: "GET", path: path, token: viewer.token})
-				if rec.Code != 200 {
-					t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
-				}
-				return rec.Body.Bytes()
+		if c.n == 0 {
+			t.Fatalf("the random inventory gives the %s report nothing to list", c.report)
+		}
+	}
+
+	viewers := []reportViewer{
+		{"admin", "", nil},
+		{"ozg-koordination", coordinator, nil},
+		{"Ressortverantwortliche SIS", sis, []string{"SIS"}},
+		{"Ressortverantwortliche SF+SWHT", sfSWHT, []string{"SF", "SWHT"}},
+	}
+	// Now, and two instants in the past (on the half minute, so never the instant of a write).
+	span := int64(writesEnded.Sub(start) / time.Minute)
+	instants := []*time.Time{nil}
+	for range 2 {
+		at := start.Add(time.Duration(rng.Int64N(span))*time.Minute + 30*time.Second)
+		instants = append(instants, &at)
+	}
+	for _, v := range viewers {
+		for _, at := range instants {
+			when, query, snap := "now", "", m.snapshot(now)
+			if at != nil {
+				when, query, snap = at.Format(time.RFC3339), "?as_of="+url.QueryEscape(at.Format(time.RFC3339)), m.snapshot(*at)
 			}
-			var readable []*modelEntry
-			for _, e := range entries {
-				if viewer.reads(e.ressort) {
-					readable = append(readable, e)
+			today := now
+			if at != nil {
+				today = *at
+			}
+			t.Run(v.name+" as of "+when, func(t *testing.T) {
+				checkOverdue(t, ts, v, query, snap, today)
+				checkBlocked(t, ts, v, query, snap)
+				checkConsistency(t, ts, v, query, snap)
+				checkCoverage(t, ts, v, query, snap)
+			})
+		}
+		t.Run(v.name+" progress", func(t *testing.T) {
+			// Windows: random ones, one from before the first write to now, and one whose ends
+			// are instants of changes (from is exclusive, to inclusive).
+			type window struct{ from, to time.Time }
+			windows := []window{{start.Add(-time.Hour), now}}
+			for range 2 {
+				a := start.Add(time.Duration(rng.Int64N(span))*time.Minute + 30*time.Second)
+				b := start.Add(time.Duration(rng.Int64N(span))*time.Minute + 30*time.Second)
+				if b.Before(a) {
+					a, b = b, a
+				}
+				windows = append(windows, window{a, b.Add(time.Minute)})
+			}
+			if n := len(m.changes); n > 2 {
+				i, j := rng.IntN(n/2), n/2+rng.IntN(n/2)
+				if m.changes[i].at.Before(m.changes[j].at) {
+					windows = append(windows, window{m.changes[i].at, m.changes[j].at})
 				}
 			}
-
-			t.Run("overdue", func(t *testing.T) {
-				var want []string
-				for _, e := range readable {
-					for _, d := range dimensionNames {
-						if e.target[d] != "" && e.target[d] < "2026-03-15" && !e.ready(d) {
-							target, _ := time.Parse(time.DateOnly, e.target[d])
-							days := int(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC).Sub(target).Hours() / 24)
-							want = append(want, fmt.Sprintf("%s/%s %s %s %s %d", e.ressort, e.key, d, e.stage[d], e.target[d], days))
-						}
-					}
-				}
-				var report oapi.OverdueReport
-				mustUnmarshal(t, get("/v1/reports/overdue"), &report)
-				var got []string
-				for i, it := range report.Items {
-					got = append(got, fmt.Sprintf("%s/%s %s %s %s %d", it.Ressort, it.Key, it.Dimension, it.Stage, it.TargetDate, it.DaysOverdue))
-					if i > 0 && it.DaysOverdue > report.Items[i-1].DaysOverdue {
-						t.Errorf("item %d is %d days overdue after one with %d: want most overdue first", i, it.DaysOverdue, report.Items[i-1].DaysOverdue)
-					}
-				}
-				sameSet(t, got, want)
-				csv := string(get("/v1/reports/overdue?format=csv"))
-				if rows := strings.Count(strings.TrimRight(csv, "\r\n"), "\r\n"); rows != len(want) {
-					t.Errorf("CSV has %d data rows, want %d", rows, len(want))
-				}
-			})
-
-			t.Run("consistency", func(t *testing.T) {
-				var want []string
-				for _, e := range readable {
-					if e.kind == "register" && e.stage["idnr"] == "live" && e.stage["noots"] == "live" && !e.ready("dsc") {
-						want = append(want, "idnr-transfer-requires-dsc "+e.ressort+"/"+e.key)
-					}
-				}
-				var report oapi.ConsistencyReport
-				mustUnmarshal(t, get("/v1/reports/consistency"), &report)
-				var got []string
-				for _, f := range report.Findings {
-					got = append(got, f.Rule+" "+f.Ressort+"/"+f.Key)
-				}
-				sameSet(t, got, want)
-			})
-
-			t.Run("anlage-coverage", func(t *testing.T) {
-				var report oapi.AnlageCoverageReport
-				mustUnmarshal(t, get("/v1/reports/anlage-coverage"), &report)
-				if len(report.Items) != 50 {
-					t.Fatalf("got %d Anlage items, want 50", len(report.Items))
-				}
-				for _, it := range report.Items {
-					var want, got []string
-					for _, e := range readable {
-						if e.kind == "register" && e.anlage == it.Nr {
-							want = append(want, fmt.Sprintf("%s/%s %s %s %s", e.ressort, e.key, e.stage["idnr"], e.stage["noots"], e.stage["dsc"]))
-						}
-					}
-					for _, r := range it.Registers {
-						got = append(got, fmt.Sprintf("%s/%s %s %s %s", r.Ressort, r.Key, r.Idnr, r.Noots, r.Dsc))
-					}
-					sameSet(t, got, want)
-					if it.Gap != (len(want) == 0) {
-						t.Errorf("Anlage %d: gap %v, want %v", it.Nr, it.Gap, len(want) == 0)
-					}
-				}
-			})
-
-			t.Run("blocked", func(t *testing.T) {
-				byRef := map[string]*modelEntry{}
-				for _, r := range registers {
-					byRef[r.ressort+"/"+r.key] = r
-				}
-				var want []string
-				for _, e := range readable {
-					if e.kind != "onlinedienst" {
-						continue
-					}
-					var blockers []string
-					for _, ref := range e.nachweise {
-						if r := byRef[ref]; !r.ready("noots") {
-							blockers = append(blockers, fmt.Sprintf("%s %s %s", ref, r.name, r.stage["noots"]))
-						}
-					}
-					if len(blockers) > 0 {
-						slices.Sort(blockers)
-						want = append(want, e.ressort+"/"+e.key+" <- "+strings.Join(blockers, "; "))
-					}
-				}
-				var report oapi.BlockedReport
-				mustUnmarshal(t, get("/v1/reports/blocked"), &report)
-				var got []string
-				for _, it := range report.Items {
-					var blockers []string
-					for _, b := range it.BlockedBy {
-						blockers = append(blockers, fmt.Sprintf("%s/%s %s %s", b.Ressort, b.Key, b.Name, b.NootsStage))
-					}
-					slices.Sort(blockers)
-					got = append(got, it.Ressort+"/"+it.Key+" <- "+strings.Join(blockers, "; "))
-				}
-				sameSet(t, got, want)
-			})
-
-			t.Run("progress", func(t *testing.T) {
-				var want []string
-				for _, c := range changes {
-					if viewer.reads(c.e.ressort) {
-						want = append(want, fmt.Sprintf("%s/%s %s %s>%s", c.e.ressort, c.e.key, c.dim, c.from, c.to))
-					}
-				}
-				var report oapi.ProgressReport
-				mustUnmarshal(t, get("/v1/reports/progress?from=2026-03-02&to=2026-03-10"), &report)
-				var got []string
-				for _, c := range report.Changes {
-					got = append(got, fmt.Sprintf("%s/%s %s %s>%s", c.Ressort, c.Key, c.Dimension, c.From, c.To))
-				}
-				sameSet(t, got, want)
-				type lineKey struct{ ressort, kind, dim string }
-				type counts struct{ countFrom, readyFrom, countTo, readyTo int64 }
-				wantLines := map[lineKey]counts{}
-				for _, e := range readable {
-					for _, d := range dimensionNames {
-						k := lineKey{e.ressort, e.kind, d}
-						c := wantLines[k]
-						c.countFrom++
-						c.countTo++
-						if s := before[e][d]; s == "live" || s == "not_applicable" {
-							c.readyFrom++
-						}
-						if e.ready(d) {
-							c.readyTo++
-						}
-						wantLines[k] = c
-					}
-				}
-				for _, l := range report.Ready {
-					k := lineKey{l.Ressort, string(l.Kind), string(l.Dimension)}
-					if got := (counts{l.CountFrom, l.ReadyFrom, l.CountTo, l.ReadyTo}); got != wantLines[k] {
-						t.Errorf("progress line %v: got %+v, want %+v", k, got, wantLines[k])
-					}
-					delete(wantLines, k)
-				}
-				for k, c := range wantLines {
-					t.Errorf("progress has no line for %v, want %+v", k, c)
-				}
-			})
+			for _, w := range windows {
+				checkProgress(t, ts, v, m, w.from, w.to)
+			}
 		})
 	}
-}
 
-func mustUnmarshal(t *testing.T, data []byte, v any) {
-	t.Helper()
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("decode %T: %v", v, err)
+	// The CSV variants carry one row per item (per blocker, per covered register or gap) under
+	// a header row.
+	snap := m.snapshot(now)
+	all := reportViewer{"admin", "", nil}
+	csvTests := []struct {
+		report string
+		rows   int
+	}{
+		{"overdue", len(expectOverdue(all, snap, now))},
+		{"blocked", len(expectBlocked(all, snap))},
+		{"consistency", len(expectConsistency(all, snap))},
+		{"anlage-coverage", len(expectCoverage(all, snap))},
+		{"progress?from=" + url.QueryEscape(start.Format(time.RFC3339)), len(expectChanges(all, m, start, now))},
 	}
-}
-
-// sameSet compares two lists regardless of order, showing what is missing and what extra.
-func sameSet(t *testing.T, got, want []string) {
-	t.Helper()
-	if len(want) == 0 && strings.HasPrefix(t.Name(), "TestReportsAgainstBruteForce/coordinator/") && !strings.Contains(t.Name(), "anlage") {
-		t.Fatalf("the random inventory gives the coordinator nothing to compare; the test would prove nothing")
-	}
-	g, w := slices.Clone(got), slices.Clone(want)
-	slices.Sort(g)
-	slices.Sort(w)
-	if slices.Equal(g, w) {
-		return
-	}
-	var missing, extra []string
-	for _, x := range w {
-		if !slices.Contains(g, x) {
-			missing = append(missing, x)
+	for _, tt := range csvTests {
+		path := "/v1/reports/" + tt.report
+		if strings.Contains(path, "?") {
+			path += "&format=csv"
+		} else {
+			path += "?format=csv"
+		}
+		rec := ts.do(request{method: "GET", path: path})
+		if rec.Code != 200 {
+			t.Errorf("GET %s: status %d", path, rec.Code)
+			continue
+		}
+		rows, err := csv.NewReader(strings.NewReader(rec.Body.String())).ReadAll()
+		if err != nil {
+			t.Errorf("GET %s: %v", path, err)
+			continue
+		}
+		if got, want := len(rows), 1+tt.rows; got != want {
+			t.Errorf("GET %s: got %d CSV rows, want %d (header and %d)", path, got, want, tt.rows)
 		}
 	}
-	for _, x := range g {
-		if !slices.Contains(w, x) {
-			extra = append(extra, x)
+}
+
+// build writes a random inventory and then changes it at random over days, through the API
+// and with the clock moving forward before every write.
+func build(t *testing.T, ts *testServer, clk *clock, rng *rand.Rand, m *rModel, writers map[string]struct{ name, token string }) {
+	t.Helper()
+	pool := []string{"SF", "SIS", "SWHT", "MAG-BHV", "ZGF", "SK"} // the other four stay empty
+	stages := []string{"not_started", "planned", "in_progress", "testing", "live", "not_applicable"}
+	// Around today (2026-03-15) and the past instants the reports are asked about.
+	dates := []string{"", "", "2025-12-31", "2026-03-01", "2026-03-04", "2026-03-07", "2026-03-14", "2026-03-15", "2026-03-16", "2026-06-30", "2028-12-31"}
+	stage := func() string {
+		if rng.IntN(3) == 0 { // live often, so that the coupling rule and "ready" have cases
+			return "live"
+		}
+		return stages[rng.IntN(len(stages))]
+	}
+	setDim := func(e *rEntry, i int) {
+		e.stages[i] = stage()
+		e.targets[i] = dates[rng.IntN(len(dates))]
+	}
+	registers := func() []*rEntry {
+		var out []*rEntry
+		for _, id := range m.order {
+			if e := m.current(id); e != nil && e.kind == "registers" {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	pickNachweise := func() []string {
+		regs := registers()
+		rng.Shuffle(len(regs), func(i, j int) { regs[i], regs[j] = regs[j], regs[i] })
+		var out []string
+		for _, r := range regs[:min(len(regs), rng.IntN(4))] {
+			out = append(out, r.addr())
+		}
+		return out
+	}
+	newEntry := func(kind, ressort, key string, n int) *rEntry {
+		e := &rEntry{kind: kind, ressort: ressort, key: key}
+		if kind == "registers" {
+			e.name = fmt.Sprintf("Register %d", n)
+			if rng.IntN(2) == 0 {
+				e.anlage = 1 + rng.IntN(12) // often shared, most of the 50 stay gaps
+			}
+		} else {
+			e.name = fmt.Sprintf("Onlinedienst %d", n)
+			e.nachweise = pickNachweise()
+		}
+		for i := range reportDims {
+			setDim(e, i)
+		}
+		return e
+	}
+	tick := func() { clk.set(clk.now().Add(time.Duration(10+rng.IntN(80)) * time.Minute)) }
+	actor := func(ressort string) (string, string) {
+		if w, ok := writers[ressort]; ok && rng.IntN(2) == 0 {
+			return w.name, w.token
+		}
+		return "admin", ""
+	}
+	put := func(e *rEntry) {
+		t.Helper()
+		id := e.kind + "/" + e.addr()
+		before := m.current(id)
+		dims := map[string]any{}
+		for i, d := range reportDims {
+			dim := map[string]any{"stage": e.stages[i], "note": "Begründung"}
+			if e.targets[i] != "" {
+				dim["target_date"] = e.targets[i]
+			}
+			dims[d] = dim
+		}
+		body := map[string]any{"name": e.name, "readiness": dims}
+		if e.anlage != 0 {
+			body["idnrg_anlage_nr"] = e.anlage
+		}
+		if e.kind == "onlinedienste" {
+			body["nachweise_from"] = append([]string{}, e.nachweise...)
+		}
+		data, _ := json.Marshal(body)
+		tick()
+		name, token := actor(e.ressort)
+		path := "/v1/ressorts/" + e.ressort + "/" + e.kind + "/" + e.key
+		want := 200
+		if before == nil {
+			want = 201
+		}
+		if rec := ts.do(request{method: "PUT", path: path, body: string(data), token: token}); rec.Code != want {
+			t.Fatalf("PUT %s as %s: got %d, want %d; %s", path, name, rec.Code, want, rec.Body)
+		}
+		m.record(clk.now(), name, id, before, e)
+	}
+	del := func(e *rEntry) {
+		t.Helper()
+		tick()
+		name, token := actor(e.ressort)
+		path := "/v1/ressorts/" + e.ressort + "/" + e.kind + "/" + e.key
+		if rec := ts.do(request{method: "DELETE", path: path, token: token}); rec.Code != 204 {
+			t.Fatalf("DELETE %s as %s: got %d, want 204; %s", path, name, rec.Code, rec.Body)
+		}
+		m.record(clk.now(), name, e.kind+"/"+e.addr(), e, nil)
+	}
+	referenced := func(addr string) bool {
+		for _, id := range m.order {
+			if e := m.current(id); e != nil && slices.Contains(e.nachweise, addr) {
+				return true
+			}
+		}
+		return false
+	}
+
+	// Keys differ between the kinds (r-…, o-…), so that every report's order is total.
+	nRegs, nOnline := 0, 0
+	for range 36 {
+		nRegs++
+		e := newEntry("registers", pool[rng.IntN(len(pool))], fmt.Sprintf("r-%02d", nRegs), nRegs)
+		if nRegs%6 == 0 { // chance alone would rarely break the coupling rule
+			e.stages = [3]string{"live", "live", "planned"}
+		}
+		put(e)
+	}
+	for range 24 {
+		nOnline++
+		put(newEntry("onlinedienste", pool[rng.IntN(len(pool))], fmt.Sprintf("o-%02d", nOnline), nOnline))
+	}
+	for range 120 {
+		var live, deleted []string
+		for _, id := range m.order {
+			if m.current(id) != nil {
+				live = append(live, id)
+			} else {
+				deleted = append(deleted, id)
+			}
+		}
+		switch op := rng.IntN(10); {
+		case op < 7: // change one or two dimensions, sometimes the name or the links
+			old := m.current(live[rng.IntN(len(live))])
+			e := *old
+			e.nachweise = slices.Clone(old.nachweise)
+			for range 1 + rng.IntN(2) {
+				setDim(&e, rng.IntN(3))
+			}
+			if rng.IntN(5) == 0 {
+				e.name = old.name + " (neu)"
+			}
+			if e.kind == "registers" && rng.IntN(5) == 0 {
+				e.anlage = rng.IntN(13)
+			}
+			if e.kind == "onlinedienste" && rng.IntN(3) == 0 {
+				e.nachweise = pickNachweise()
+			}
+			put(&e)
+		case op < 8: // delete what no Onlinedienst still needs
+			e := m.current(live[rng.IntN(len(live))])
+			if e.kind == "registers" && referenced(e.addr()) {
+				continue
+			}
+			del(e)
+		case op < 9 && len(deleted) > 0: // create a deleted entry again
+			id := deleted[rng.IntN(len(deleted))]
+			h := m.history[id]
+			old := h[len(h)-2].entry
+			e := newEntry(old.kind, old.ressort, old.key, 0)
+			e.name = old.name + " (wieder)"
+			put(e)
+		default:
+			if rng.IntN(2) == 0 {
+				nRegs++
+				put(newEntry("registers", pool[rng.IntN(len(pool))], fmt.Sprintf("r-%02d", nRegs), nRegs))
+			} else {
+				nOnline++
+				put(newEntry("onlinedienste", pool[rng.IntN(len(pool))], fmt.Sprintf("o-%02d", nOnline), nOnline))
+			}
 		}
 	}
-	t.Errorf("got %d items, want %d; missing %q; unexpected %q", len(got), len(want), missing, extra)
+}
+
+// sortedReadable lists the readable entries of a snapshot by Ressort and key (byte order).
+func sortedReadable(v reportViewer, snap map[string]*rEntry) []*rEntry {
+	var out []*rEntry
+	for _, e := range snap {
+		if v.reads(e.ressort) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b *rEntry) int {
+		if c := strings.Compare(a.ressort, b.ressort); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	return out
+}
+
+// berlinDate is the calendar date of t in Europe/Berlin, which decides what is overdue.
+func berlinDate(t *testing.T, at time.Time) time.Time {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, mo, d := at.In(loc).Date()
+	return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+}
+
+func expectOverdue(v reportViewer, snap map[string]*rEntry, today time.Time) []string {
+	type item struct {
+		e    *rEntry
+		dim  int
+		days int
+	}
+	var items []item
+	for _, e := range sortedReadable(v, snap) {
+		for i := range reportDims {
+			if e.targets[i] == "" || ready(e.stages[i]) {
+				continue
+			}
+			target, _ := time.Parse(time.DateOnly, e.targets[i])
+			if days := int(today.Sub(target).Hours() / 24); days > 0 {
+				items = append(items, item{e, i, days})
+			}
+		}
+	}
+	slices.SortStableFunc(items, func(a, b item) int {
+		if a.days != b.days {
+			return b.days - a.days
+		}
+		if a.e != b.e {
+			return 0 // already by Ressort and key
+		}
+		return strings.Compare(reportDims[a.dim], reportDims[b.dim])
+	})
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = fmt.Sprintf("%s %s %q %s %s %s %d", it.e.addr(), it.e.typ(), it.e.name, reportDims[it.dim],
+			it.e.stages[it.dim], it.e.targets[it.dim], it.days)
+	}
+	return out
+}
+
+func checkOverdue(t *testing.T, ts *testServer, v reportViewer, query string, snap map[string]*rEntry, at time.Time) {
+	t.Helper()
+	r := decode[oapi.OverdueReport](t, ts.do(request{method: "GET", path: "/v1/reports/overdue" + query, token: v.token}))
+	got := make([]string, len(r.Items))
+	for i, it := range r.Items {
+		got[i] = fmt.Sprintf("%s/%s %s %q %s %s %s %d", it.Ressort, it.Key, it.Kind, it.Name, it.Dimension, it.Stage, it.TargetDate, it.DaysOverdue)
+	}
+	checkLines(t, "overdue", got, expectOverdue(v, snap, berlinDate(t, at)))
+}
+
+func expectBlocked(v reportViewer, snap map[string]*rEntry) []string {
+	var out []string
+	for _, o := range sortedReadable(v, snap) {
+		if o.kind != "onlinedienste" {
+			continue
+		}
+		for _, ref := range o.nachweise {
+			// Registers of every Ressort block, also those the viewer may not read otherwise.
+			r := snap["registers/"+ref]
+			if r != nil && !ready(r.stages[1]) {
+				out = append(out, fmt.Sprintf("%s %q <- %s %q %s", o.addr(), o.name, r.addr(), r.name, r.stages[1]))
+			}
+		}
+	}
+	return out
+}
+
+func checkBlocked(t *testing.T, ts *testServer, v reportViewer, query string, snap map[string]*rEntry) {
+	t.Helper()
+	rec := ts.do(request{method: "GET", path: "/v1/reports/blocked" + query, token: v.token})
+	r := decode[oapi.BlockedReport](t, rec)
+	var got []string
+	for _, it := range r.Items {
+		if len(it.BlockedBy) == 0 {
+			t.Errorf("blocked: %s/%s listed without a blocking register", it.Ressort, it.Key)
+		}
+		for _, b := range it.BlockedBy {
+			got = append(got, fmt.Sprintf("%s/%s %q <- %s/%s %q %s", it.Ressort, it.Key, it.Name, b.Ressort, b.Key, b.Name, b.NootsStage))
+		}
+	}
+	checkLines(t, "blocked", got, expectBlocked(v, snap))
+	// Of a blocking register, everyone learns only what the Registerlandkarte shows.
+	var raw struct {
+		Items []struct {
+			BlockedBy []map[string]json.RawMessage `json:"blocked_by"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range raw.Items {
+		for _, b := range it.BlockedBy {
+			var keys []string
+			for k := range b {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			if got, want := strings.Join(keys, ","), "key,name,noots_stage,ressort"; got != want {
+				t.Errorf("blocked: a blocking register shows %s, want %s", got, want)
+			}
+		}
+	}
+}
+
+func expectConsistency(v reportViewer, snap map[string]*rEntry) []string {
+	var out []string
+	for _, e := range sortedReadable(v, snap) {
+		if e.kind == "registers" && e.stages[0] == "live" && e.stages[1] == "live" && !ready(e.stages[2]) {
+			out = append(out, fmt.Sprintf("idnr-transfer-requires-dsc %s register %q dsc is %s", e.addr(), e.name, e.stages[2]))
+		}
+	}
+	return out
+}
+
+func checkConsistency(t *testing.T, ts *testServer, v reportViewer, query string, snap map[string]*rEntry) {
+	t.Helper()
+	r := decode[oapi.ConsistencyReport](t, ts.do(request{method: "GET", path: "/v1/reports/consistency" + query, token: v.token}))
+	got := make([]string, len(r.Findings))
+	for i, f := range r.Findings {
+		dsc := "?"
+		if _, after, ok := strings.Cut(f.Detail, "dsc is "); ok {
+			dsc, _, _ = strings.Cut(after, ":")
+		}
+		got[i] = fmt.Sprintf("%s %s/%s %s %q dsc is %s", f.Rule, f.Ressort, f.Key, f.Kind, f.Name, dsc)
+	}
+	checkLines(t, "consistency", got, expectConsistency(v, snap))
+}
+
+// expectCoverage gives one line per Anlage number and recorded register, or one for a gap.
+func expectCoverage(v reportViewer, snap map[string]*rEntry) []string {
+	var out []string
+	regs := sortedReadable(v, snap)
+	for nr := 1; nr <= 50; nr++ {
+		n := 0
+		for _, e := range regs {
+			if e.kind == "registers" && e.anlage == nr {
+				out = append(out, fmt.Sprintf("%d %s %q %s/%s/%s", nr, e.addr(), e.name, e.stages[0], e.stages[1], e.stages[2]))
+				n++
+			}
+		}
+		if n == 0 {
+			out = append(out, fmt.Sprintf("%d gap", nr))
+		}
+	}
+	return out
+}
+
+func checkCoverage(t *testing.T, ts *testServer, v reportViewer, query string, snap map[string]*rEntry) {
+	t.Helper()
+	r := decode[oapi.AnlageCoverageReport](t, ts.do(request{method: "GET", path: "/v1/reports/anlage-coverage" + query, token: v.token}))
+	if len(r.Items) != 50 {
+		t.Errorf("anlage-coverage: got %d items, want 50", len(r.Items))
+	}
+	var got []string
+	for i, it := range r.Items {
+		if it.Nr != i+1 || it.Name == "" {
+			t.Errorf("anlage-coverage: item %d is nr %d named %q, want nr %d with its name", i, it.Nr, it.Name, i+1)
+		}
+		if it.Gap != (len(it.Registers) == 0) {
+			t.Errorf("anlage-coverage: nr %d has gap %v with %d registers", it.Nr, it.Gap, len(it.Registers))
+		}
+		for _, e := range it.Registers {
+			got = append(got, fmt.Sprintf("%d %s/%s %q %s/%s/%s", it.Nr, e.Ressort, e.Key, e.Name, e.Idnr, e.Noots, e.Dsc))
+		}
+		if len(it.Registers) == 0 {
+			got = append(got, fmt.Sprintf("%d gap", it.Nr))
+		}
+	}
+	checkLines(t, "anlage-coverage", got, expectCoverage(v, snap))
+}
+
+// expectChanges lists the stage changes of readable entries in (from, to], in time order and
+// by dimension name within one write.
+func expectChanges(v reportViewer, m *rModel, from, to time.Time) []string {
+	var cs []rChange
+	for _, c := range m.changes {
+		if c.at.After(from) && !c.at.After(to) && v.reads(c.ressort) {
+			cs = append(cs, c)
+		}
+	}
+	slices.SortStableFunc(cs, func(a, b rChange) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.dim, b.dim)
+	})
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = fmt.Sprintf("%s %s/%s %s %q %s %s>%s %s", c.at.UTC().Format(time.RFC3339), c.ressort, c.key, c.kind, c.name, c.dim, c.from, c.to, c.actor)
+	}
+	return out
+}
+
+func checkProgress(t *testing.T, ts *testServer, v reportViewer, m *rModel, from, to time.Time) {
+	t.Helper()
+	path := "/v1/reports/progress?from=" + url.QueryEscape(from.Format(time.RFC3339)) + "&to=" + url.QueryEscape(to.Format(time.RFC3339))
+	rec := ts.do(request{method: "GET", path: path, token: v.token})
+	if rec.Code != 200 {
+		t.Fatalf("GET %s: status %d; %s", path, rec.Code, rec.Body)
+	}
+	r := decode[oapi.ProgressReport](t, rec)
+	what := fmt.Sprintf("progress %s..%s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+
+	var got []string
+	for _, c := range r.Changes {
+		got = append(got, fmt.Sprintf("%s %s/%s %s %q %s %s>%s %s", c.At.UTC().Format(time.RFC3339), c.Ressort, c.Key, c.Kind, c.Name, c.Dimension, c.From, c.To, c.Actor))
+	}
+	checkLines(t, what+" changes", got, expectChanges(v, m, from, to))
+
+	got = nil
+	for _, l := range r.Ready {
+		got = append(got, fmt.Sprintf("%s %s %s: %d/%d → %d/%d", l.Ressort, l.Kind, l.Dimension, l.ReadyFrom, l.CountFrom, l.ReadyTo, l.CountTo))
+	}
+	before, after := m.snapshot(from), m.snapshot(to)
+	var want []string
+	for _, code := range v.readable() {
+		for _, kind := range []string{"registers", "onlinedienste"} {
+			for i, d := range reportDims {
+				var n [2]struct{ count, ready int }
+				for j, snap := range []map[string]*rEntry{before, after} {
+					for _, e := range snap {
+						if e.ressort == code && e.kind == kind {
+							n[j].count++
+							if ready(e.stages[i]) {
+								n[j].ready++
+							}
+						}
+					}
+				}
+				typ := (&rEntry{kind: kind}).typ()
+				want = append(want, fmt.Sprintf("%s %s %s: %d/%d → %d/%d", code, typ, d, n[0].ready, n[0].count, n[1].ready, n[1].count))
+			}
+		}
+	}
+	checkLines(t, what+" ready", got, want)
+}
+
+// checkLines compares a report, one line per item, and names the first difference.
+func checkLines(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	for i := range max(len(got), len(want)) {
+		g, w := "(nothing)", "(nothing)"
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			t.Errorf("%s: %d lines, want %d; first difference at line %d:\n got %s\nwant %s", what, len(got), len(want), i, g, w)
+			return
+		}
+	}
 }
