@@ -61,17 +61,18 @@ func (inv *Inventory) Overdue(ctx context.Context, scope Scope, f ReportFilter) 
 		part := fmt.Sprintf(`SELECT ressort, key, name, kind, '%[1]s' AS dimension, %[1]s_stage AS stage,
 			to_char(%[1]s_target_date, 'YYYY-MM-DD') AS target_date, (?::date - %[1]s_target_date) AS days_overdue
 			FROM %[2]s WHERE %[1]s_target_date < ?::date AND %[1]s_stage NOT IN ('live', 'not_applicable')`, d, src)
-		if f.Kind != "" {
-			part += " AND kind = '" + string(f.Kind) + "'"
-		}
 		parts = append(parts, part)
 		all = append(all, today)
 		all = append(all, args...)
 		all = append(all, today)
+		if f.Kind != "" {
+			parts[len(parts)-1] += " AND kind = ?"
+			all = append(all, string(f.Kind))
+		}
 	}
 	var items []OverdueItem
 	err := inv.db.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL ")+
-		" ORDER BY days_overdue DESC, ressort, key, dimension", all...).Scan(&items).Error
+		" ORDER BY days_overdue DESC, ressort, key, kind, dimension", all...).Scan(&items).Error
 	if err != nil {
 		return nil, at, fmt.Errorf("store: overdue report: %w", err)
 	}
