@@ -433,6 +433,11 @@ func badInputCatalogue(env badInputEnv) []badInput {
 		badInput{name: "PUT with a second value", method: "PUT", path: regNew, body: "{\"name\":\"a\"}\n{\"name\":\"b\"}", want: 400},
 		badInput{name: "PATCH with a second value", method: "PATCH", path: reg, body: `{} {}`, want: 400},
 		badInput{name: "JSON import with trailing data", method: "POST", path: imports, body: `{"registers":[]}]`, want: 400},
+		// Numbers beyond float64 where the reader expects the document's structure: found by
+		// FuzzImportJSON, once an internal error.
+		badInput{name: "JSON import that is a number beyond float64", method: "POST", path: imports, body: `1e700`, want: 400},
+		badInput{name: "JSON import with a number beyond float64 after the object", method: "POST", path: imports, body: `{"registers":[]} 1e700`, want: 400},
+		badInput{name: "JSON import with a number beyond float64 as a list", method: "POST", path: imports, body: `{"registers":1e700}`, want: 400},
 		badInput{name: "PUT with a trailing comma", method: "PUT", path: regNew, body: `{"name":"a",}`, want: 400},
 		badInput{name: "PUT with single quotes", method: "PUT", path: regNew, body: `{'name':'a'}`, want: 400},
 		badInput{name: "PUT cut off", method: "PUT", path: regNew, body: `{"name":"a`, want: 400},

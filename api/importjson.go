@@ -39,6 +39,9 @@ func newJSONImport(r io.Reader) (*jsonImport, error) {
 		return nil, &domain.BadImportError{Detail: "The body starts with a UTF-8 byte order mark, which RFC 8259 forbids senders to add; send the JSON without it."}
 	}
 	dec := json.NewDecoder(br)
+	// Token would turn a number at the top level into a float64 and fail on 1e700 with an
+	// error that is no syntax error; a json.Number keeps every number a client finding.
+	dec.UseNumber()
 	return &jsonImport{dec: dec, seen: map[string]bool{}, index: map[domain.Kind]int{}}, nil
 }
 
