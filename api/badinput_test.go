@@ -508,6 +508,12 @@ func badInputCatalogue(env badInputEnv) []badInput {
 	}
 	add(
 		badInput{name: "as_of in the future", method: "GET", path: "/v1/registers?as_of=2999-01-01", want: 422, field: "as_of"},
+		// RFC 3339 writes a year 0 that PostgreSQL's calendar lacks; the readiness report once
+		// answered it with 500 (found by FuzzQuery).
+		badInput{name: "as_of in year 0", method: "GET", path: "/v1/registers?as_of=" + q("0000-01-01T00:00:00Z"), want: 422, field: "as_of"},
+		badInput{name: "as_of date in year 0 on the readiness report", method: "GET", path: "/v1/reports/readiness?as_of=0000-01-01", want: 422, field: "as_of"},
+		badInput{name: "progress from year 0", method: "GET", path: "/v1/reports/progress?from=0000-12-31&to=2026-01-01", want: 422, field: "from"},
+		badInput{name: "as_of in year 1 in Helsinki, year 0 in Bremen", method: "GET", path: "/v1/reports/overdue?as_of=" + q("0001-01-01T00:30:00+02:00"), want: 422, field: "as_of"},
 		badInput{name: "as_of in the future on an entry", method: "GET", path: reg + "?as_of=2026-03-16T00:00:00Z", want: 422, field: "as_of"},
 		badInput{name: "as_of garbage on a report", method: "GET", path: "/v1/reports/overdue?as_of=morgen", want: 400, field: "as_of"},
 		badInput{name: "progress without from", method: "GET", path: "/v1/reports/progress", want: 400, field: "from"},
@@ -666,7 +672,6 @@ func TestHostileTextIsData(t *testing.T) {
 		{"q with the script fragment", "/v1/registers?q=" + url.QueryEscape("<script>"), nil, 200, 0},
 		{"audit actor with SQL", "/v1/audit?actor=" + url.QueryEscape("x' OR '1'='1"), nil, 200, 0},
 		{"as_of in year 1", "/v1/registers?as_of=0001-01-01", nil, 200, 0},
-		{"as_of in year 0", "/v1/registers?as_of=" + url.QueryEscape("0000-01-01T00:00:00Z"), nil, 200, 0},
 		{"audit since year 1", "/v1/audit?since=" + url.QueryEscape("0001-01-01T00:00:00Z"), nil, 200, -1},
 		{"progress from year 1", "/v1/reports/progress?from=0001-01-01", nil, 200, -1},
 		{"script as request id", path, map[string]string{"X-Request-Id": script}, 200, -1},

@@ -19,6 +19,9 @@ func ParseAsOf(s string, now time.Time) (time.Time, error) { return ParseInstant
 func ParseInstant(param, s string, now time.Time) (time.Time, error) {
 	future := &ValidationError{Fields: []FieldError{{Field: param, Message: "lies in the future; the inventory is known only up to now"}}}
 	if d, err := time.ParseInLocation(time.DateOnly, s, berlin); err == nil {
+		if d.Year() < 1 {
+			return time.Time{}, beforeYear1(param)
+		}
 		end := d.AddDate(0, 0, 1).Add(-time.Microsecond) // PostgreSQL keeps microseconds
 		switch today := Today(now); {
 		case s == today:
@@ -35,7 +38,16 @@ func ParseInstant(param, s string, now time.Time) (time.Time, error) {
 	if t.After(now) {
 		return time.Time{}, future
 	}
+	if t.In(berlin).Year() < 1 {
+		return time.Time{}, beforeYear1(param)
+	}
 	return t, nil
+}
+
+// beforeYear1 refuses the year 0 that RFC 3339 can write: PostgreSQL's calendar goes from
+// 1 BC to AD 1 and has no such year.
+func beforeYear1(param string) error {
+	return &ValidationError{Fields: []FieldError{{Field: param, Message: "lies before the year 1; the inventory has no such past"}}}
 }
 
 // GetAsOf returns an entry as it was at the instant.
