@@ -68,6 +68,7 @@ func newTestServerAt(t *testing.T, now func() time.Time) *testServer {
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
 	}
+	t.Cleanup(srv.Close)
 	ts := &testServer{t: t, srv: srv, db: db, access: domain.NewAccess(db).WithClock(now)}
 	ts.admin = ts.user("admin", domain.Binding{Role: domain.RoleAdmin})
 	return ts

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/api/oapi"
@@ -116,6 +117,7 @@ func TestBindingRevokedOnOneInstanceAppliesOnAnother(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(srv.Close)
 		return srv, domain.NewAccess(db)
 	}
 	first, access := newServer()
@@ -149,15 +151,35 @@ func TestBindingRevokedOnOneInstanceAppliesOnAnother(t *testing.T) {
 	if got := call(first, "PUT", "/v1/users/sis", admin, `{"bindings":[]}`); got != 200 {
 		t.Fatalf("revoke through the first instance: %d", got)
 	}
-	if got := call(second, "GET", "/v1/ressorts/SIS/registers", sis, ""); got != http.StatusForbidden {
-		t.Errorf("after revocation on the second instance: %d, want 403", got)
+	// The second instance remembers callers until PostgreSQL notifies it of the change:
+	// issue 3 allows that reload to take up to a second.
+	within := func(what string, h http.Handler, path, token string, want int) {
+		t.Helper()
+		start := time.Now()
+		for {
+			got := call(h, "GET", path, token, "")
+			if got == want {
+				t.Logf("%s: %d on the second instance after %v", what, got, time.Since(start))
+				return
+			}
+			if time.Since(start) > time.Second {
+				t.Errorf("%s: got %d on the second instance for a second, want %d", what, got, want)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	within("binding revoked", second, "/v1/ressorts/SIS/registers", sis, http.StatusForbidden)
+	if got := call(second, "GET", "/v1/me", admin, ""); got != 200 {
+		t.Fatalf("admin on the second instance before the token's revocation: %d, want 200", got)
 	}
 	if got := call(first, "DELETE", "/v1/users/admin/tokens/1", admin, ""); got != 204 {
 		t.Fatalf("revoke own token through the first instance: %d", got)
 	}
-	if got := call(second, "GET", "/v1/me", admin, ""); got != http.StatusUnauthorized {
-		t.Errorf("revoked token on the second instance: %d, want 401", got)
+	if got := call(first, "GET", "/v1/me", admin, ""); got != http.StatusUnauthorized {
+		t.Errorf("revoked token on the first instance: %d, want 401 at once", got)
 	}
+	within("token revoked", second, "/v1/me", admin, http.StatusUnauthorized)
 }
 
 // TestTokensAreNotStoredInClear issues a token through the API and searches the whole

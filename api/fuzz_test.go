@@ -62,6 +62,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	if err != nil {
 		f.Fatalf("api.New: %v", err)
 	}
+	f.Cleanup(srv.Close)
 	access := domain.NewAccess(db).WithClock(fixedNow)
 	ctx := context.Background()
 	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {

@@ -124,6 +124,7 @@ func benchServer(b *testing.B) (*api.Server, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(srv.Close)
 	access := domain.NewAccess(db)
 	ctx := context.Background()
 	if _, _, err := access.PutUser(ctx, "bench", domain.User{Name: "seeder", Active: true,

@@ -50,6 +50,7 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
 	}
+	t.Cleanup(srv.Close)
 	access := domain.NewAccess(db)
 	ctx := context.Background()
 	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true,

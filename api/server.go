@@ -4,11 +4,13 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -33,7 +35,14 @@ type Config struct {
 	// Metrics, when set, counts every request and watches the pool (see NewMetrics); nil
 	// means no metrics.
 	Metrics *Metrics
+	// CallerTTL bounds how long an authenticated caller is answered from memory; 0 means
+	// one second, a negative value reads every caller from the database.
+	CallerTTL time.Duration
 }
+
+// defaultCallerTTL is the longest a lost notification could leave a revoked right in force
+// (issue 3 allows a reload "within a second").
+const defaultCallerTTL = time.Second
 
 // Server serves the regmo API.
 type Server struct {
@@ -47,6 +56,9 @@ type Server struct {
 	trustedProxies []netip.Prefix
 	requestTimeout time.Duration
 	metrics        *Metrics
+	// stop ends the background work New started; Close calls it once.
+	stop     func()
+	stopOnce sync.Once
 }
 
 // New builds the server with its routes and request path.
@@ -65,6 +77,11 @@ func New(cfg Config) (*Server, error) {
 	access := domain.NewAccess(cfg.DB)
 	if cfg.Now != nil {
 		access = access.WithClock(cfg.Now)
+	}
+	var cache *domain.CallerCache
+	if cfg.CallerTTL >= 0 {
+		cache = domain.NewCallerCache(cmp.Or(cfg.CallerTTL, defaultCallerTTL))
+		access = access.WithCache(cache)
 	}
 	enforcer, err := policies.NewEnforcer()
 	if err != nil {
@@ -104,8 +121,28 @@ func New(cfg Config) (*Server, error) {
 		db:        cfg.DB,
 	}
 	oapi.RegisterHandlers(e, oapi.NewStrictHandler(h, nil))
+	s.stop = func() {}
+	if cache != nil {
+		sqlDB, err := cfg.DB.DB()
+		if err != nil {
+			return nil, fmt.Errorf("api: database handle: %w", err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			cache.Listen(ctx, sqlDB, func(err error) {
+				s.log.Warn("caller cache off until the database answers again", slog.String("error", err.Error()))
+			})
+		}()
+		s.stop = func() { cancel(); <-done }
+	}
 	return s, nil
 }
+
+// Close stops the server's background work (the caller cache's subscription) and releases
+// its database connection. Call it before closing the database.
+func (s *Server) Close() { s.stopOnce.Do(s.stop) }
 
 // ServeHTTP makes the server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }

@@ -45,6 +45,7 @@ func TestSlowClientHoldsOnlyItsConnection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
 	}
+	t.Cleanup(srv.Close)
 	access := domain.NewAccess(db).WithClock(fixedNow)
 	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
 		t.Fatalf("create admin: %v", err)
@@ -184,6 +185,7 @@ func TestRequestWaitingForThePoolHasADeadline(t *testing.T) {
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
 	}
+	t.Cleanup(srv.Close)
 	access := domain.NewAccess(db).WithClock(fixedNow)
 	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
 		t.Fatalf("create admin: %v", err)
@@ -227,6 +229,7 @@ func TestOverlongHeaderIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
 	}
+	t.Cleanup(srv.Close)
 	hs := httptest.NewUnstartedServer(srv)
 	hs.Config.ReadHeaderTimeout = 5 * time.Second
 	hs.Config.MaxHeaderBytes = 64 << 10

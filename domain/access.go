@@ -71,12 +71,21 @@ type Token struct {
 
 // Access manages users, bindings and tokens.
 type Access struct {
-	db  *gorm.DB
-	now func() time.Time
+	db    *gorm.DB
+	now   func() time.Time
+	cache *CallerCache
 }
 
 // NewAccess returns the access service on db.
 func NewAccess(db *gorm.DB) *Access { return &Access{db: db, now: time.Now} }
+
+// WithCache returns a copy that keeps authenticated callers in c and empties it after its
+// own changes of rights (other instances learn of them through AccessChannel).
+func (a *Access) WithCache(c *CallerCache) *Access {
+	cp := *a
+	cp.cache = c
+	return &cp
+}
 
 // WithClock returns a copy that takes the time from now.
 func (a *Access) WithClock(now func() time.Time) *Access {
@@ -85,18 +94,22 @@ func (a *Access) WithClock(now func() time.Time) *Access {
 	return &c
 }
 
-func hashToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
-}
+func hashToken(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
-// Authenticate returns the caller a token belongs to, with the bindings as they are now in
-// the database, so that a change through any instance applies at the next request.
+// Authenticate returns the caller a token belongs to, with the bindings as they are in the
+// database. With a cache, a caller seen less than its TTL ago is answered from memory; a
+// change of rights empties the cache on every instance (see CallerCache).
 func (a *Access) Authenticate(ctx context.Context, token string) (Caller, error) {
 	if !strings.HasPrefix(token, TokenPrefix) || len(token) > 200 {
 		return Caller{}, ErrUnauthenticated
 	}
-	hash := hashToken(token)
+	sum := hashToken(token)
+	now := a.now()
+	if caller, ok := a.cache.lookup(sum, now); ok {
+		return caller, nil
+	}
+	gen, loaded := a.cache.begin()
+	hash := sum[:]
 	var row struct {
 		ID         int64
 		Hash       []byte
@@ -115,7 +128,6 @@ func (a *Access) Authenticate(ctx context.Context, token string) (Caller, error)
 	if err != nil {
 		return Caller{}, fmt.Errorf("store: authenticate: %w", err)
 	}
-	now := a.now()
 	// The index lookup found the row by hash; compare again in constant time anyway.
 	if row.ID == 0 || subtle.ConstantTimeCompare(row.Hash, hash) != 1 || !row.Active ||
 		row.RevokedAt != nil || !now.Before(row.ExpiresAt) {
@@ -131,7 +143,9 @@ func (a *Access) Authenticate(ctx context.Context, token string) (Caller, error)
 			return Caller{}, fmt.Errorf("store: token last used: %w", err)
 		}
 	}
-	return Caller{User: row.UserName, Bindings: bindings}, nil
+	caller := Caller{User: row.UserName, Bindings: bindings}
+	a.cache.store(gen, loaded, sum, caller, row.ExpiresAt)
+	return caller, nil
 }
 
 // checkBinding validates a binding.
@@ -152,6 +166,8 @@ func checkBinding(b Binding, field string, verr *ValidationError) {
 
 // PutUser creates or updates a user and replaces their bindings; created tells which.
 func (a *Access) PutUser(ctx context.Context, actor string, u User) (User, bool, error) {
+	// After the commit: a read that raced with it is not kept either.
+	defer a.cache.Invalidate()
 	verr := &ValidationError{}
 	if !userNamePattern.MatchString(u.Name) {
 		verr.add("name", "must be 2 to 64 of a-z, 0-9, '.', '_' and '-'")
@@ -280,6 +296,8 @@ func insertBinding(ctx context.Context, tx *gorm.DB, user string, b Binding, fie
 
 // Grant adds a binding to an existing user.
 func (a *Access) Grant(ctx context.Context, actor, user string, b Binding) error {
+	// After the commit: a read that raced with it is not kept either.
+	defer a.cache.Invalidate()
 	verr := &ValidationError{}
 	checkBinding(b, "binding", verr)
 	if err := verr.orNil(); err != nil {
@@ -295,6 +313,8 @@ func (a *Access) Grant(ctx context.Context, actor, user string, b Binding) error
 
 // Revoke removes a binding from a user.
 func (a *Access) Revoke(ctx context.Context, actor, user string, b Binding) error {
+	// After the commit: a read that raced with it is not kept either.
+	defer a.cache.Invalidate()
 	return a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return a.revoke(ctx, tx, actor, user, b)
 	})
@@ -371,12 +391,13 @@ func (a *Access) IssueToken(ctx context.Context, actor, user, label string, ttl 
 	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(secret[:])
 	now := a.now()
 	t := Token{User: user, Label: label, CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC()}
+	hash := hashToken(token)
 	err := a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if _, err := a.user(ctx, tx, user); err != nil {
 			return err
 		}
 		if err := tx.Raw(`INSERT INTO tokens (user_name, hash, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			user, hashToken(token), label, t.CreatedAt, t.ExpiresAt).Scan(&t.ID).Error; err != nil {
+			user, hash[:], label, t.CreatedAt, t.ExpiresAt).Scan(&t.ID).Error; err != nil {
 			return fmt.Errorf("store: issue token for %s: %w", user, err)
 		}
 		// The event names the token by id; its secret never reaches the trail.
@@ -409,6 +430,8 @@ func (a *Access) Tokens(ctx context.Context, user string) ([]Token, error) {
 
 // RevokeToken revokes a token; user, when not empty, must own it.
 func (a *Access) RevokeToken(ctx context.Context, actor, user string, id int64) error {
+	// After the commit: a read that raced with it is not kept either.
+	defer a.cache.Invalidate()
 	return a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var revoked []time.Time
 		now := a.now()

@@ -71,6 +71,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	if metrics != nil {
 		stop, err := serveMetrics(metricsAddr, metrics, log)
 		if err != nil {
