@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +44,40 @@ type entryRow struct {
 	CreatedAt        time.Time  `gorm:"column:created_at"`
 	UpdatedAt        time.Time  `gorm:"column:updated_at"`
 	UpdatedBy        string     `gorm:"column:updated_by"`
+}
+
+// fields are the scan destinations of entryColumns, in their order.
+func (r *entryRow) fields() []any {
+	return []any{&r.ID, &r.Kind, &r.Ressort, &r.Key, &r.Name, &r.Description, &r.IdnrgAnlageNr, &r.LegalBasis,
+		&r.Fachverfahren, &r.Contact, &r.LeikaKeys, &r.URL, &r.NachweiseFrom,
+		&r.IdnrStage, &r.IdnrTargetDate, &r.IdnrNote, &r.IdnrEvidenceURL,
+		&r.NootsStage, &r.NootsTargetDate, &r.NootsNote, &r.NootsEvidenceURL,
+		&r.DscStage, &r.DscTargetDate, &r.DscNote, &r.DscEvidenceURL,
+		&r.Version, &r.CreatedAt, &r.UpdatedAt, &r.UpdatedBy}
+}
+
+// queryEntries runs a query selecting entryColumns ($n placeholders) on db's connection or
+// transaction, past GORM's statement building and reflection: one entry and a list page
+// are what the service reads most.
+func queryEntries(ctx context.Context, db *gorm.DB, query string, args ...any) ([]entryRow, error) {
+	rows, err := db.Statement.ConnPool.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanEntries(rows, 1)
+}
+
+// scanEntries reads and closes rows of entryColumns; size is the expected count.
+func scanEntries(rows *sql.Rows, size int) ([]entryRow, error) {
+	defer rows.Close()
+	out := make([]entryRow, 0, size)
+	for rows.Next() {
+		out = append(out, entryRow{})
+		if err := rows.Scan(out[len(out)-1].fields()...); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
 }
 
 // entryColumns lists the columns entryRow reads, in the order contentValues writes the
@@ -122,9 +157,8 @@ type entryStore struct{ db *gorm.DB }
 
 // lock loads an entry for update; nil when it does not exist.
 func (s entryStore) lock(ctx context.Context, kind Kind, ressort, key string) (*entryRow, error) {
-	var rows []entryRow
-	err := s.db.WithContext(ctx).Raw(`SELECT `+entryColumns+` FROM entries
-		WHERE kind = ? AND ressort = ? AND key = ? FOR UPDATE`, kind, ressort, key).Scan(&rows).Error
+	rows, err := queryEntries(ctx, s.db, `SELECT `+entryColumns+` FROM entries
+		WHERE kind = $1 AND ressort = $2 AND key = $3 FOR UPDATE`, string(kind), ressort, key)
 	if err != nil {
 		return nil, fmt.Errorf("store: lock %s %s/%s: %w", kind, ressort, key, err)
 	}
@@ -136,9 +170,8 @@ func (s entryStore) lock(ctx context.Context, kind Kind, ressort, key string) (*
 
 // get loads an entry without locking it.
 func (s entryStore) get(ctx context.Context, kind Kind, ressort, key string) (*entryRow, error) {
-	var rows []entryRow
-	err := s.db.WithContext(ctx).Raw(`SELECT `+entryColumns+` FROM entries
-		WHERE kind = ? AND ressort = ? AND key = ?`, kind, ressort, key).Scan(&rows).Error
+	rows, err := queryEntries(ctx, s.db, `SELECT `+entryColumns+` FROM entries
+		WHERE kind = $1 AND ressort = $2 AND key = $3`, string(kind), ressort, key)
 	if err != nil {
 		return nil, fmt.Errorf("store: load %s %s/%s: %w", kind, ressort, key, err)
 	}
@@ -327,8 +360,12 @@ func (s entryStore) list(ctx context.Context, f Filter, codes []string, all bool
 	if after != nil {
 		q = q.Where("(ressort, key) > (?, ?)", after.Ressort, after.Key)
 	}
-	var rows []entryRow
-	if err := q.Order("ressort, key").Limit(f.Limit + 1).Scan(&rows).Error; err != nil {
+	sqlRows, err := q.Order("ressort, key").Limit(f.Limit + 1).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", f.Kind, err)
+	}
+	rows, err := scanEntries(sqlRows, f.Limit+1)
+	if err != nil {
 		return nil, fmt.Errorf("store: list %s: %w", f.Kind, err)
 	}
 	return rows, nil

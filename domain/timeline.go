@@ -52,10 +52,9 @@ func beforeYear1(param string) error {
 
 // GetAsOf returns an entry as it was at the instant.
 func (inv *Inventory) GetAsOf(ctx context.Context, kind Kind, ressort, key string, at time.Time) (Entry, error) {
-	var rows []entryRow
-	err := inv.db.WithContext(ctx).Raw(`SELECT `+entryColumns+` FROM entry_versions
-		WHERE kind = ? AND ressort = ? AND key = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)
-		ORDER BY valid_from DESC LIMIT 1`, kind, ressort, key, at, at).Scan(&rows).Error
+	rows, err := queryEntries(ctx, inv.db, `SELECT `+entryColumns+` FROM entry_versions
+		WHERE kind = $1 AND ressort = $2 AND key = $3 AND valid_from <= $4 AND (valid_to IS NULL OR valid_to > $4)
+		ORDER BY valid_from DESC LIMIT 1`, string(kind), ressort, key, at)
 	if err != nil {
 		return Entry{}, fmt.Errorf("store: load %s %s/%s as of %s: %w", kind, ressort, key, at, err)
 	}

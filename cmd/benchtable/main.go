@@ -238,8 +238,8 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 	if err != nil {
 		return err
 	}
-	// The same ceiling, but also running regmo's token lookup on every request: it tells how
-	// much of the gap is authenticating against PostgreSQL and how much the rest of regmo.
+	// The same ceiling, but also running regmo's token lookup on every request: what regmo
+	// would give up without its caller cache.
 	lookup, err := env.StartProcess("baseline-token-lookup", []string{"DATABASE_URL=" + env.DBURL},
 		env.BinPath("baseline"), "-addr", fmt.Sprintf("127.0.0.1:%d", lookupPort), "-token-lookup")
 	if err != nil {
@@ -611,7 +611,7 @@ func (r *report) rows() [][]string {
 			rows = append(rows, []string{fmt.Sprintf("%s, %d conn.", rq, n), regmo, ceiling, fmt.Sprintf("%.0f %%", ratio*100), target, met})
 			if lk := r.cell(rq, n, lookupName); lk != nil {
 				lr, l50, l99, lerr := lk.medians()
-				rows = append(rows, []string{fmt.Sprintf("↳ against a ceiling that also looks up the token, %d conn.", n), regmo,
+				rows = append(rows, []string{fmt.Sprintf("↳ for comparison: the ceiling reading the token from PostgreSQL on every request, %d conn.", n), regmo,
 					fmt.Sprintf("%s req/s · p50 %s · p99 %s%s (%.0f %% of the plain ceiling)", thousands(lr), dur(l50), dur(l99), suffix(lerr), 100*lr/br),
 					fmt.Sprintf("%.0f %%", 100*rr/lr), "", ""})
 			}
@@ -691,8 +691,9 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- Method: every figure is the median of %d runs. HTTP: wrk for %s per cell, regmo and the baseline alternating, "+
 		"load generator, server and PostgreSQL on the same machine; %s. The ceiling is `cmd/baseline`: net/http and a pgx pool of the "+
 		"same size (20) running the same SQL and writing the same JSON, without authentication, authorization, validation, logging or metrics. "+
-		"At the highest connection count a second ceiling also runs regmo's token lookup (the SQL of `domain.Access.Authenticate`) on every request, "+
-		"which separates the cost of authenticating against PostgreSQL on every request from the rest of regmo's request path.\n",
+		"At the highest connection count the baseline also runs with regmo's token lookup (the SQL of `domain.Access.Authenticate`) on every request: "+
+		"the cost regmo avoids by answering a token it saw less than a second ago from memory (its caller cache, emptied on every instance through "+
+		"PostgreSQL LISTEN/NOTIFY whenever rights change).\n",
 		r.cfg.runs, r.cfg.duration, r.httpSetup)
 	b.WriteString("- Go benchmarks (`go test -bench`, `-count` as above): `BenchmarkReadinessReport` (domain), `BenchmarkImport` (api), `BenchmarkDecide` (api).\n\n")
 	rows := r.rows()

@@ -1,0 +1,58 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/bremen/regmo/api"
+	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/migrations/testdb"
+)
+
+// BenchmarkGetRegister reads one register through the whole request path in-process, as
+// an OZG coordinator, from all cores: time and allocations per request without the
+// network (make bench measures it over HTTP against cmd/baseline).
+func BenchmarkGetRegister(b *testing.B) {
+	db := testdb.New(b)
+	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Close)
+	ctx := context.Background()
+	access := domain.NewAccess(db)
+	if _, _, err := access.PutUser(ctx, "bench", domain.User{Name: "ozg", Active: true, Bindings: []domain.Binding{{Role: domain.RoleOZGKoordination}}}); err != nil {
+		b.Fatal(err)
+	}
+	token, _, err := access.IssueToken(ctx, "bench", "ozg", "", time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inv := domain.NewInventory(db)
+	const registers = 100
+	for i := range registers {
+		if _, _, err := inv.Put(ctx, "bench", domain.KindRegister, "SF", fmt.Sprintf("r%d", i), domain.Content{Name: "Register"}, domain.Precondition{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			req := httptest.NewRequest(http.MethodGet, fmt.Sprintf("/v1/ressorts/SF/registers/r%d", i%registers), nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Errorf("got status %d, want 200; body %s", rec.Code, rec.Body)
+				return
+			}
+		}
+	})
+}
