@@ -2,9 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/bremen/regmo/domain"
 )
 
 // Request deadlines. Every query runs under the request's context, so a request that waits
@@ -26,5 +30,30 @@ func (s *Server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
 		defer cancel()
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
+	}
+}
+
+// available refuses a request at once while PostgreSQL does not answer the watch, and
+// ends a request under way when the watch finds it so: against a hung server, requests
+// would otherwise wait until their deadline. Public operations (health, readiness, the
+// contract) pass.
+func (s *Server) available(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if m, ok := c.Get(routeKey).(*matchedRoute); ok && public(m.route.Operation) {
+			return next(c)
+		}
+		up := s.watch.Up()
+		if up.Err() != nil {
+			return domain.ErrDatabaseDown
+		}
+		ctx, cancel := context.WithCancelCause(c.Request().Context())
+		defer cancel(nil)
+		defer context.AfterFunc(up, func() { cancel(context.Cause(up)) })()
+		c.SetRequest(c.Request().WithContext(ctx))
+		err := next(c)
+		if err != nil && errors.Is(context.Cause(ctx), domain.ErrDatabaseDown) {
+			return fmt.Errorf("%w: %w", domain.ErrDatabaseDown, err)
+		}
+		return err
 	}
 }

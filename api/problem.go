@@ -181,7 +181,7 @@ func echoProblem(e *echo.HTTPError) *problem {
 
 // unavailable reports whether err means the database is away rather than the request wrong.
 func unavailable(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, domain.ErrDatabaseDown) {
 		return true
 	}
 	var connectErr *pgconn.ConnectError

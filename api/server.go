@@ -56,6 +56,8 @@ type Server struct {
 	trustedProxies []netip.Prefix
 	requestTimeout time.Duration
 	metrics        *Metrics
+	// watch tells whether PostgreSQL answers, and keeps the caller cache current.
+	watch *domain.Watch
 	// stop ends the background work New started; Close calls it once.
 	stop     func()
 	stopOnce sync.Once
@@ -93,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, contract: ct, access: access,
 		policy: &policy{enforcer: enforcer}, throttle: newThrottle(20, time.Minute), trustedProxies: proxies,
-		requestTimeout: cfg.RequestTimeout, metrics: cfg.Metrics}
+		requestTimeout: cfg.RequestTimeout, metrics: cfg.Metrics, watch: domain.NewWatch(cache)}
 	if s.requestTimeout <= 0 {
 		s.requestTimeout = defaultRequestTimeout
 	}
@@ -112,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 	// The order is the request path: id and log first so every answer is logged; then the
 	// contract finds the operation, which sets the request's deadline, the token names the caller, parameters are checked,
 	// the policy decides, and only then is a body read.
-	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, ct.matchRoute, s.deadline, s.authenticate,
+	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, ct.matchRoute, s.available, s.deadline, s.authenticate,
 		ct.validateParams, s.authorize, ct.validateBody, negotiate)
 	h := &handler{
 		access:    access,
@@ -121,22 +123,23 @@ func New(cfg Config) (*Server, error) {
 		db:        cfg.DB,
 	}
 	oapi.RegisterHandlers(e, oapi.NewStrictHandler(h, nil))
-	s.stop = func() {}
-	if cache != nil {
-		sqlDB, err := cfg.DB.DB()
-		if err != nil {
-			return nil, fmt.Errorf("api: database handle: %w", err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			cache.Listen(ctx, sqlDB, func(err error) {
-				s.log.Warn("caller cache off until the database answers again", slog.String("error", err.Error()))
-			})
-		}()
-		s.stop = func() { cancel(); <-done }
+	sqlDB, err := cfg.DB.DB()
+	if err != nil {
+		return nil, fmt.Errorf("api: database handle: %w", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.watch.Run(ctx, sqlDB, func(err error) {
+			if err != nil {
+				s.log.Warn("database does not answer: requests get 503 at once until it does", slog.String("error", err.Error()))
+				return
+			}
+			s.log.Info("database answers again")
+		})
+	}()
+	s.stop = func() { cancel(); <-done }
 	return s, nil
 }
 

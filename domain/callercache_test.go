@@ -25,7 +25,7 @@ func listeningCache(t *testing.T, db *gorm.DB, ttl time.Duration) *domain.Caller
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		cache.Listen(ctx, sqlDB, func(err error) { t.Logf("listen: %v", err) })
+		domain.NewWatch(cache).Run(ctx, sqlDB, func(err error) { t.Logf("watch: database down: %v", err) })
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	for deadline := time.Now().Add(10 * time.Second); !cache.Live(); time.Sleep(5 * time.Millisecond) {
@@ -173,7 +173,7 @@ func TestCallerCache(t *testing.T) {
 	}
 
 	t.Run("a lost notification is made good by the TTL", func(t *testing.T) {
-		const ttl = 300 * time.Millisecond
+		const ttl = 2 * time.Second
 		db, cached, _, token := setup(t, ttl)
 		silently(t, db, `DELETE FROM bindings WHERE user_name = 'sis'`)
 		// Answered from memory: the database no longer holds the binding.

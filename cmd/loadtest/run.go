@@ -189,7 +189,7 @@ func run(ctx context.Context, cfg config) (bool, error) {
 	line("goroutines idle → after the run", fmt.Sprintf("%.0f → %.0f (settled after %s)", idle["go_goroutines"], settled["go_goroutines"], settleTime.Round(100*time.Millisecond)))
 	line("pool open / in use / idle after the run", fmt.Sprintf("%.0f / %.0f / %.0f (idle level before: %.0f open)", settled[sqlOpen], settled[sqlInUse], settled[sqlIdle], idle[sqlOpen]))
 	line("pool waits during the run", fmt.Sprintf("%.0f, %.2f s in all", settled[sqlWaits]-idle[sqlWaits], settled[sqlWaitSeconds]-idle[sqlWaitSeconds]))
-	line("regmo backends in pg_stat_activity", fmt.Sprintf("%d (%d not idle)", activity.total, activity.busy))
+	line("regmo backends in pg_stat_activity", fmt.Sprintf("%d of the pool (%d not idle), %d of the watch", activity.total, activity.busy, activity.watch))
 	line("regmo log", fmt.Sprintf("%d panic(s), %d error line(s)", panics, errorLines))
 	tw.Flush()
 
@@ -206,7 +206,8 @@ func run(ctx context.Context, cfg config) (bool, error) {
 		{"writes were acknowledged before and after the restart", wr.before > 0 && wr.after > 0, fmt.Sprintf("%d before, %d after", wr.before, wr.after)},
 		{"goroutines back to the idle level (+" + strconv.Itoa(cfg.goroutineSlack) + ")", settled["go_goroutines"] <= idle["go_goroutines"]+float64(cfg.goroutineSlack), ""},
 		{"no request in flight, no connection in use", settled[inFlight] == 0 && settled[sqlInUse] == 0, ""},
-		{"pg_stat_activity: every regmo backend idle and owned by the pool", activity.busy == 0 && float64(activity.total) == settled[sqlOpen], fmt.Sprintf("%d backends, pool has %.0f open", activity.total, settled[sqlOpen])},
+		{"pg_stat_activity: every regmo backend idle and owned by the pool, plus the watch's one", activity.settled(settled[sqlOpen]),
+			fmt.Sprintf("%d backends, pool has %.0f open; %d of the watch", activity.total, settled[sqlOpen], activity.watch)},
 		{"regmo still running, no panic", !regmo.Exited() && panics == 0, ""},
 	}
 	fmt.Println()
@@ -525,7 +526,15 @@ func scrape(ctx context.Context, url string) (map[string]float64, error) {
 	return out, sc.Err()
 }
 
-type activity struct{ total, busy int }
+// activity is regmo's connections as PostgreSQL sees them: the pool's (total, of them
+// busy) and the watch's own one (domain.Watch).
+type activity struct{ total, busy, watch int }
+
+// settled reports whether every pool connection is idle and open in the pool (open
+// connections by the metrics), and the watch holds exactly its one.
+func (a activity) settled(open float64) bool {
+	return a.busy == 0 && float64(a.total) == open && a.watch == 1
+}
 
 // backends counts regmo's connections as PostgreSQL sees them.
 func backends(ctx context.Context, dsn string) (activity, error) {
@@ -535,8 +544,10 @@ func backends(ctx context.Context, dsn string) (activity, error) {
 	}
 	defer conn.Close(context.Background())
 	var a activity
-	err = conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE state <> 'idle')
-		FROM pg_stat_activity WHERE application_name = 'regmo'`).Scan(&a.total, &a.busy)
+	err = conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE application_name = 'regmo'),
+			count(*) FILTER (WHERE application_name = 'regmo' AND state <> 'idle'),
+			count(*) FILTER (WHERE application_name = 'regmo-watch')
+		FROM pg_stat_activity`).Scan(&a.total, &a.busy, &a.watch)
 	return a, err
 }
 
@@ -555,7 +566,7 @@ func settle(ctx context.Context, cfg config, metricsURL, dsn string, idle map[st
 		}
 		done := m[inFlight] == 0 && m[sqlInUse] == 0 &&
 			m["go_goroutines"] <= idle["go_goroutines"]+float64(cfg.goroutineSlack) &&
-			act.busy == 0 && float64(act.total) == m[sqlOpen]
+			act.settled(m[sqlOpen])
 		if done || time.Since(start) > cfg.settleTimeout {
 			return m, time.Since(start), act, nil
 		}
