@@ -20,15 +20,14 @@ const AccessChannel = "regmo_access"
 // Watch keeps a connection of its own to PostgreSQL, outside the pool. On it, it listens on
 // AccessChannel for the caller cache, and it asks the server every second whether it still
 // answers: a hung server (connections open, no answers) would otherwise hold every request
-// until its deadline, where Down lets them be refused at once.
+// until its deadline, where Up lets them be refused at once.
 type Watch struct {
 	cache *CallerCache
 	// interval is the quiet time after which the server is asked; timeout bounds its answer
 	// and a connection attempt.
 	interval, timeout time.Duration
-	// retry is the pause between failed connection attempts.
+	// retry is the pause before connecting again.
 	retry time.Duration
-	down  atomic.Bool
 	// up ends, with ErrDatabaseDown, when the database is found down; a new one begins
 	// when it answers again.
 	up atomic.Pointer[upPeriod]
@@ -54,10 +53,6 @@ func (w *Watch) begin() {
 	w.up.Store(&upPeriod{ctx: ctx, cancel: cancel})
 }
 
-// Down reports whether PostgreSQL failed the watch's last connection attempt or question.
-// It is false until the first failure.
-func (w *Watch) Down() bool { return w.down.Load() }
-
 // Up returns a context that ends with cause ErrDatabaseDown as soon as the database is
 // found down (at once if it is): requests under way then stop waiting for it.
 func (w *Watch) Up() context.Context { return w.up.Load().ctx }
@@ -66,11 +61,12 @@ func (w *Watch) Up() context.Context { return w.up.Load().ctx }
 // down (with the error) and up again (nil).
 func (w *Watch) Run(ctx context.Context, db *sql.DB, report func(error)) {
 	setDown := func(err error) {
-		if err != nil && !w.down.Swap(true) {
-			w.up.Load().cancel(ErrDatabaseDown)
+		up := w.up.Load()
+		switch {
+		case err != nil && up.ctx.Err() == nil:
+			up.cancel(ErrDatabaseDown)
 			report(err)
-		}
-		if err == nil && w.down.Swap(false) {
+		case err == nil && up.ctx.Err() != nil:
 			w.begin()
 			report(nil)
 		}
@@ -89,12 +85,10 @@ func (w *Watch) Run(ctx context.Context, db *sql.DB, report func(error)) {
 		if ctx.Err() != nil {
 			return
 		}
-		if subscribed {
-			// The connection failed after it worked: try again at once, and let the attempt
-			// tell whether the server is down.
-			continue
+		if !subscribed {
+			setDown(err)
 		}
-		setDown(err)
+		// After a connection that worked, the next attempt tells whether the server is down.
 		select {
 		case <-ctx.Done():
 			return
