@@ -57,6 +57,21 @@ type testServer struct {
 	admin string
 }
 
+// startServer builds the server with cfg (logs discarded unless cfg has a logger) and
+// closes it when the test ends.
+func startServer(tb testing.TB, cfg api.Config) *api.Server {
+	tb.Helper()
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	srv, err := api.New(cfg)
+	if err != nil {
+		tb.Fatalf("api.New: %v", err)
+	}
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
 // newTestServer runs the real router on a fresh, migrated database.
 func newTestServer(t *testing.T) *testServer { return newTestServerAt(t, fixedNow) }
 
@@ -64,11 +79,7 @@ func newTestServer(t *testing.T) *testServer { return newTestServerAt(t, fixedNo
 func newTestServerAt(t *testing.T, now func() time.Time) *testServer {
 	t.Helper()
 	db := testdb.New(t)
-	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now})
-	if err != nil {
-		t.Fatalf("api.New: %v", err)
-	}
-	t.Cleanup(srv.Close)
+	srv := startServer(t, api.Config{DB: db, Now: now})
 	ts := &testServer{t: t, srv: srv, db: db, access: domain.NewAccess(db).WithClock(now)}
 	ts.admin = ts.user("admin", domain.Binding{Role: domain.RoleAdmin})
 	return ts

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,11 +112,7 @@ func TestBindingRevokedOnOneInstanceAppliesOnAnother(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { sqlDB.Close() })
-		srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Close)
+		srv := startServer(t, api.Config{DB: db})
 		return srv, domain.NewAccess(db)
 	}
 	first, access := newServer()

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -58,11 +56,7 @@ type fuzzServer struct {
 func newFuzzServer(f *testing.F) *fuzzServer {
 	f.Helper()
 	db := testdb.New(f)
-	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: fixedNow})
-	if err != nil {
-		f.Fatalf("api.New: %v", err)
-	}
-	f.Cleanup(srv.Close)
+	srv := startServer(f, api.Config{DB: db, Now: fixedNow})
 	access := domain.NewAccess(db).WithClock(fixedNow)
 	ctx := context.Background()
 	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {

@@ -3,8 +3,6 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -20,11 +18,7 @@ import (
 // network (make bench measures it over HTTP against cmd/baseline).
 func BenchmarkGetRegister(b *testing.B) {
 	db := testdb.New(b)
-	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(srv.Close)
+	srv := startServer(b, api.Config{DB: db})
 	ctx := context.Background()
 	access := domain.NewAccess(db)
 	if _, _, err := access.PutUser(ctx, "bench", domain.User{Name: "ozg", Active: true, Bindings: []domain.Binding{{Role: domain.RoleOZGKoordination}}}); err != nil {

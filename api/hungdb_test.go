@@ -2,8 +2,6 @@ package api_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -118,11 +116,7 @@ func TestHungDatabaseFailsFast(t *testing.T) {
 	}
 	t.Cleanup(func() { sqlDB.Close() })
 	const deadline = 10 * time.Second
-	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), RequestTimeout: deadline})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
+	srv := startServer(t, api.Config{DB: db, RequestTimeout: deadline})
 	access := domain.NewAccess(db)
 	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
 		t.Fatal(err)

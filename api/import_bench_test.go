@@ -3,8 +3,6 @@ package api_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -120,11 +118,7 @@ func median(xs []float64) float64 {
 // benchServer is a server on a fresh database with an admin token.
 func benchServer(b *testing.B) (*api.Server, string) {
 	db := testdb.New(b)
-	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(srv.Close)
+	srv := startServer(b, api.Config{DB: db})
 	access := domain.NewAccess(db)
 	ctx := context.Background()
 	if _, _, err := access.PutUser(ctx, "bench", domain.User{Name: "seeder", Active: true,

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -46,11 +45,7 @@ func scrape(t *testing.T, m *api.Metrics) (map[string]float64, string) {
 func TestMetrics(t *testing.T) {
 	db := testdb.New(t)
 	metrics := api.NewMetrics()
-	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics})
-	if err != nil {
-		t.Fatalf("api.New: %v", err)
-	}
-	t.Cleanup(srv.Close)
+	srv := startServer(t, api.Config{DB: db, Metrics: metrics})
 	access := domain.NewAccess(db)
 	ctx := context.Background()
 	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -40,12 +39,8 @@ func TestSlowClientHoldsOnlyItsConnection(t *testing.T) {
 		t.Fatalf("open database: %v", err)
 	}
 	t.Cleanup(func() { sqlDB.Close() })
-	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: fixedNow,
+	srv := startServer(t, api.Config{DB: db, Now: fixedNow,
 		RequestTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatalf("api.New: %v", err)
-	}
-	t.Cleanup(srv.Close)
 	access := domain.NewAccess(db).WithClock(fixedNow)
 	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
 		t.Fatalf("create admin: %v", err)
@@ -180,12 +175,8 @@ func TestRequestWaitingForThePoolHasADeadline(t *testing.T) {
 		t.Fatalf("open database: %v", err)
 	}
 	t.Cleanup(func() { sqlDB.Close() })
-	srv, err := api.New(api.Config{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: fixedNow,
+	srv := startServer(t, api.Config{DB: db, Now: fixedNow,
 		RequestTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatalf("api.New: %v", err)
-	}
-	t.Cleanup(srv.Close)
 	access := domain.NewAccess(db).WithClock(fixedNow)
 	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
 		t.Fatalf("create admin: %v", err)
@@ -225,11 +216,7 @@ func TestRequestWaitingForThePoolHasADeadline(t *testing.T) {
 // `regmo serve`): net/http refuses them with 431 before the API sees the request, and the
 // server goes on serving.
 func TestOverlongHeaderIsRefused(t *testing.T) {
-	srv, err := api.New(api.Config{DB: testdb.New(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: fixedNow})
-	if err != nil {
-		t.Fatalf("api.New: %v", err)
-	}
-	t.Cleanup(srv.Close)
+	srv := startServer(t, api.Config{DB: testdb.New(t), Now: fixedNow})
 	hs := httptest.NewUnstartedServer(srv)
 	hs.Config.ReadHeaderTimeout = 5 * time.Second
 	hs.Config.MaxHeaderBytes = 64 << 10
