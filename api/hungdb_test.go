@@ -116,7 +116,12 @@ func TestHungDatabaseFailsFast(t *testing.T) {
 	}
 	t.Cleanup(func() { sqlDB.Close() })
 	const deadline = 10 * time.Second
-	srv := startServer(t, api.Config{DB: db, RequestTimeout: deadline})
+	metrics := api.NewMetrics()
+	srv := startServer(t, api.Config{DB: db, RequestTimeout: deadline, Metrics: metrics})
+	answering := func() float64 {
+		samples, _ := scrape(t, metrics)
+		return samples["regmo_database_answering"]
+	}
 	access := domain.NewAccess(db)
 	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
 		t.Fatal(err)
@@ -185,6 +190,9 @@ func TestHungDatabaseFailsFast(t *testing.T) {
 			t.Fatalf("while frozen and noticed: got %d in %v, want 503 at once", a.code, a.took)
 		}
 	}
+	if got := answering(); got != 0 {
+		t.Errorf("regmo_database_answering while frozen: got %v, want 0", got)
+	}
 	if a := <-send("/healthz"); a.code != http.StatusOK {
 		t.Errorf("/healthz while frozen: got %d, want 200 (the process lives)", a.code)
 	}
@@ -195,6 +203,9 @@ func TestHungDatabaseFailsFast(t *testing.T) {
 		a := <-send("/v1/registers")
 		if a.code == http.StatusOK {
 			t.Logf("serving again %v after the thaw", time.Since(thawed))
+			if got := answering(); got != 1 {
+				t.Errorf("regmo_database_answering after the thaw: got %v, want 1", got)
+			}
 			break
 		}
 		if time.Since(thawed) > 5*time.Second {

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bremen/regmo/domain"
 )
 
 // unmatchedRoute labels requests for paths the contract does not know. The raw path never
@@ -57,10 +59,21 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // watchPool adds the pool statistics of db (sql.DBStats: open, in use, idle, waits) as
-// go_sql_*{db_name="regmo"}.
-func (m *Metrics) watchPool(db *sql.DB) error {
-	if err := m.registry.Register(collectors.NewDBStatsCollector(db, "regmo")); err != nil {
-		return fmt.Errorf("api: metrics: %w", err)
+// go_sql_*{db_name="regmo"}, and whether w reaches the database.
+func (m *Metrics) watchPool(db *sql.DB, w *domain.Watch) error {
+	answering := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "regmo_database_answering",
+		Help: "1 while the watch reaches PostgreSQL, 0 while requests are refused with 503 because it does not answer.",
+	}, func() float64 {
+		if w.Up().Err() != nil {
+			return 0
+		}
+		return 1
+	})
+	for _, c := range []prometheus.Collector{collectors.NewDBStatsCollector(db, "regmo"), answering} {
+		if err := m.registry.Register(c); err != nil {
+			return fmt.Errorf("api: metrics: %w", err)
+		}
 	}
 	return nil
 }

@@ -106,6 +106,7 @@ func TestMetrics(t *testing.T) {
 		{`go_sql_wait_count_total{db_name="regmo"}`, -1},
 		{`go_sql_wait_duration_seconds_total{db_name="regmo"}`, -1},
 		{`go_goroutines`, -1},
+		{`regmo_database_answering`, 1},
 	} {
 		got, ok := samples[tt.sample]
 		switch {

@@ -40,8 +40,8 @@ type Config struct {
 	CallerTTL time.Duration
 }
 
-// defaultCallerTTL is the longest a lost notification could leave a revoked right in force
-// (issue 3 allows a reload "within a second").
+// defaultCallerTTL is the longest a lost notification could leave a revoked right in force:
+// a change of rights must apply on every instance within a second.
 const defaultCallerTTL = time.Second
 
 // Server serves the regmo API.
@@ -99,12 +99,12 @@ func New(cfg Config) (*Server, error) {
 	if s.requestTimeout <= 0 {
 		s.requestTimeout = defaultRequestTimeout
 	}
+	sqlDB, err := cfg.DB.DB()
+	if err != nil {
+		return nil, fmt.Errorf("api: database handle: %w", err)
+	}
 	if s.metrics != nil {
-		sqlDB, err := cfg.DB.DB()
-		if err != nil {
-			return nil, fmt.Errorf("api: database handle: %w", err)
-		}
-		if err := s.metrics.watchPool(sqlDB); err != nil {
+		if err := s.metrics.watchPool(sqlDB, s.watch); err != nil {
 			return nil, err
 		}
 	}
@@ -123,10 +123,6 @@ func New(cfg Config) (*Server, error) {
 		db:        cfg.DB,
 	}
 	oapi.RegisterHandlers(e, oapi.NewStrictHandler(h, nil))
-	sqlDB, err := cfg.DB.DB()
-	if err != nil {
-		return nil, fmt.Errorf("api: database handle: %w", err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -143,8 +139,8 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Close stops the server's background work (the caller cache's subscription) and releases
-// its database connection. Call it before closing the database.
+// Close stops the server's watch (see domain.Watch) and releases its database connection.
+// Call it before closing the database.
 func (s *Server) Close() { s.stopOnce.Do(s.stop) }
 
 // ServeHTTP makes the server an http.Handler.
