@@ -185,8 +185,10 @@ func TestHungDatabaseFailsFast(t *testing.T) {
 	case <-time.After(refusedAfter + 2*time.Second):
 		t.Errorf("request under way at the freeze: no answer %v after the freeze, want 503 once the watch noticed (%v)", time.Since(frozen), refusedAfter)
 	}
+	// At once: in microseconds on an idle machine; the bound leaves room for a loaded CI
+	// machine and is still a tenth of the deadline.
 	for range 20 {
-		if a := <-send("/v1/ressorts/SF/registers/x"); a.code != http.StatusServiceUnavailable || a.took > 100*time.Millisecond {
+		if a := <-send("/v1/ressorts/SF/registers/x"); a.code != http.StatusServiceUnavailable || a.took > time.Second {
 			t.Fatalf("while frozen and noticed: got %d in %v, want 503 at once", a.code, a.took)
 		}
 	}
