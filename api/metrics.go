@@ -59,8 +59,9 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // watchPool adds the pool statistics of db (sql.DBStats: open, in use, idle, waits) as
-// go_sql_*{db_name="regmo"}, and whether w reaches the database.
-func (m *Metrics) watchPool(db *sql.DB, w *domain.Watch) error {
+// go_sql_*{db_name="regmo"}, whether w reaches the database, and how often the caller
+// cache answers.
+func (m *Metrics) watchPool(db *sql.DB, w *domain.Watch, cache *domain.CallerCache) error {
 	answering := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "regmo_database_answering",
 		Help: "1 while the watch reaches PostgreSQL, 0 while requests are refused with 503 because it does not answer.",
@@ -70,7 +71,15 @@ func (m *Metrics) watchPool(db *sql.DB, w *domain.Watch) error {
 		}
 		return 1
 	})
-	for _, c := range []prometheus.Collector{collectors.NewDBStatsCollector(db, "regmo"), answering} {
+	hits := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "regmo_caller_cache_hits_total",
+		Help: "Authenticated requests whose token and bindings came from the caller cache.",
+	}, func() float64 { h, _ := cache.Counts(); return float64(h) })
+	misses := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "regmo_caller_cache_misses_total",
+		Help: "Token lookups the caller cache left to PostgreSQL.",
+	}, func() float64 { _, m := cache.Counts(); return float64(m) })
+	for _, c := range []prometheus.Collector{collectors.NewDBStatsCollector(db, "regmo"), answering, hits, misses} {
 		if err := m.registry.Register(c); err != nil {
 			return fmt.Errorf("api: metrics: %w", err)
 		}

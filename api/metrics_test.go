@@ -107,6 +107,8 @@ func TestMetrics(t *testing.T) {
 		{`go_sql_wait_duration_seconds_total{db_name="regmo"}`, -1},
 		{`go_goroutines`, -1},
 		{`regmo_database_answering`, 1},
+		{`regmo_caller_cache_hits_total`, -1},
+		{`regmo_caller_cache_misses_total`, -1},
 	} {
 		got, ok := samples[tt.sample]
 		switch {
@@ -115,6 +117,11 @@ func TestMetrics(t *testing.T) {
 		case tt.want >= 0 && got != tt.want:
 			t.Errorf("%s = %v, want %v", tt.sample, got, tt.want)
 		}
+	}
+	// Whether the cache had subscribed yet is up to timing; that every authenticated request
+	// asked it is not. The unmatched path and the unknown method end before authentication.
+	if got := samples[`regmo_caller_cache_hits_total`] + samples[`regmo_caller_cache_misses_total`]; got != 4 {
+		t.Errorf("caller cache hits + misses: got %v, want 4 (one per authenticated request)", got)
 	}
 	for _, raw := range []string{"grundsteuer", "missing-one", "path-x7q", "BREW"} {
 		if strings.Contains(text, raw) {

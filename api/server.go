@@ -104,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("api: database handle: %w", err)
 	}
 	if s.metrics != nil {
-		if err := s.metrics.watchPool(sqlDB, s.watch); err != nil {
+		if err := s.metrics.watchPool(sqlDB, s.watch, cache); err != nil {
 			return nil, err
 		}
 	}

@@ -21,6 +21,8 @@ type CallerCache struct {
 	gen     uint64
 	live    bool
 	entries map[[32]byte]cachedCaller
+	// hits and misses count the lookups (for metrics).
+	hits, misses uint64
 }
 
 type cachedCaller struct {
@@ -57,13 +59,26 @@ func (c *CallerCache) lookup(hash [32]byte, now time.Time) (Caller, bool) {
 	defer c.mu.Unlock()
 	e, ok := c.entries[hash]
 	if !ok || !c.live {
+		c.misses++
 		return Caller{}, false
 	}
 	if time.Since(e.loaded) >= c.ttl || !now.Before(e.tokenExpires) {
 		delete(c.entries, hash)
+		c.misses++
 		return Caller{}, false
 	}
+	c.hits++
 	return e.caller, true
+}
+
+// Counts returns how many lookups the cache answered and how many went to the database.
+func (c *CallerCache) Counts() (hits, misses uint64) {
+	if c == nil {
+		return 0, 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hits, c.misses
 }
 
 // begin is called before reading a caller from the database; store needs its result.

@@ -64,6 +64,10 @@ func TestCallerCacheKeepsNoReadThatRacedWithAChange(t *testing.T) {
 			if ok && got.User != caller.User {
 				t.Errorf("got caller %q, want %q", got.User, caller.User)
 			}
+			hits, misses := c.Counts()
+			if served := hits == 1 && misses == 0; served != tt.want || hits+misses != 1 {
+				t.Errorf("got %d hits and %d misses, want one lookup counted as served=%v", hits, misses, tt.want)
+			}
 		})
 	}
 }
