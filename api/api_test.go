@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -70,6 +71,34 @@ func startServer(tb testing.TB, cfg api.Config) *api.Server {
 	}
 	tb.Cleanup(srv.Close)
 	return srv
+}
+
+// adminToken creates the user admin with the admin role on db and returns a token of theirs,
+// valid for a year from now().
+func adminToken(tb testing.TB, db *gorm.DB, now func() time.Time) string {
+	tb.Helper()
+	ctx := context.Background()
+	access := domain.NewAccess(db).WithClock(now)
+	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
+		tb.Fatalf("create admin: %v", err)
+	}
+	token, _, err := access.IssueToken(ctx, "test", "admin", "test", 365*24*time.Hour)
+	if err != nil {
+		tb.Fatalf("token for admin: %v", err)
+	}
+	return token
+}
+
+// openPool opens the database at dsn through domain.OpenDB, as regmo serve does, with a
+// pool of maxConns, closed when the test ends.
+func openPool(tb testing.TB, dsn string, maxConns int) (*gorm.DB, *sql.DB) {
+	tb.Helper()
+	db, sqlDB, err := domain.OpenDB(context.Background(), domain.DBConfig{URL: dsn, MaxConns: maxConns, StatementTimeout: 15 * time.Second})
+	if err != nil {
+		tb.Fatalf("open database: %v", err)
+	}
+	tb.Cleanup(func() { sqlDB.Close() })
+	return db, sqlDB
 }
 
 // newTestServer runs the real router on a fresh, migrated database.

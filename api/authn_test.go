@@ -107,11 +107,7 @@ func TestUpdatedByNamesTheUser(t *testing.T) {
 func TestBindingRevokedOnOneInstanceAppliesOnAnother(t *testing.T) {
 	dsn := testdb.DSN(t)
 	newServer := func() (http.Handler, *domain.Access) {
-		db, sqlDB, err := domain.OpenDB(context.Background(), domain.DBConfig{URL: dsn, MaxConns: 5})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sqlDB.Close() })
+		db, _ := openPool(t, dsn, 5)
 		srv := startServer(t, api.Config{DB: db})
 		return srv, domain.NewAccess(db)
 	}

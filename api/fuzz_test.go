@@ -2,17 +2,14 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bremen/regmo/api"
-	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -57,15 +54,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	f.Helper()
 	db := testdb.New(f)
 	srv := startServer(f, api.Config{DB: db, Now: fixedNow})
-	access := domain.NewAccess(db).WithClock(fixedNow)
-	ctx := context.Background()
-	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
-		f.Fatalf("create admin: %v", err)
-	}
-	token, _, err := access.IssueToken(ctx, "test", "admin", "fuzz", 365*24*time.Hour)
-	if err != nil {
-		f.Fatalf("token: %v", err)
-	}
+	token := adminToken(f, db, fixedNow)
 	fs := &fuzzServer{srv: srv, token: token, base: map[string]string{
 		"registers": `{"name":"Gewerberegister","idnrg_anlage_nr":20,"contact":"gewerbe@bremen.de",
 			"readiness":{"idnr":{"stage":"planned","target_date":"2027-06-30"},"dsc":{"stage":"not_applicable","note":"keine Personendaten"}}}`,

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/api"
-	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -102,7 +100,6 @@ func (f *freezer) set(frozen bool) {
 // refused with 503 at once, instead of each waiting for its deadline; when the server
 // answers again the service serves again by itself.
 func TestHungDatabaseFailsFast(t *testing.T) {
-	ctx := context.Background()
 	dsn := testdb.DSN(t)
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -110,11 +107,7 @@ func TestHungDatabaseFailsFast(t *testing.T) {
 	}
 	proxy := newFreezer(t, u.Host)
 	u.Host = proxy.ln.Addr().String()
-	db, sqlDB, err := domain.OpenDB(ctx, domain.DBConfig{URL: u.String(), MaxConns: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
+	db, _ := openPool(t, u.String(), 5)
 	const deadline = 10 * time.Second
 	metrics := api.NewMetrics()
 	srv := startServer(t, api.Config{DB: db, RequestTimeout: deadline, Metrics: metrics})
@@ -122,14 +115,7 @@ func TestHungDatabaseFailsFast(t *testing.T) {
 		samples, _ := scrape(t, metrics)
 		return samples["regmo_database_answering"]
 	}
-	access := domain.NewAccess(db)
-	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
-		t.Fatal(err)
-	}
-	token, _, err := access.IssueToken(ctx, "test", "admin", "", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := adminToken(t, db, time.Now)
 	type answer struct {
 		code int
 		took time.Duration

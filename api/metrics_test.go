@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/api"
-	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -46,16 +44,7 @@ func TestMetrics(t *testing.T) {
 	db := testdb.New(t)
 	metrics := api.NewMetrics()
 	srv := startServer(t, api.Config{DB: db, Metrics: metrics})
-	access := domain.NewAccess(db)
-	ctx := context.Background()
-	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true,
-		Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
-		t.Fatal(err)
-	}
-	token, _, err := access.IssueToken(ctx, "test", "admin", "test", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := adminToken(t, db, time.Now)
 	send := func(method, path, body string) int {
 		t.Helper()
 		var r io.Reader

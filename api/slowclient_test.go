@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/api"
-	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -33,22 +32,9 @@ func TestSlowClientHoldsOnlyItsConnection(t *testing.T) {
 		slowBodies        = 4                     // twice the pool
 		slowHeaders       = 2
 	)
-	ctx := context.Background()
-	db, sqlDB, err := domain.OpenDB(ctx, domain.DBConfig{URL: testdb.DSN(t), MaxConns: 2, StatementTimeout: 15 * time.Second})
-	if err != nil {
-		t.Fatalf("open database: %v", err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
-	srv := startServer(t, api.Config{DB: db, Now: fixedNow,
-		RequestTimeout: 2 * time.Second})
-	access := domain.NewAccess(db).WithClock(fixedNow)
-	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
-		t.Fatalf("create admin: %v", err)
-	}
-	token, _, err := access.IssueToken(ctx, "test", "admin", "slow", time.Hour)
-	if err != nil {
-		t.Fatalf("token: %v", err)
-	}
+	db, sqlDB := openPool(t, testdb.DSN(t), 2)
+	srv := startServer(t, api.Config{DB: db, Now: fixedNow, RequestTimeout: 2 * time.Second})
+	token := adminToken(t, db, fixedNow)
 
 	hs := httptest.NewUnstartedServer(srv)
 	hs.Config.ReadHeaderTimeout = readHeaderTimeout
@@ -170,21 +156,9 @@ func TestSlowClientHoldsOnlyItsConnection(t *testing.T) {
 // as long as the pool stays busy.
 func TestRequestWaitingForThePoolHasADeadline(t *testing.T) {
 	ctx := context.Background()
-	db, sqlDB, err := domain.OpenDB(ctx, domain.DBConfig{URL: testdb.DSN(t), MaxConns: 1, StatementTimeout: 15 * time.Second})
-	if err != nil {
-		t.Fatalf("open database: %v", err)
-	}
-	t.Cleanup(func() { sqlDB.Close() })
-	srv := startServer(t, api.Config{DB: db, Now: fixedNow,
-		RequestTimeout: 2 * time.Second})
-	access := domain.NewAccess(db).WithClock(fixedNow)
-	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
-		t.Fatalf("create admin: %v", err)
-	}
-	token, _, err := access.IssueToken(ctx, "test", "admin", "deadline", time.Hour)
-	if err != nil {
-		t.Fatalf("token: %v", err)
-	}
+	db, sqlDB := openPool(t, testdb.DSN(t), 1)
+	srv := startServer(t, api.Config{DB: db, Now: fixedNow, RequestTimeout: 2 * time.Second})
+	token := adminToken(t, db, fixedNow)
 	held, err := sqlDB.Conn(ctx)
 	if err != nil {
 		t.Fatalf("take the pool's connection: %v", err)
