@@ -79,10 +79,10 @@ func adminToken(tb testing.TB, db *gorm.DB, now func() time.Time) string {
 	tb.Helper()
 	ctx := context.Background()
 	access := domain.NewAccess(db).WithClock(now)
-	if _, _, err := access.PutUser(ctx, "test", domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
+	if _, _, err := access.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
 		tb.Fatalf("create admin: %v", err)
 	}
-	token, _, err := access.IssueToken(ctx, "test", "admin", "test", 365*24*time.Hour)
+	token, _, err := access.IssueToken(ctx, "test", domain.WriteAll(), "admin", "test", 365*24*time.Hour)
 	if err != nil {
 		tb.Fatalf("token for admin: %v", err)
 	}
@@ -93,7 +93,8 @@ func adminToken(tb testing.TB, db *gorm.DB, now func() time.Time) string {
 // pool of maxConns, closed when the test ends.
 func openPool(tb testing.TB, dsn string, maxConns int) (*gorm.DB, *sql.DB) {
 	tb.Helper()
-	db, sqlDB, err := domain.OpenDB(context.Background(), domain.DBConfig{URL: dsn, MaxConns: maxConns, StatementTimeout: 15 * time.Second})
+	db, sqlDB, err := domain.OpenDB(context.Background(), domain.DBConfig{URL: dsn, MaxConns: maxConns,
+		StatementTimeout: 15 * time.Second, Role: domain.AppRole})
 	if err != nil {
 		tb.Fatalf("open database: %v", err)
 	}
@@ -107,8 +108,9 @@ func newTestServer(t *testing.T) *testServer { return newTestServerAt(t, fixedNo
 // newTestServerAt runs the server with the given clock.
 func newTestServerAt(t *testing.T, now func() time.Time) *testServer {
 	t.Helper()
-	db := testdb.New(t)
-	srv := startServer(t, api.Config{DB: db, Now: now})
+	dsn := testdb.DSN(t)
+	db := testdb.Open(t, dsn)
+	srv := startServer(t, api.Config{DB: testdb.App(t, dsn), Now: now})
 	ts := &testServer{t: t, srv: srv, db: db, access: domain.NewAccess(db).WithClock(now)}
 	ts.admin = ts.user("admin", domain.Binding{Role: domain.RoleAdmin})
 	return ts
@@ -118,10 +120,10 @@ func newTestServerAt(t *testing.T, now func() time.Time) *testServer {
 func (ts *testServer) user(name string, bindings ...domain.Binding) string {
 	ts.t.Helper()
 	ctx := context.Background()
-	if _, _, err := ts.access.PutUser(ctx, "test", domain.User{Name: name, Active: true, Bindings: bindings}); err != nil {
+	if _, _, err := ts.access.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: name, Active: true, Bindings: bindings}); err != nil {
 		ts.t.Fatalf("create user %s: %v", name, err)
 	}
-	token, _, err := ts.access.IssueToken(ctx, "test", name, "test", 365*24*time.Hour)
+	token, _, err := ts.access.IssueToken(ctx, "test", domain.WriteAll(), name, "test", 365*24*time.Hour)
 	if err != nil {
 		ts.t.Fatalf("token for %s: %v", name, err)
 	}

@@ -35,14 +35,25 @@ func actor(ctx context.Context) string {
 	return c.User
 }
 
-// scope is what the caller may read for the current operation. Without one (which the
-// authorization layer always sets on protected operations) nothing is readable.
-func scope(ctx context.Context) domain.Scope {
-	s, ok := ctx.Value(scopeKey{}).(domain.Scope)
-	if !ok {
-		return domain.ScopeRessorts()
-	}
-	return s
+// grant is what the authorization layer decided the caller may touch in the current
+// operation: a read scope for an operation that reads, a write scope for one that changes.
+type grant struct {
+	read  domain.ReadScope
+	write domain.WriteScope
+}
+
+// readScope is what the caller may read in the current operation. Without a decision (which
+// the authorization layer always makes on protected operations) nothing is readable.
+func readScope(ctx context.Context) domain.ReadScope {
+	g, _ := ctx.Value(scopeKey{}).(grant)
+	return g.read
+}
+
+// writeScope is what the caller may change in the current operation; nothing for an
+// operation that only reads.
+func writeScope(ctx context.Context) domain.WriteScope {
+	g, _ := ctx.Value(scopeKey{}).(grant)
+	return g.write
 }
 
 // public reports whether the operation declares that it needs no authentication.
@@ -117,7 +128,7 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		op := m.route.Operation.OperationID
 		ressort := m.params["code"]
-		allowed, sc, err := s.policy.decide(caller, op, ressort)
+		allowed, all, ressorts, err := s.policy.decide(caller, op, ressort)
 		if err != nil {
 			return err
 		}
@@ -128,7 +139,11 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return newProblem(http.StatusForbidden, "forbidden", "Forbidden", detail)
 		}
-		ctx := context.WithValue(c.Request().Context(), scopeKey{}, sc)
+		g, err := s.policy.grant(caller, c.Request().Method, all, ressorts)
+		if err != nil {
+			return err
+		}
+		ctx := context.WithValue(c.Request().Context(), scopeKey{}, g)
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
@@ -170,16 +185,14 @@ func (p *policy) allows(role, bound, ressort, op string) (bool, error) {
 	return ok, nil
 }
 
-// decide evaluates the policy for every binding of the caller. The scope lists the Ressorts
-// whose data the operation may show: all of them for a global role, else the bound ones.
-func (p *policy) decide(caller domain.Caller, op, ressort string) (bool, domain.Scope, error) {
-	// The implicit role decides only whether; it never widens what may be read.
-	allowed, err := p.allows(policies.Authenticated, policies.Global, ressort, op)
+// decide evaluates the policy for every binding of the caller. all and ressorts say where
+// the operation may act: every Ressort for a global role, else the bound ones.
+func (p *policy) decide(caller domain.Caller, op, ressort string) (allowed, all bool, ressorts []string, err error) {
+	// The implicit role decides only whether; it never widens what may be touched.
+	allowed, err = p.allows(policies.Authenticated, policies.Global, ressort, op)
 	if err != nil {
-		return false, domain.Scope{}, err
+		return false, false, nil, err
 	}
-	all := false
-	var readable []string
 	for _, b := range caller.Bindings {
 		bound := b.Ressort
 		if bound == "" {
@@ -187,7 +200,7 @@ func (p *policy) decide(caller domain.Caller, op, ressort string) (bool, domain.
 		}
 		ok, err := p.allows(b.Role, bound, ressort, op)
 		if err != nil {
-			return false, domain.Scope{}, err
+			return false, false, nil, err
 		}
 		if !ok {
 			continue
@@ -196,14 +209,39 @@ func (p *policy) decide(caller domain.Caller, op, ressort string) (bool, domain.
 		if bound == policies.Global {
 			all = true
 		} else {
-			readable = append(readable, bound)
+			ressorts = append(ressorts, bound)
 		}
 	}
-	if all {
-		return allowed, domain.ScopeAll(), nil
-	}
-	return allowed, domain.ScopeRessorts(readable...), nil
+	return allowed, all, ressorts, nil
 }
+
+// grant turns a decision into the scope the operation gets: what a safe method (GET, HEAD)
+// may read, or what any other may change. Access data (the audit trail of users, bindings
+// and tokens) is readable only by whom the policy lets manage users.
+func (p *policy) grant(caller domain.Caller, method string, all bool, ressorts []string) (grant, error) {
+	if method != http.MethodGet && method != http.MethodHead {
+		if all {
+			return grant{write: domain.WriteAll()}, nil
+		}
+		return grant{write: domain.WriteRessorts(ressorts...)}, nil
+	}
+	read := domain.ReadRessorts(ressorts...)
+	if all {
+		read = domain.ReadAll()
+	}
+	access, _, _, err := p.decide(caller, accessDataOperation, "")
+	if err != nil {
+		return grant{}, err
+	}
+	if access {
+		read = read.WithAccessData()
+	}
+	return grant{read: read}, nil
+}
+
+// accessDataOperation is the operation whose permission also lets a caller read access data
+// elsewhere: whoever may list the users may read their trail.
+const accessDataOperation = "listUsers"
 
 // clientAddr is the address failed authentications are counted for. X-Forwarded-For counts
 // only when the connection comes from a trusted proxy.

@@ -118,12 +118,12 @@ func TestBindingRevokedOnOneInstanceAppliesOnAnother(t *testing.T) {
 		{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}},
 		{Name: "sis", Active: true, Bindings: []domain.Binding{{Role: domain.RoleRessortverantwortliche, Ressort: "SIS"}}},
 	} {
-		if _, _, err := access.PutUser(ctx, "test", u); err != nil {
+		if _, _, err := access.PutUser(ctx, "test", domain.WriteAll(), u); err != nil {
 			t.Fatal(err)
 		}
 	}
-	admin, _, _ := access.IssueToken(ctx, "test", "admin", "", 0)
-	sis, _, _ := access.IssueToken(ctx, "test", "sis", "", 0)
+	admin, _, _ := access.IssueToken(ctx, "test", domain.WriteAll(), "admin", "", 0)
+	sis, _, _ := access.IssueToken(ctx, "test", domain.WriteAll(), "sis", "", 0)
 	call := func(h http.Handler, method, path, token, body string) int {
 		var rd io.Reader
 		if body != "" {

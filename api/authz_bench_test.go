@@ -26,7 +26,7 @@ var benchCaller = domain.Caller{User: "sis", Bindings: []domain.Binding{
 func BenchmarkDecide(b *testing.B) {
 	p := newPolicy(b)
 	for b.Loop() {
-		ok, _, err := p.decide(benchCaller, "patchRegister", "SIS")
+		ok, _, _, err := p.decide(benchCaller, "patchRegister", "SIS")
 		if err != nil || !ok {
 			b.Fatalf("decide = %v, %v", ok, err)
 		}

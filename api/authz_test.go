@@ -138,16 +138,16 @@ func TestPermissionMatrix(t *testing.T) {
 		"admin": ts.admin,
 	}
 	past := domain.NewAccess(ts.db).WithClock(func() time.Time { return fixedNow().Add(-time.Hour) })
-	expired, _, err := past.IssueToken(ctx, "test", "admin", "expired", time.Second)
+	expired, _, err := past.IssueToken(ctx, "test", domain.WriteAll(), "admin", "expired", time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tokens["expired"] = expired
-	revoked, rt, err := ts.access.IssueToken(ctx, "test", "admin", "revoked", time.Hour)
+	revoked, rt, err := ts.access.IssueToken(ctx, "test", domain.WriteAll(), "admin", "revoked", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.access.RevokeToken(ctx, "test", "", rt.ID); err != nil {
+	if err := ts.access.RevokeToken(ctx, "test", domain.WriteAll(), "", rt.ID); err != nil {
 		t.Fatal(err)
 	}
 	tokens["revoked"] = revoked
@@ -162,7 +162,7 @@ func TestPermissionMatrix(t *testing.T) {
 				t.Fatalf("setup %s: %d", path, rec.Code)
 			}
 		}
-		_, tok, err := ts.access.IssueToken(ctx, "test", "target", p, time.Hour)
+		_, tok, err := ts.access.IssueToken(ctx, "test", domain.WriteAll(), "target", p, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

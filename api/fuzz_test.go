@@ -52,8 +52,9 @@ type fuzzServer struct {
 
 func newFuzzServer(f *testing.F) *fuzzServer {
 	f.Helper()
-	db := testdb.New(f)
-	srv := startServer(f, api.Config{DB: db, Now: fixedNow})
+	dsn := testdb.DSN(f)
+	db := testdb.Open(f, dsn)
+	srv := startServer(f, api.Config{DB: testdb.App(f, dsn), Now: fixedNow})
 	token := adminToken(f, db, fixedNow)
 	fs := &fuzzServer{srv: srv, token: token, base: map[string]string{
 		"registers": `{"name":"Gewerberegister","idnrg_anlage_nr":20,"contact":"gewerbe@bremen.de",

@@ -17,21 +17,22 @@ import (
 // an OZG coordinator, from all cores: time and allocations per request without the
 // network (make bench measures it over HTTP against cmd/baseline).
 func BenchmarkGetRegister(b *testing.B) {
-	db := testdb.New(b)
-	srv := startServer(b, api.Config{DB: db})
+	dsn := testdb.DSN(b)
+	db := testdb.Open(b, dsn)
+	srv := startServer(b, api.Config{DB: testdb.App(b, dsn)})
 	ctx := context.Background()
 	access := domain.NewAccess(db)
-	if _, _, err := access.PutUser(ctx, "bench", domain.User{Name: "ozg", Active: true, Bindings: []domain.Binding{{Role: domain.RoleOZGKoordination}}}); err != nil {
+	if _, _, err := access.PutUser(ctx, "bench", domain.WriteAll(), domain.User{Name: "ozg", Active: true, Bindings: []domain.Binding{{Role: domain.RoleOZGKoordination}}}); err != nil {
 		b.Fatal(err)
 	}
-	token, _, err := access.IssueToken(ctx, "bench", "ozg", "", time.Hour)
+	token, _, err := access.IssueToken(ctx, "bench", domain.WriteAll(), "ozg", "", time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}
 	inv := domain.NewInventory(db)
 	const registers = 100
 	for i := range registers {
-		if _, _, err := inv.Put(ctx, "bench", domain.KindRegister, "SF", fmt.Sprintf("r%d", i), domain.Content{Name: "Register"}, domain.Precondition{}); err != nil {
+		if _, _, err := inv.Put(ctx, "bench", domain.WriteAll(), domain.KindRegister, "SF", fmt.Sprintf("r%d", i), domain.Content{Name: "Register"}, domain.Precondition{}); err != nil {
 			b.Fatal(err)
 		}
 	}

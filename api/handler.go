@@ -62,7 +62,7 @@ func (h *handler) ListRessorts(ctx context.Context, _ oapi.ListRessortsRequestOb
 }
 
 func (h *handler) PutRessort(ctx context.Context, req oapi.PutRessortRequestObject) (oapi.PutRessortResponseObject, error) {
-	r, created, err := h.ressorts.Put(ctx, actor(ctx), req.Code, req.Body.Name)
+	r, created, err := h.ressorts.Put(ctx, actor(ctx), writeScope(ctx), req.Code, req.Body.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -117,15 +117,16 @@ func median(xs []float64) float64 {
 
 // benchServer is a server on a fresh database with an admin token.
 func benchServer(b *testing.B) (*api.Server, string) {
-	db := testdb.New(b)
-	srv := startServer(b, api.Config{DB: db})
+	dsn := testdb.DSN(b)
+	db := testdb.Open(b, dsn)
+	srv := startServer(b, api.Config{DB: testdb.App(b, dsn)})
 	access := domain.NewAccess(db)
 	ctx := context.Background()
-	if _, _, err := access.PutUser(ctx, "bench", domain.User{Name: "seeder", Active: true,
+	if _, _, err := access.PutUser(ctx, "bench", domain.WriteAll(), domain.User{Name: "seeder", Active: true,
 		Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
 		b.Fatal(err)
 	}
-	token, _, err := access.IssueToken(ctx, "bench", "seeder", "bench", time.Hour)
+	token, _, err := access.IssueToken(ctx, "bench", domain.WriteAll(), "seeder", "bench", time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}

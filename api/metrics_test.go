@@ -41,9 +41,10 @@ func scrape(t *testing.T, m *api.Metrics) (map[string]float64, string) {
 }
 
 func TestMetrics(t *testing.T) {
-	db := testdb.New(t)
+	dsn := testdb.DSN(t)
+	db := testdb.Open(t, dsn)
 	metrics := api.NewMetrics()
-	srv := startServer(t, api.Config{DB: db, Metrics: metrics})
+	srv := startServer(t, api.Config{DB: testdb.App(t, dsn), Metrics: metrics})
 	token := adminToken(t, db, time.Now)
 	send := func(method, path, body string) int {
 		t.Helper()

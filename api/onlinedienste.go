@@ -13,7 +13,7 @@ func (h *handler) GetOnlinedienst(ctx context.Context, req oapi.GetOnlinedienstR
 	if err != nil {
 		return nil, err
 	}
-	e, err := h.inventory.Lookup(ctx, domain.KindOnlinedienst, req.Code, req.Key, at)
+	e, err := h.inventory.Lookup(ctx, readScope(ctx), domain.KindOnlinedienst, req.Code, req.Key, at)
 	if err != nil {
 		return nil, err
 	}
@@ -25,7 +25,7 @@ func (h *handler) PutOnlinedienst(ctx context.Context, req oapi.PutOnlinedienstR
 	if err != nil {
 		return nil, err
 	}
-	e, created, err := h.inventory.Put(ctx, actor(ctx), domain.KindOnlinedienst, req.Code, req.Key, onlinedienstContent(*req.Body), pre)
+	e, created, err := h.inventory.Put(ctx, actor(ctx), writeScope(ctx), domain.KindOnlinedienst, req.Code, req.Key, onlinedienstContent(*req.Body), pre)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (h *handler) PatchOnlinedienst(ctx context.Context, req oapi.PatchOnlinedie
 	if err != nil {
 		return nil, err
 	}
-	e, err := h.inventory.Patch(ctx, actor(ctx), domain.KindOnlinedienst, req.Code, req.Key, *req.Body, pre)
+	e, err := h.inventory.Patch(ctx, actor(ctx), writeScope(ctx), domain.KindOnlinedienst, req.Code, req.Key, *req.Body, pre)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (h *handler) DeleteOnlinedienst(ctx context.Context, req oapi.DeleteOnlined
 	if err != nil {
 		return nil, err
 	}
-	if err := h.inventory.Delete(ctx, actor(ctx), domain.KindOnlinedienst, req.Code, req.Key, pre); err != nil {
+	if err := h.inventory.Delete(ctx, actor(ctx), writeScope(ctx), domain.KindOnlinedienst, req.Code, req.Key, pre); err != nil {
 		return nil, err
 	}
 	return oapi.DeleteOnlinedienst204Response{}, nil
@@ -65,7 +65,7 @@ func (h *handler) ListOnlinedienste(ctx context.Context, req oapi.ListOnlinedien
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{AsOf: at,
+	page, err := h.inventory.List(ctx, readScope(ctx), domain.Filter{AsOf: at,
 		Kind: domain.KindOnlinedienst, Ressorts: deref(p.Ressort), Stages: stages(p.StageIdnr, p.StageNoots, p.StageDsc),
 		Overdue: p.Overdue, Q: deref(p.Q), Limit: deref(p.Limit), Cursor: deref(p.Cursor),
 	})
@@ -81,7 +81,7 @@ func (h *handler) ListRessortOnlinedienste(ctx context.Context, req oapi.ListRes
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{AsOf: at,
+	page, err := h.inventory.List(ctx, readScope(ctx), domain.Filter{AsOf: at,
 		Kind: domain.KindOnlinedienst, Ressort: req.Code, Stages: stages(p.StageIdnr, p.StageNoots, p.StageDsc),
 		Overdue: p.Overdue, Q: deref(p.Q), Limit: deref(p.Limit), Cursor: deref(p.Cursor),
 	})

@@ -80,7 +80,7 @@ func problemFor(err error) *problem {
 		return newProblem(http.StatusRequestEntityTooLarge, "too-large", "Request too large", tooLarge.Detail)
 	case errors.As(err, &foreign):
 		return newProblem(http.StatusForbidden, "forbidden", "Forbidden",
-			fmt.Sprintf("The import names entries of %s, which your roles do not allow you to change; nothing was written.", strings.Join(foreign.Ressorts, ", ")))
+			fmt.Sprintf("The request names entries of %s, which your roles do not allow you to change; nothing was written.", strings.Join(foreign.Ressorts, ", ")))
 	case errors.As(err, &verr):
 		return newProblem(http.StatusUnprocessableEntity, "validation-failed", "Invalid input",
 			"The request breaks rules of the inventory; errors lists every broken field.", fieldErrors(verr.Fields)...)
@@ -94,7 +94,7 @@ func problemFor(err error) *problem {
 			"If-Match does not name the current version of the entry (or the entry does not exist); read it again and retry with its ETag.")
 	case errors.As(err, &referenced):
 		p := newProblem(http.StatusConflict, "still-referenced", "Register still in use",
-			"The register is named in nachweise_from of "+refList(referenced.By)+"; remove it there first.")
+			"The register is named in nachweise_from of "+referenced.Describe()+"; remove it there first.")
 		by := make([]string, len(referenced.By))
 		for i, r := range referenced.By {
 			by[i] = r.String()
@@ -139,17 +139,6 @@ func importProblem(e *domain.ImportError) *problem {
 		detail = fmt.Sprintf("The import has %d errors; nothing was written. errors lists the first %d.", e.Total, len(e.Errors))
 	}
 	return newProblem(http.StatusUnprocessableEntity, "import-invalid", "Invalid import", detail, fields...)
-}
-
-func refList(refs []domain.Ref) string {
-	s := ""
-	for i, r := range refs {
-		if i > 0 {
-			s += ", "
-		}
-		s += r.String()
-	}
-	return s
 }
 
 func fieldErrors(fs []domain.FieldError) []oapi.FieldError {

@@ -13,7 +13,7 @@ func (h *handler) GetRegister(ctx context.Context, req oapi.GetRegisterRequestOb
 	if err != nil {
 		return nil, err
 	}
-	e, err := h.inventory.Lookup(ctx, domain.KindRegister, req.Code, req.Key, at)
+	e, err := h.inventory.Lookup(ctx, readScope(ctx), domain.KindRegister, req.Code, req.Key, at)
 	if err != nil {
 		return nil, err
 	}
@@ -25,7 +25,7 @@ func (h *handler) PutRegister(ctx context.Context, req oapi.PutRegisterRequestOb
 	if err != nil {
 		return nil, err
 	}
-	e, created, err := h.inventory.Put(ctx, actor(ctx), domain.KindRegister, req.Code, req.Key, registerContent(*req.Body), pre)
+	e, created, err := h.inventory.Put(ctx, actor(ctx), writeScope(ctx), domain.KindRegister, req.Code, req.Key, registerContent(*req.Body), pre)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (h *handler) PatchRegister(ctx context.Context, req oapi.PatchRegisterReque
 	if err != nil {
 		return nil, err
 	}
-	e, err := h.inventory.Patch(ctx, actor(ctx), domain.KindRegister, req.Code, req.Key, *req.Body, pre)
+	e, err := h.inventory.Patch(ctx, actor(ctx), writeScope(ctx), domain.KindRegister, req.Code, req.Key, *req.Body, pre)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (h *handler) DeleteRegister(ctx context.Context, req oapi.DeleteRegisterReq
 	if err != nil {
 		return nil, err
 	}
-	if err := h.inventory.Delete(ctx, actor(ctx), domain.KindRegister, req.Code, req.Key, pre); err != nil {
+	if err := h.inventory.Delete(ctx, actor(ctx), writeScope(ctx), domain.KindRegister, req.Code, req.Key, pre); err != nil {
 		return nil, err
 	}
 	return oapi.DeleteRegister204Response{}, nil
@@ -65,7 +65,7 @@ func (h *handler) ListRegisters(ctx context.Context, req oapi.ListRegistersReque
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{AsOf: at,
+	page, err := h.inventory.List(ctx, readScope(ctx), domain.Filter{AsOf: at,
 		Kind: domain.KindRegister, Ressorts: deref(p.Ressort), Stages: stages(p.StageIdnr, p.StageNoots, p.StageDsc),
 		Overdue: p.Overdue, Q: deref(p.Q), Limit: deref(p.Limit), Cursor: deref(p.Cursor),
 	})
@@ -81,7 +81,7 @@ func (h *handler) ListRessortRegisters(ctx context.Context, req oapi.ListRessort
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.inventory.List(ctx, scope(ctx), domain.Filter{AsOf: at,
+	page, err := h.inventory.List(ctx, readScope(ctx), domain.Filter{AsOf: at,
 		Kind: domain.KindRegister, Ressort: req.Code, Stages: stages(p.StageIdnr, p.StageNoots, p.StageDsc),
 		Overdue: p.Overdue, Q: deref(p.Q), Limit: deref(p.Limit), Cursor: deref(p.Cursor),
 	})

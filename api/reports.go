@@ -79,7 +79,7 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	case oapi.GetReadinessReportParamsKindOnlinedienste:
 		f.Kind = domain.KindOnlinedienst
 	}
-	r, err := h.inventory.Readiness(ctx, scope(ctx), f)
+	r, err := h.inventory.Readiness(ctx, readScope(ctx), f)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueRepor
 	if err != nil {
 		return nil, err
 	}
-	items, when, err := h.inventory.Overdue(ctx, scope(ctx), reportFilter(at, req.Params.Ressort))
+	items, when, err := h.inventory.Overdue(ctx, readScope(ctx), reportFilter(at, req.Params.Ressort))
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsiste
 	if err != nil {
 		return nil, err
 	}
-	findings, when, err := h.inventory.Consistency(ctx, scope(ctx), reportFilter(at, req.Params.Ressort))
+	findings, when, err := h.inventory.Consistency(ctx, readScope(ctx), reportFilter(at, req.Params.Ressort))
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlag
 	if err != nil {
 		return nil, err
 	}
-	coverage, when, err := h.inventory.AnlageCoverage(ctx, scope(ctx), reportFilter(at, req.Params.Ressort))
+	coverage, when, err := h.inventory.AnlageCoverage(ctx, readScope(ctx), reportFilter(at, req.Params.Ressort))
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedRepor
 	if err != nil {
 		return nil, err
 	}
-	blocked, when, err := h.inventory.Blocked(ctx, scope(ctx), reportFilter(at, req.Params.Ressort))
+	blocked, when, err := h.inventory.Blocked(ctx, readScope(ctx), reportFilter(at, req.Params.Ressort))
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressRep
 			return nil, err
 		}
 	}
-	p, err := h.inventory.Progress(ctx, scope(ctx), deref(req.Params.Ressort), from, to)
+	p, err := h.inventory.Progress(ctx, readScope(ctx), deref(req.Params.Ressort), from, to)
 	if err != nil {
 		return nil, err
 	}

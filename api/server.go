@@ -72,6 +72,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Fail closed: never serve on a session that row-level security does not bind.
+	startCtx, cancelStart := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelStart()
+	if err := domain.CheckRowSecurity(startCtx, cfg.DB); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	inventory := domain.NewInventory(cfg.DB)
 	if cfg.Now != nil {
 		inventory = inventory.WithClock(cfg.Now)

@@ -190,7 +190,7 @@ func TestRequestWaitingForThePoolHasADeadline(t *testing.T) {
 // `regmo serve`): net/http refuses them with 431 before the API sees the request, and the
 // server goes on serving.
 func TestOverlongHeaderIsRefused(t *testing.T) {
-	srv := startServer(t, api.Config{DB: testdb.New(t), Now: fixedNow})
+	srv := startServer(t, api.Config{DB: testdb.App(t, testdb.DSN(t)), Now: fixedNow})
 	hs := httptest.NewUnstartedServer(srv)
 	hs.Config.ReadHeaderTimeout = 5 * time.Second
 	hs.Config.MaxHeaderBytes = 64 << 10

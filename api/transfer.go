@@ -87,7 +87,7 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 	case p.Ressort != nil:
 		return nil, &domain.ParamError{Param: "ressort", Message: "applies only with mode=replace"}
 	}
-	res, err := h.inventory.Import(ctx, actor(ctx), scope(ctx), src, opt)
+	res, err := h.inventory.Import(ctx, actor(ctx), writeScope(ctx), src, opt)
 	var verr *domain.ImportError
 	if in.csv && errors.As(err, &verr) {
 		for i := range verr.Errors {
@@ -140,7 +140,7 @@ func (h *handler) ExportInventory(ctx context.Context, req oapi.ExportInventoryR
 	if p.Ressort != nil {
 		ressorts = *p.Ressort
 	}
-	sc := scope(ctx)
+	sc := readScope(ctx)
 	export := func(yield func(domain.Entry) error) error {
 		return h.inventory.Export(ctx, sc, ressorts, kinds, yield)
 	}

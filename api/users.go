@@ -63,7 +63,7 @@ func (h *handler) PutUser(ctx context.Context, req oapi.PutUserRequestObject) (o
 	for _, b := range deref(in.Bindings) {
 		u.Bindings = append(u.Bindings, domain.Binding{Role: string(b.Role), Ressort: deref(b.Ressort)})
 	}
-	out, created, err := h.access.PutUser(ctx, actor(ctx), u)
+	out, created, err := h.access.PutUser(ctx, actor(ctx), writeScope(ctx), u)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (h *handler) IssueToken(ctx context.Context, req oapi.IssueTokenRequestObje
 	if err != nil {
 		return nil, err
 	}
-	secret, t, err := h.access.IssueToken(ctx, actor(ctx), req.Name, deref(req.Body.Label), ttl)
+	secret, t, err := h.access.IssueToken(ctx, actor(ctx), writeScope(ctx), req.Name, deref(req.Body.Label), ttl)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (h *handler) IssueToken(ctx context.Context, req oapi.IssueTokenRequestObje
 }
 
 func (h *handler) RevokeToken(ctx context.Context, req oapi.RevokeTokenRequestObject) (oapi.RevokeTokenResponseObject, error) {
-	if err := h.access.RevokeToken(ctx, actor(ctx), req.Name, req.Id); err != nil {
+	if err := h.access.RevokeToken(ctx, actor(ctx), writeScope(ctx), req.Name, req.Id); err != nil {
 		return nil, err
 	}
 	return oapi.RevokeToken204Response{}, nil

@@ -165,7 +165,7 @@ func checkBinding(b Binding, field string, verr *ValidationError) {
 }
 
 // PutUser creates or updates a user and replaces their bindings; created tells which.
-func (a *Access) PutUser(ctx context.Context, actor string, u User) (User, bool, error) {
+func (a *Access) PutUser(ctx context.Context, actor string, scope WriteScope, u User) (User, bool, error) {
 	// After the commit: a read that raced with it is not kept either.
 	defer a.cache.Invalidate()
 	verr := &ValidationError{}
@@ -185,7 +185,7 @@ func (a *Access) PutUser(ctx context.Context, actor string, u User) (User, bool,
 		return User{}, false, err
 	}
 	var created bool
-	err := a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := writeTx(ctx, a.db, scope, func(tx *gorm.DB) error {
 		before, err := a.users(ctx, tx, u.Name)
 		if err != nil {
 			return err
@@ -295,7 +295,7 @@ func insertBinding(ctx context.Context, tx *gorm.DB, user string, b Binding, fie
 }
 
 // Grant adds a binding to an existing user.
-func (a *Access) Grant(ctx context.Context, actor, user string, b Binding) error {
+func (a *Access) Grant(ctx context.Context, actor string, scope WriteScope, user string, b Binding) error {
 	// After the commit: a read that raced with it is not kept either.
 	defer a.cache.Invalidate()
 	verr := &ValidationError{}
@@ -303,7 +303,7 @@ func (a *Access) Grant(ctx context.Context, actor, user string, b Binding) error
 	if err := verr.orNil(); err != nil {
 		return err
 	}
-	return a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return writeTx(ctx, a.db, scope, func(tx *gorm.DB) error {
 		if _, err := a.user(ctx, tx, user); err != nil {
 			return err
 		}
@@ -312,10 +312,10 @@ func (a *Access) Grant(ctx context.Context, actor, user string, b Binding) error
 }
 
 // Revoke removes a binding from a user.
-func (a *Access) Revoke(ctx context.Context, actor, user string, b Binding) error {
+func (a *Access) Revoke(ctx context.Context, actor string, scope WriteScope, user string, b Binding) error {
 	// After the commit: a read that raced with it is not kept either.
 	defer a.cache.Invalidate()
-	return a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return writeTx(ctx, a.db, scope, func(tx *gorm.DB) error {
 		return a.revoke(ctx, tx, actor, user, b)
 	})
 }
@@ -370,7 +370,7 @@ func (a *Access) users(ctx context.Context, db *gorm.DB, only string) ([]User, e
 }
 
 // IssueToken creates a token for a user and returns its secret, which is shown only now.
-func (a *Access) IssueToken(ctx context.Context, actor, user, label string, ttl time.Duration) (string, Token, error) {
+func (a *Access) IssueToken(ctx context.Context, actor string, scope WriteScope, user, label string, ttl time.Duration) (string, Token, error) {
 	verr := &ValidationError{}
 	if ttl == 0 {
 		ttl = DefaultTokenTTL
@@ -392,7 +392,7 @@ func (a *Access) IssueToken(ctx context.Context, actor, user, label string, ttl 
 	now := a.now()
 	t := Token{User: user, Label: label, CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC()}
 	hash := hashToken(token)
-	err := a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := writeTx(ctx, a.db, scope, func(tx *gorm.DB) error {
 		if _, err := a.user(ctx, tx, user); err != nil {
 			return err
 		}
@@ -429,10 +429,10 @@ func (a *Access) Tokens(ctx context.Context, user string) ([]Token, error) {
 }
 
 // RevokeToken revokes a token; user, when not empty, must own it.
-func (a *Access) RevokeToken(ctx context.Context, actor, user string, id int64) error {
+func (a *Access) RevokeToken(ctx context.Context, actor string, scope WriteScope, user string, id int64) error {
 	// After the commit: a read that raced with it is not kept either.
 	defer a.cache.Invalidate()
-	return a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return writeTx(ctx, a.db, scope, func(tx *gorm.DB) error {
 		var revoked []time.Time
 		now := a.now()
 		err := tx.Raw(`UPDATE tokens SET revoked_at = ? WHERE id = ? AND (? = '' OR user_name = ?) AND revoked_at IS NULL

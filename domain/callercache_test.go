@@ -74,10 +74,10 @@ func TestCallerCache(t *testing.T) {
 		db = testdb.New(t)
 		other = domain.NewAccess(db)
 		cached = other.WithCache(listeningCache(t, db, ttl))
-		if _, _, err := other.PutUser(ctx, "test", domain.User{Name: "sis", Active: true, Bindings: []domain.Binding{sisBinding}}); err != nil {
+		if _, _, err := other.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "sis", Active: true, Bindings: []domain.Binding{sisBinding}}); err != nil {
 			t.Fatal(err)
 		}
-		token, _, err := other.IssueToken(ctx, "test", "sis", "", time.Hour)
+		token, _, err := other.IssueToken(ctx, "test", domain.WriteAll(), "sis", "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,17 +110,17 @@ func TestCallerCache(t *testing.T) {
 		inSQL bool
 	}{
 		{"binding revoked", func(t *testing.T, db *gorm.DB, a *domain.Access, token string) {
-			if err := a.Revoke(ctx, "test", "sis", sisBinding); err != nil {
+			if err := a.Revoke(ctx, "test", domain.WriteAll(), "sis", sisBinding); err != nil {
 				t.Fatal(err)
 			}
 		}, nil, nil, false},
 		{"binding granted", func(t *testing.T, db *gorm.DB, a *domain.Access, token string) {
-			if err := a.Grant(ctx, "test", "sis", skBinding); err != nil {
+			if err := a.Grant(ctx, "test", domain.WriteAll(), "sis", skBinding); err != nil {
 				t.Fatal(err)
 			}
 		}, nil, []string{"ressortverantwortliche/SIS", "ressortverantwortliche/SK"}, false},
 		{"user deactivated", func(t *testing.T, db *gorm.DB, a *domain.Access, token string) {
-			if _, _, err := a.PutUser(ctx, "test", domain.User{Name: "sis", Active: false, Bindings: []domain.Binding{sisBinding}}); err != nil {
+			if _, _, err := a.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "sis", Active: false, Bindings: []domain.Binding{sisBinding}}); err != nil {
 				t.Fatal(err)
 			}
 		}, domain.ErrUnauthenticated, nil, false},
@@ -129,7 +129,7 @@ func TestCallerCache(t *testing.T) {
 			if err != nil || len(toks) != 1 {
 				t.Fatalf("tokens: %v %v", toks, err)
 			}
-			if err := a.RevokeToken(ctx, "test", "sis", toks[0].ID); err != nil {
+			if err := a.RevokeToken(ctx, "test", domain.WriteAll(), "sis", toks[0].ID); err != nil {
 				t.Fatal(err)
 			}
 		}, domain.ErrUnauthenticated, nil, false},
@@ -187,10 +187,10 @@ func TestCallerCache(t *testing.T) {
 	t.Run("without a subscription every request reads the database", func(t *testing.T) {
 		db := testdb.New(t)
 		a := domain.NewAccess(db).WithCache(domain.NewCallerCache(time.Minute))
-		if _, _, err := a.PutUser(ctx, "test", domain.User{Name: "sis", Active: true, Bindings: []domain.Binding{sisBinding}}); err != nil {
+		if _, _, err := a.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "sis", Active: true, Bindings: []domain.Binding{sisBinding}}); err != nil {
 			t.Fatal(err)
 		}
-		token, _, err := a.IssueToken(ctx, "test", "sis", "", time.Hour)
+		token, _, err := a.IssueToken(ctx, "test", domain.WriteAll(), "sis", "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,10 +208,10 @@ func TestCallerCache(t *testing.T) {
 		now := time.Date(2026, 3, 15, 11, 0, 0, 0, time.UTC)
 		clock := func() time.Time { return now }
 		a := domain.NewAccess(db).WithClock(clock).WithCache(listeningCache(t, db, time.Minute))
-		if _, _, err := a.PutUser(ctx, "test", domain.User{Name: "sis", Active: true, Bindings: []domain.Binding{sisBinding}}); err != nil {
+		if _, _, err := a.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "sis", Active: true, Bindings: []domain.Binding{sisBinding}}); err != nil {
 			t.Fatal(err)
 		}
-		token, _, err := a.IssueToken(ctx, "test", "sis", "", time.Hour)
+		token, _, err := a.IssueToken(ctx, "test", domain.WriteAll(), "sis", "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,10 @@ type DBConfig struct {
 	MaxConns int
 	// StatementTimeout stops any single statement that runs longer.
 	StatementTimeout time.Duration
+	// Role, when set, is the role every session works as (SET ROLE at connection start):
+	// AppRole for the service, so that row-level security applies to all its work while
+	// URL's role may own the schema and run the migrations.
+	Role string
 }
 
 // OpenDB connects to PostgreSQL through pgx and wraps the pool in GORM.
@@ -31,6 +35,10 @@ func OpenDB(ctx context.Context, cfg DBConfig) (*gorm.DB, *sql.DB, error) {
 	}
 	if cfg.StatementTimeout > 0 {
 		pgcfg.RuntimeParams["statement_timeout"] = fmt.Sprint(cfg.StatementTimeout.Milliseconds())
+	}
+	if cfg.Role != "" {
+		// A session parameter rather than a statement: RESET ROLE returns to it, too.
+		pgcfg.RuntimeParams["role"] = cfg.Role
 	}
 	if pgcfg.RuntimeParams["application_name"] == "" {
 		pgcfg.RuntimeParams["application_name"] = "regmo"
@@ -55,4 +63,23 @@ func OpenDB(ctx context.Context, cfg DBConfig) (*gorm.DB, *sql.DB, error) {
 		return nil, nil, fmt.Errorf("db: open: %w", err)
 	}
 	return db, sqlDB, nil
+}
+
+// CheckRowSecurity fails unless db's sessions are subject to row-level security: a role that
+// is a superuser or has BYPASSRLS would make the second wall of Ressort isolation silently
+// absent, so the service refuses to start on one.
+func CheckRowSecurity(ctx context.Context, db *gorm.DB) error {
+	var r struct {
+		Role   string
+		Bypass bool
+	}
+	err := db.WithContext(ctx).Raw(`SELECT current_user AS role, rolsuper OR rolbypassrls AS bypass
+		FROM pg_roles WHERE rolname = current_user`).Scan(&r).Error
+	if err != nil {
+		return fmt.Errorf("db: check role: %w", err)
+	}
+	if r.Role == "" || r.Bypass {
+		return fmt.Errorf("db: the service's sessions run as %q, which bypasses row-level security; connect with role %s (see README, Security)", r.Role, AppRole)
+	}
+	return nil
 }

@@ -239,12 +239,15 @@ func (s entryStore) write(ctx context.Context, stmt string, args []any, kind Kin
 		return entryRow{}, fmt.Errorf("encode event changes: %w", err)
 	}
 	args = append(args, ch.now, ch.now, ch.actor, ch.action, string(kind), ressort, key, string(data), ch.now)
+	// entry_versions_close leaves the version this statement writes open (it closes only
+	// older ones), whichever of the two PostgreSQL runs first; the main query names closed
+	// so that it runs at all.
 	err = s.db.WithContext(ctx).Raw(`WITH w AS (`+stmt+` RETURNING *),
-		closed AS (UPDATE entry_versions SET valid_to = ? WHERE id = (SELECT id FROM w) AND valid_to IS NULL),
+		closed AS (SELECT entry_versions_close(ARRAY[w.id], ARRAY[w.version], ?) FROM w),
 		event AS (INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
 			VALUES (?, ?, ?, ?, ?, ?, CAST(? AS jsonb))),
 		version AS (INSERT INTO entry_versions SELECT w.*, ?, NULL FROM w)
-		SELECT `+entryColumns+` FROM w`, args...).Scan(&row).Error
+		SELECT `+prefixed("w", entryColumns)+` FROM w, closed`, args...).Scan(&row).Error
 	return row, err
 }
 
@@ -272,9 +275,10 @@ func (s entryStore) registerIDs(ctx context.Context, refs []Ref) (map[Ref]int64,
 		Ressort string
 		Key     string
 	}
-	err := s.db.WithContext(ctx).Raw(`SELECT e.id, e.ressort, e.key
+	// Registers of other Ressorts may be named: their public cards tell that they exist.
+	err := s.db.WithContext(ctx).Raw(`SELECT c.id, c.ressort, c.key
 		FROM unnest(?::text[], ?::text[]) AS r(ressort, key)
-		JOIN entries e ON e.kind = 'register' AND e.ressort = r.ressort AND e.key = r.key`,
+		JOIN register_cards c ON c.ressort = r.ressort AND c.key = r.key`,
 		textArray(codes), textArray(keys)).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: resolve registers: %w", err)
@@ -305,30 +309,54 @@ func (s entryStore) setNachweise(ctx context.Context, onlinedienstID int64, regi
 	return nil
 }
 
-// referencedBy lists the Onlinedienste that name a register in nachweise_from.
-func (s entryStore) referencedBy(ctx context.Context, registerID int64) ([]Ref, error) {
-	var rows []struct {
-		Ressort string
-		Key     string
-	}
-	err := s.db.WithContext(ctx).Raw(`SELECT e.ressort, e.key FROM nachweise n
-		JOIN entries e ON e.id = n.onlinedienst_id
-		WHERE n.register_id = ? ORDER BY e.ressort, e.key`, registerID).Scan(&rows).Error
+// referencedBy tells who names a register in nachweise_from: the Onlinedienste the scope may
+// read by address, those of other Ressorts only as a count per Ressort. PostgreSQL's
+// register_references answers from past row-level security, and never names what the
+// caller may not read.
+func (s entryStore) referencedBy(ctx context.Context, registerID int64) (*ReferencedError, error) {
+	refs, err := s.references(ctx, []int64{registerID})
 	if err != nil {
-		return nil, fmt.Errorf("store: onlinedienste naming register %d: %w", registerID, err)
+		return nil, err
 	}
-	refs := make([]Ref, len(rows))
-	for i, r := range rows {
-		refs[i] = Ref{r.Ressort, r.Key}
-	}
-	return refs, nil
+	return refs[registerID], nil
 }
 
-// list returns one page of a listing, filtered by scope first.
-func (s entryStore) list(ctx context.Context, f Filter, codes []string, all bool, after *cursor, today string) ([]entryRow, error) {
-	q := s.db.WithContext(ctx).Table("entries").Select(entryColumns).Where("kind = ?", f.Kind)
+// references is referencedBy for many registers; registers no one names are absent.
+func (s entryStore) references(ctx context.Context, registerIDs []int64) (map[int64]*ReferencedError, error) {
+	rows, err := s.db.Statement.ConnPool.QueryContext(ctx,
+		`SELECT register_id, ressort, key FROM register_references($1::bigint[])`, registerIDs)
+	if err != nil {
+		return nil, fmt.Errorf("store: onlinedienste naming registers: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]*ReferencedError{}
+	for rows.Next() {
+		var id int64
+		var ressort string
+		var key sql.NullString
+		if err := rows.Scan(&id, &ressort, &key); err != nil {
+			return nil, fmt.Errorf("store: onlinedienste naming registers: %w", err)
+		}
+		e := out[id]
+		if e == nil {
+			e = &ReferencedError{}
+			out[id] = e
+		}
+		e.add(ressort, key.String, key.Valid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: onlinedienste naming registers: %w", err)
+	}
+	return out, nil
+}
+
+// list returns one page of a listing, filtered by scope first, in one round trip with the
+// scope for row-level security.
+func (s entryStore) list(ctx context.Context, scope ReadScope, f Filter, codes []string, all bool, after *cursor, today string) ([]entryRow, error) {
+	db := s.db.Session(&gorm.Session{DryRun: true, NewDB: true}).WithContext(ctx)
+	q := db.Table("entries").Select(entryColumns).Where("kind = ?", f.Kind)
 	if f.AsOf != nil {
-		q = s.db.WithContext(ctx).Table("entry_versions").Select(entryColumns).Where("kind = ?", f.Kind).
+		q = db.Table("entry_versions").Select(entryColumns).Where("kind = ?", f.Kind).
 			Where("valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", *f.AsOf, *f.AsOf)
 	}
 	switch {
@@ -354,17 +382,19 @@ func (s entryStore) list(ctx context.Context, f Filter, codes []string, all bool
 	}
 	if f.Q != "" {
 		// ICU lower-cases umlauts whatever the cluster's locale; strpos needs no escaping.
-		q = q.Where(`strpos(lower(name COLLATE "und-x-icu"), lower(? COLLATE "und-x-icu")) > 0
-			OR strpos(key, lower(? COLLATE "und-x-icu")) > 0`, f.Q, f.Q)
+		// The alternatives are grouped by GORM's builder, which parenthesises them: a bare OR
+		// would escape every other condition, the scope among them.
+		q = q.Where(db.Where(`strpos(lower(name COLLATE "und-x-icu"), lower(? COLLATE "und-x-icu")) > 0`, f.Q).
+			Or(`strpos(key, lower(? COLLATE "und-x-icu")) > 0`, f.Q))
 	}
 	if after != nil {
 		q = q.Where("(ressort, key) > (?, ?)", after.Ressort, after.Key)
 	}
-	sqlRows, err := q.Order("ressort, key").Limit(f.Limit + 1).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("store: list %s: %w", f.Kind, err)
+	stmt := q.Order("ressort, key").Limit(f.Limit + 1).Find(&[]entryRow{}).Statement
+	if stmt.Error != nil {
+		return nil, fmt.Errorf("store: list %s: %w", f.Kind, stmt.Error)
 	}
-	rows, err := scanEntries(sqlRows, f.Limit+1)
+	rows, err := queryEntriesIn(ctx, s.db, scope, f.Limit+1, stmt.SQL.String(), stmt.Vars...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list %s: %w", f.Kind, err)
 	}

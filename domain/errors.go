@@ -46,17 +46,56 @@ func (e *ValidationError) orNil() error {
 }
 
 // ReferencedError refuses to delete a register that Onlinedienste still draw Nachweise from.
+// It names only the Onlinedienste the caller may read; those of other Ressorts are counted
+// per Ressort.
 type ReferencedError struct {
 	Register Ref
 	By       []Ref
+	// Elsewhere counts the referencing Onlinedienste of Ressorts the caller may not read.
+	Elsewhere []RessortCount
+}
+
+// RessortCount is a number of entries of one Ressort.
+type RessortCount struct {
+	Ressort string
+	Count   int
+}
+
+// add records one referencing Onlinedienst; named is false when it may not be named.
+func (e *ReferencedError) add(ressort, key string, named bool) {
+	if named {
+		e.By = append(e.By, Ref{ressort, key})
+		return
+	}
+	if n := len(e.Elsewhere); n > 0 && e.Elsewhere[n-1].Ressort == ressort {
+		e.Elsewhere[n-1].Count++
+		return
+	}
+	e.Elsewhere = append(e.Elsewhere, RessortCount{Ressort: ressort, Count: 1})
+}
+
+// Describe lists who names the register, in words: the readable Onlinedienste by address,
+// the others as a count per Ressort.
+func (e *ReferencedError) Describe() string {
+	var parts []string
+	for _, r := range e.By {
+		parts = append(parts, r.String())
+	}
+	for _, c := range e.Elsewhere {
+		word := "Onlinedienste"
+		if c.Count == 1 {
+			word = "Onlinedienst"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s of Ressort %s", c.Count, word, c.Ressort))
+	}
+	if len(parts) == 0 {
+		return "an Onlinedienst"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (e *ReferencedError) Error() string {
-	names := make([]string, len(e.By))
-	for i, r := range e.By {
-		names[i] = r.String()
-	}
-	return fmt.Sprintf("register %s is named in nachweise_from of %s", e.Register, strings.Join(names, ", "))
+	return fmt.Sprintf("register %s is named in nachweise_from of %s", e.Register, e.Describe())
 }
 
 // NotFoundError says what was not found, in words for the client.

@@ -12,12 +12,12 @@ import (
 // empty, that lies in one of them) to yield, kind by kind in the order given, then by
 // Ressort and key. All kinds are read from one snapshot, so that an export taken while
 // others write still imports back consistently. Rows are streamed, never collected.
-func (inv *Inventory) Export(ctx context.Context, scope Scope, ressorts []string, kinds []Kind, yield func(Entry) error) error {
+func (inv *Inventory) Export(ctx context.Context, scope ReadScope, ressorts []string, kinds []Kind, yield func(Entry) error) error {
 	codes, all := scope.restrict(ressorts)
 	if !all && len(codes) == 0 {
 		return nil
 	}
-	return inv.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return scopedTx(ctx, inv.db, scope, WriteScope{}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *gorm.DB) error {
 		for _, kind := range kinds {
 			q := tx.Table("entries").Select(entryColumns).Where("kind = ?", kind)
 			if !all {
@@ -32,7 +32,7 @@ func (inv *Inventory) Export(ctx context.Context, scope Scope, ressorts []string
 			}
 		}
 		return nil
-	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	})
 }
 
 func (inv *Inventory) yieldRows(tx *gorm.DB, rows *sql.Rows, yield func(Entry) error) error {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // source returns the entries table, or the versions valid at the instant, restricted to the
 // Ressorts the caller may read, as a subquery aliased e.
-func (inv *Inventory) source(scope Scope, requested []string, asOf *time.Time) (string, []any, bool) {
+func (inv *Inventory) source(scope ReadScope, requested []string, asOf *time.Time) (string, []any, bool) {
 	codes, all := scope.restrict(requested)
 	if !all && len(codes) == 0 {
 		return "", nil, false
@@ -45,7 +47,7 @@ type OverdueItem struct {
 }
 
 // Overdue lists every overdue dimension of every readable entry, most overdue first.
-func (inv *Inventory) Overdue(ctx context.Context, scope Scope, f ReportFilter) ([]OverdueItem, time.Time, error) {
+func (inv *Inventory) Overdue(ctx context.Context, scope ReadScope, f ReportFilter) ([]OverdueItem, time.Time, error) {
 	at := inv.now()
 	if f.AsOf != nil {
 		at = *f.AsOf
@@ -71,8 +73,10 @@ func (inv *Inventory) Overdue(ctx context.Context, scope Scope, f ReportFilter) 
 		}
 	}
 	var items []OverdueItem
-	err := inv.db.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL ")+
-		" ORDER BY days_overdue DESC, ressort, key, kind, dimension", all...).Scan(&items).Error
+	err := readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
+		return tx.Raw(strings.Join(parts, " UNION ALL ")+
+			" ORDER BY days_overdue DESC, ressort, key, kind, dimension", all...).Scan(&items).Error
+	})
 	if err != nil {
 		return nil, at, fmt.Errorf("store: overdue report: %w", err)
 	}
@@ -94,7 +98,7 @@ type Finding struct {
 const RuleCoupling = "idnr-transfer-requires-dsc"
 
 // Consistency lists the readable entries that break a rule of the domain.
-func (inv *Inventory) Consistency(ctx context.Context, scope Scope, f ReportFilter) ([]Finding, time.Time, error) {
+func (inv *Inventory) Consistency(ctx context.Context, scope ReadScope, f ReportFilter) ([]Finding, time.Time, error) {
 	at := inv.now()
 	if f.AsOf != nil {
 		at = *f.AsOf
@@ -104,11 +108,13 @@ func (inv *Inventory) Consistency(ctx context.Context, scope Scope, f ReportFilt
 		return nil, at, nil
 	}
 	var out []Finding
-	err := inv.db.WithContext(ctx).Raw(`SELECT ? AS rule, ressort, key, name, kind,
+	err := readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT ? AS rule, ressort, key, name, kind,
 			'live in noots and idnr, but dsc is ' || dsc_stage || ': the IDNr may not be used in transfers before the DSC connection' AS detail
 		FROM `+src+` WHERE kind = 'register' AND noots_stage = 'live' AND idnr_stage = 'live'
 			AND dsc_stage NOT IN ('live', 'not_applicable')
 		ORDER BY ressort, key`, append([]any{RuleCoupling}, args...)...).Scan(&out).Error
+	})
 	if err != nil {
 		return nil, at, fmt.Errorf("store: consistency report: %w", err)
 	}
@@ -124,7 +130,7 @@ type CoverageEntry struct {
 
 // AnlageCoverage maps the 50 Anlage registers to the readable registers that carry their
 // numbers.
-func (inv *Inventory) AnlageCoverage(ctx context.Context, scope Scope, f ReportFilter) ([]CoverageEntry, time.Time, error) {
+func (inv *Inventory) AnlageCoverage(ctx context.Context, scope ReadScope, f ReportFilter) ([]CoverageEntry, time.Time, error) {
 	at := inv.now()
 	if f.AsOf != nil {
 		at = *f.AsOf
@@ -144,8 +150,10 @@ func (inv *Inventory) AnlageCoverage(ctx context.Context, scope Scope, f ReportF
 		return out, at, nil
 	}
 	var rows []entryRow
-	err = inv.db.WithContext(ctx).Raw(`SELECT `+entryColumns+` FROM `+src+`
+	err = readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT `+entryColumns+` FROM `+src+`
 		WHERE kind = 'register' AND idnrg_anlage_nr IS NOT NULL ORDER BY idnrg_anlage_nr, ressort, key`, args...).Scan(&rows).Error
+	})
 	if err != nil {
 		return nil, at, fmt.Errorf("store: anlage coverage: %w", err)
 	}
@@ -174,7 +182,7 @@ type Blocked struct {
 
 // Blocked lists the readable Onlinedienste with a register in nachweise_from that is not
 // ready in noots, naming those registers.
-func (inv *Inventory) Blocked(ctx context.Context, scope Scope, f ReportFilter) ([]Blocked, time.Time, error) {
+func (inv *Inventory) Blocked(ctx context.Context, scope ReadScope, f ReportFilter) ([]Blocked, time.Time, error) {
 	at := inv.now()
 	if f.AsOf != nil {
 		at = *f.AsOf
@@ -184,32 +192,38 @@ func (inv *Inventory) Blocked(ctx context.Context, scope Scope, f ReportFilter) 
 		return nil, at, nil
 	}
 	var onlinedienste []entryRow
-	err := inv.db.WithContext(ctx).Raw(`SELECT `+entryColumns+` FROM `+src+`
-		WHERE kind = 'onlinedienst' AND nachweise_from <> '{}' ORDER BY ressort, key`, args...).Scan(&onlinedienste).Error
-	if err != nil {
-		return nil, at, fmt.Errorf("store: blocked report: %w", err)
-	}
-	// The named registers are looked up in every Ressort, as they were at the instant.
-	var refs textArray
-	for _, o := range onlinedienste {
-		refs = append(refs, o.NachweiseFrom...)
-	}
-	if len(refs) == 0 {
-		return nil, at, nil
-	}
-	regs, regArgs, _ := inv.source(ScopeAll(), nil, f.AsOf)
-	regArgs = append(regArgs, refs)
 	var blockers []struct {
 		Ressort    string
 		Key        string
 		Name       string
 		NootsStage string
 	}
-	err = inv.db.WithContext(ctx).Raw(`SELECT ressort, key, name, noots_stage FROM `+regs+`
-		WHERE kind = 'register' AND ressort || '/' || key = ANY(?::text[])
-			AND noots_stage NOT IN ('live', 'not_applicable')`, regArgs...).Scan(&blockers).Error
+	err := readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
+		err := tx.Raw(`SELECT `+entryColumns+` FROM `+src+`
+			WHERE kind = 'onlinedienst' AND nachweise_from <> '{}' ORDER BY ressort, key`, args...).Scan(&onlinedienste).Error
+		if err != nil {
+			return err
+		}
+		// The named registers are looked up in every Ressort, as they were at the instant,
+		// through their public cards.
+		var refs textArray
+		for _, o := range onlinedienste {
+			refs = append(refs, o.NachweiseFrom...)
+		}
+		if len(refs) == 0 {
+			return nil
+		}
+		cards, cardArgs := "register_cards", []any{}
+		if f.AsOf != nil {
+			cards = "(SELECT * FROM register_card_versions WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)) c"
+			cardArgs = append(cardArgs, *f.AsOf, *f.AsOf)
+		}
+		return tx.Raw(`SELECT ressort, key, name, noots_stage FROM `+cards+`
+			WHERE ressort || '/' || key = ANY(?::text[]) AND noots_stage NOT IN ('live', 'not_applicable')`,
+			append(cardArgs, refs)...).Scan(&blockers).Error
+	})
 	if err != nil {
-		return nil, at, fmt.Errorf("store: blocked report registers: %w", err)
+		return nil, at, fmt.Errorf("store: blocked report: %w", err)
 	}
 	notReady := map[string]Blocker{}
 	for _, b := range blockers {

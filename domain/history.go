@@ -155,11 +155,11 @@ func (s entryStore) recordDeletion(ctx context.Context, actor string, kind Kind,
 		return fmt.Errorf("store: encode event changes: %w", err)
 	}
 	err = s.db.WithContext(ctx).Exec(`WITH closed AS (
-			UPDATE entry_versions SET valid_to = ? WHERE id = ? AND valid_to IS NULL
+			SELECT entry_versions_close(ARRAY[?::bigint], ARRAY[NULL::bigint], ?)
 		)
 		INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
-		VALUES (?, ?, 'deleted', ?, ?, ?, CAST(? AS jsonb))`,
-		now, id, now, actor, string(kind), ressort, key, string(data)).Error
+		SELECT ?, ?, 'deleted', ?, ?, ?, CAST(? AS jsonb) FROM closed`,
+		id, now, now, actor, string(kind), ressort, key, string(data)).Error
 	if err != nil {
 		return fmt.Errorf("store: record deletion of %s %s/%s: %w", kind, ressort, key, err)
 	}

@@ -72,7 +72,7 @@ func benchAsOfList(b *testing.B, db *gorm.DB, ressort string) {
 	at := benchT0.Add(5*24*time.Hour + 12*time.Hour)
 	ctx := context.Background()
 	for b.Loop() {
-		page, err := inv.List(ctx, ScopeAll(), Filter{Kind: KindRegister, Ressort: ressort, Limit: 1000, AsOf: &at})
+		page, err := inv.List(ctx, ReadAll(), Filter{Kind: KindRegister, Ressort: ressort, Limit: 1000, AsOf: &at})
 		if err != nil || len(page.Entries) != 1000 || page.Entries[0].Version != 6 {
 			b.Fatalf("List = %d entries (version %v), %v", len(page.Entries), page.Entries, err)
 		}
@@ -86,7 +86,7 @@ func benchEntryHistory(b *testing.B, db *gorm.DB) {
 	inv := NewInventory(db)
 	ctx := context.Background()
 	for b.Loop() {
-		page, err := inv.History(ctx, KindRegister, "SIS", "r050002", 100, "")
+		page, err := inv.History(ctx, ReadAll(), KindRegister, "SIS", "r050002", 100, "")
 		if err != nil || len(page.Events) != benchVersions {
 			b.Fatalf("History = %d events, %v", len(page.Events), err)
 		}

@@ -25,16 +25,20 @@ func (inv *Inventory) WithClock(now func() time.Time) *Inventory {
 	return &c
 }
 
-// Get returns one entry.
-func (inv *Inventory) Get(ctx context.Context, kind Kind, ressort, key string) (Entry, error) {
-	row, err := entryStore{inv.db}.get(ctx, kind, ressort, key)
-	if err != nil {
-		return Entry{}, err
-	}
-	if row == nil {
+// Get returns one entry the scope may read.
+func (inv *Inventory) Get(ctx context.Context, scope ReadScope, kind Kind, ressort, key string) (Entry, error) {
+	if !scope.Includes(ressort) {
 		return Entry{}, entryNotFound(kind, ressort, key)
 	}
-	return row.entry(), nil
+	rows, err := queryEntriesIn(ctx, inv.db, scope, 1, `SELECT `+entryColumns+` FROM entries
+		WHERE kind = $1 AND ressort = $2 AND key = $3`, string(kind), ressort, key)
+	if err != nil {
+		return Entry{}, fmt.Errorf("store: load %s %s/%s: %w", kind, ressort, key, err)
+	}
+	if len(rows) == 0 {
+		return Entry{}, entryNotFound(kind, ressort, key)
+	}
+	return rows[0].entry(), nil
 }
 
 // Today is the current date in Europe/Berlin, by the service's clock.
@@ -42,14 +46,17 @@ func (inv *Inventory) Today() string { return Today(inv.now()) }
 
 // Put creates an entry (created is true) or replaces its content. A Put that changes nothing
 // keeps the version.
-func (inv *Inventory) Put(ctx context.Context, actor string, kind Kind, ressort, key string, c Content, pre Precondition) (e Entry, created bool, err error) {
+func (inv *Inventory) Put(ctx context.Context, actor string, scope WriteScope, kind Kind, ressort, key string, c Content, pre Precondition) (e Entry, created bool, err error) {
+	if !scope.Includes(ressort) {
+		return Entry{}, false, &ForbiddenRessortsError{Ressorts: []string{ressort}}
+	}
 	c.normalize()
 	if verr := c.check(kind); verr.orNil() != nil {
 		return Entry{}, false, verr
 	}
 	// Two first PUTs of one key race to insert; the loser retries and finds the entry.
 	for attempt := 0; ; attempt++ {
-		err = inv.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err = writeTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
 			var txErr error
 			e, created, txErr = inv.put(ctx, tx, actor, kind, ressort, key, c, pre)
 			return txErr
@@ -156,9 +163,12 @@ func (s entryStore) lockExisting(ctx context.Context, kind Kind, ressort, key st
 }
 
 // Patch applies a JSON Merge Patch (RFC 7396) to an entry's content.
-func (inv *Inventory) Patch(ctx context.Context, actor string, kind Kind, ressort, key string, patch []byte, pre Precondition) (Entry, error) {
+func (inv *Inventory) Patch(ctx context.Context, actor string, scope WriteScope, kind Kind, ressort, key string, patch []byte, pre Precondition) (Entry, error) {
+	if !scope.Includes(ressort) {
+		return Entry{}, &ForbiddenRessortsError{Ressorts: []string{ressort}}
+	}
 	var out Entry
-	err := inv.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := writeTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
 		st := entryStore{tx}
 		cur, current, err := st.lockExisting(ctx, kind, ressort, key, pre)
 		if err != nil {
@@ -199,29 +209,31 @@ func (inv *Inventory) Patch(ctx context.Context, actor string, kind Kind, ressor
 
 // Delete removes an entry. A register that Onlinedienste still name is kept and the error
 // names them.
-func (inv *Inventory) Delete(ctx context.Context, actor string, kind Kind, ressort, key string, pre Precondition) error {
-	return inv.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+func (inv *Inventory) Delete(ctx context.Context, actor string, scope WriteScope, kind Kind, ressort, key string, pre Precondition) error {
+	if !scope.Includes(ressort) {
+		return &ForbiddenRessortsError{Ressorts: []string{ressort}}
+	}
+	return writeTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
 		st := entryStore{tx}
 		cur, current, err := st.lockExisting(ctx, kind, ressort, key, pre)
 		if err != nil {
 			return err
 		}
 		if kind == KindRegister {
-			by, err := st.referencedBy(ctx, cur.ID)
+			refs, err := st.referencedBy(ctx, cur.ID)
 			if err != nil {
 				return err
 			}
-			if len(by) > 0 {
-				return &ReferencedError{Register: Ref{ressort, key}, By: by}
+			if refs != nil {
+				refs.Register = Ref{ressort, key}
+				return refs
 			}
 		}
-		err = st.delete(ctx, cur.ID)
-		if isForeignKeyViolation(err) {
-			// An Onlinedienst started naming the register after the check above.
-			by, _ := st.referencedBy(ctx, cur.ID)
-			return &ReferencedError{Register: Ref{ressort, key}, By: by}
-		}
-		if err != nil {
+		// An Onlinedienst that started naming the register meanwhile makes the DELETE fail on
+		// the foreign key; the transaction is aborted then, so nothing more can be asked.
+		if err := st.delete(ctx, cur.ID); isForeignKeyViolation(err) {
+			return &ReferencedError{Register: Ref{ressort, key}}
+		} else if err != nil {
 			return err
 		}
 		return st.recordDeletion(ctx, actor, kind, ressort, key, cur.ID, &current.Content, inv.now())
@@ -229,7 +241,7 @@ func (inv *Inventory) Delete(ctx context.Context, actor string, kind Kind, resso
 }
 
 // List returns one page of entries the scope may read, ordered by Ressort and key.
-func (inv *Inventory) List(ctx context.Context, scope Scope, f Filter) (Page, error) {
+func (inv *Inventory) List(ctx context.Context, scope ReadScope, f Filter) (Page, error) {
 	if f.Limit == 0 {
 		f.Limit = DefaultLimit
 	}
@@ -263,7 +275,7 @@ func (inv *Inventory) List(ctx context.Context, scope Scope, f Filter) (Page, er
 	if f.AsOf != nil {
 		today = Today(*f.AsOf)
 	}
-	rows, err := entryStore{inv.db}.list(ctx, f, codes, all, after, today)
+	rows, err := entryStore{inv.db}.list(ctx, scope, f, codes, all, after, today)
 	if err != nil {
 		return Page{}, err
 	}

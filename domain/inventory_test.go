@@ -34,7 +34,7 @@ func TestPutCreatesReplacesAndIsIdempotent(t *testing.T) {
 		Name: "Melderegister", AnlageNr: anlageNr(1), Contact: "meldewesen@buergeramt.bremen.de",
 		Readiness: domain.Readiness{NOOTS: domain.Status{Stage: domain.StageTesting, TargetDate: "2026-06-30"}},
 	}
-	e, created, err := inv.Put(ctx, "alice", domain.KindRegister, "SIS", "melderegister", c, domain.Precondition{})
+	e, created, err := inv.Put(ctx, "alice", domain.WriteAll(), domain.KindRegister, "SIS", "melderegister", c, domain.Precondition{})
 	if err != nil {
 		t.Fatalf("first Put: %v", err)
 	}
@@ -48,7 +48,7 @@ func TestPutCreatesReplacesAndIsIdempotent(t *testing.T) {
 		t.Errorf("target date = %q, want 2026-06-30", got)
 	}
 
-	again, created, err := inv.Put(ctx, "bob", domain.KindRegister, "SIS", "melderegister", c, domain.Precondition{})
+	again, created, err := inv.Put(ctx, "bob", domain.WriteAll(), domain.KindRegister, "SIS", "melderegister", c, domain.Precondition{})
 	if err != nil {
 		t.Fatalf("repeated Put: %v", err)
 	}
@@ -57,7 +57,7 @@ func TestPutCreatesReplacesAndIsIdempotent(t *testing.T) {
 	}
 
 	c.Readiness.NOOTS.Stage = domain.StageLive
-	changed, _, err := inv.Put(ctx, "bob", domain.KindRegister, "SIS", "melderegister", c, domain.IfVersion(1))
+	changed, _, err := inv.Put(ctx, "bob", domain.WriteAll(), domain.KindRegister, "SIS", "melderegister", c, domain.IfVersion(1))
 	if err != nil {
 		t.Fatalf("replacing Put: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestPutCreatesReplacesAndIsIdempotent(t *testing.T) {
 		t.Errorf("replacing Put = version %d by %q, want 2 by bob", changed.Version, changed.UpdatedBy)
 	}
 
-	_, _, err = inv.Put(ctx, "bob", domain.KindRegister, "SIS", "melderegister", c, domain.IfVersion(1))
+	_, _, err = inv.Put(ctx, "bob", domain.WriteAll(), domain.KindRegister, "SIS", "melderegister", c, domain.IfVersion(1))
 	if !errors.Is(err, domain.ErrPrecondition) {
 		t.Errorf("Put with stale version: err = %v, want ErrPrecondition", err)
 	}
@@ -74,12 +74,12 @@ func TestPutCreatesReplacesAndIsIdempotent(t *testing.T) {
 func TestOnlinedienstNachweise(t *testing.T) {
 	ctx := context.Background()
 	inv := newInventory(t)
-	if _, _, err := inv.Put(ctx, "a", domain.KindRegister, "SIS", "melderegister", domain.Content{Name: "Melderegister"}, domain.Precondition{}); err != nil {
+	if _, _, err := inv.Put(ctx, "a", domain.WriteAll(), domain.KindRegister, "SIS", "melderegister", domain.Content{Name: "Melderegister"}, domain.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	od := domain.Content{Name: "eWA", LeikaKeys: []string{"99050012104000"}, URL: "https://www.service.bremen.de/",
 		NachweiseFrom: []string{"SIS/melderegister"}}
-	e, _, err := inv.Put(ctx, "a", domain.KindOnlinedienst, "SF", "ewa", od, domain.Precondition{})
+	e, _, err := inv.Put(ctx, "a", domain.WriteAll(), domain.KindOnlinedienst, "SF", "ewa", od, domain.Precondition{})
 	if err != nil {
 		t.Fatalf("Put Onlinedienst: %v", err)
 	}
@@ -88,21 +88,21 @@ func TestOnlinedienstNachweise(t *testing.T) {
 	}
 
 	od.NachweiseFrom = []string{"SIS/melderegister", "SIS/passregister"}
-	_, _, err = inv.Put(ctx, "a", domain.KindOnlinedienst, "SF", "ewa", od, domain.Precondition{})
+	_, _, err = inv.Put(ctx, "a", domain.WriteAll(), domain.KindOnlinedienst, "SF", "ewa", od, domain.Precondition{})
 	var verr *domain.ValidationError
 	if !errors.As(err, &verr) || len(verr.Fields) != 1 || verr.Fields[0].Field != "nachweise_from[1]" {
 		t.Fatalf("Put naming a missing register: err = %v, want one error on nachweise_from[1]", err)
 	}
 
-	err = inv.Delete(ctx, "a", domain.KindRegister, "SIS", "melderegister", domain.Precondition{})
+	err = inv.Delete(ctx, "a", domain.WriteAll(), domain.KindRegister, "SIS", "melderegister", domain.Precondition{})
 	var refErr *domain.ReferencedError
 	if !errors.As(err, &refErr) || len(refErr.By) != 1 || refErr.By[0].String() != "SF/ewa" {
 		t.Fatalf("Delete of a named register: err = %v, want ReferencedError naming SF/ewa", err)
 	}
-	if err := inv.Delete(ctx, "a", domain.KindOnlinedienst, "SF", "ewa", domain.Precondition{}); err != nil {
+	if err := inv.Delete(ctx, "a", domain.WriteAll(), domain.KindOnlinedienst, "SF", "ewa", domain.Precondition{}); err != nil {
 		t.Fatalf("Delete Onlinedienst: %v", err)
 	}
-	if err := inv.Delete(ctx, "a", domain.KindRegister, "SIS", "melderegister", domain.Precondition{}); err != nil {
+	if err := inv.Delete(ctx, "a", domain.WriteAll(), domain.KindRegister, "SIS", "melderegister", domain.Precondition{}); err != nil {
 		t.Fatalf("Delete register once unused: %v", err)
 	}
 }

@@ -1,51 +1,6 @@
 package domain
 
-import (
-	"slices"
-	"time"
-)
-
-// Scope is what a caller may read: every Ressort, or only some. Stores filter by it before
-// they count or return anything.
-type Scope struct {
-	all      bool
-	ressorts []string
-}
-
-// ScopeAll may read every Ressort.
-func ScopeAll() Scope { return Scope{all: true} }
-
-// ScopeRessorts may read only the given Ressorts.
-func ScopeRessorts(codes ...string) Scope {
-	return Scope{ressorts: slices.Clone(codes)}
-}
-
-// Includes reports whether the scope covers the Ressort.
-func (s Scope) Includes(code string) bool { return s.all || slices.Contains(s.ressorts, code) }
-
-// All reports whether the scope covers every Ressort.
-func (s Scope) All() bool { return s.all }
-
-// Ressorts lists the Ressorts of a limited scope.
-func (s Scope) Ressorts() []string { return slices.Clone(s.ressorts) }
-
-// restrict narrows a list of requested Ressorts (empty: all) to the scope. The result is nil
-// with all=true when nothing restricts it.
-func (s Scope) restrict(requested []string) (codes []string, all bool) {
-	if len(requested) == 0 {
-		if s.all {
-			return nil, true
-		}
-		return s.Ressorts(), false
-	}
-	out := make([]string, 0, len(requested))
-	for _, c := range requested {
-		if s.Includes(c) && !slices.Contains(out, c) {
-			out = append(out, c)
-		}
-	}
-	return out, false
-}
+import "time"
 
 // DefaultLimit and MaxLimit bound a page of a listing.
 const (

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // ProgressLine is the ready count of one Ressort, kind and dimension at both ends of a period.
@@ -39,7 +41,7 @@ type Progress struct {
 
 // Progress compares the readiness at two instants and lists the stage changes between them,
 // all within the caller's scope.
-func (inv *Inventory) Progress(ctx context.Context, scope Scope, ressorts []string, from, to time.Time) (Progress, error) {
+func (inv *Inventory) Progress(ctx context.Context, scope ReadScope, ressorts []string, from, to time.Time) (Progress, error) {
 	if !from.Before(to) {
 		return Progress{}, &ValidationError{Fields: []FieldError{{Field: "from", Message: "must lie before to"}}}
 	}
@@ -75,7 +77,8 @@ func (inv *Inventory) Progress(ctx context.Context, scope Scope, ressorts []stri
 		where = " AND e.ressort = ANY(?::text[])"
 		args = append(args, textArray(codes))
 	}
-	err = inv.db.WithContext(ctx).Raw(`SELECT e.ressort, e.key, COALESCE(v.name, '') AS name, e.entity_type AS kind,
+	err = readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT e.ressort, e.key, COALESCE(v.name, '') AS name, e.entity_type AS kind,
 			d.dim AS dimension,
 			COALESCE(e.changes -> ('readiness.' || d.dim || '.stage') ->> 'from', '') AS from_stage,
 			COALESCE(e.changes -> ('readiness.' || d.dim || '.stage') ->> 'to', '') AS to_stage,
@@ -88,6 +91,7 @@ func (inv *Inventory) Progress(ctx context.Context, scope Scope, ressorts []stri
 		WHERE e.entity_type IN ('register', 'onlinedienst') AND e.at > ? AND e.at <= ?
 			AND jsonb_exists(e.changes, 'readiness.' || d.dim || '.stage')`+where+`
 		ORDER BY e.at, e.id, d.dim`, args...).Scan(&p.Changes).Error
+	})
 	if err != nil {
 		return Progress{}, fmt.Errorf("store: progress changes: %w", err)
 	}

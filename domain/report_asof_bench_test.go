@@ -54,7 +54,7 @@ func BenchmarkReadinessAsOf(b *testing.B) {
 	if err != nil || len(want) != 20 {
 		b.Fatalf("baseline: %d groups, %v", len(want), err)
 	}
-	report, err := inv.Readiness(ctx, ScopeAll(), ReportFilter{AsOf: &at})
+	report, err := inv.Readiness(ctx, ReadAll(), ReportFilter{AsOf: &at})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func BenchmarkReadinessAsOf(b *testing.B) {
 	b.Run("report_as_of", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			r, err := inv.Readiness(ctx, ScopeAll(), ReportFilter{AsOf: &at})
+			r, err := inv.Readiness(ctx, ReadAll(), ReportFilter{AsOf: &at})
 			if err != nil || r.Total.Registers.Count+r.Total.Onlinedienste.Count != 1_000_000 {
 				b.Fatalf("report: %v", err)
 			}

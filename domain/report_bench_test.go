@@ -56,7 +56,7 @@ func BenchmarkReadinessReport(b *testing.B) {
 	if err != nil || len(want) != 20 {
 		b.Fatalf("baseline: %d groups, %v", len(want), err)
 	}
-	report, err := inv.Readiness(ctx, ScopeAll(), ReportFilter{})
+	report, err := inv.Readiness(ctx, ReadAll(), ReportFilter{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func BenchmarkReadinessReport(b *testing.B) {
 	b.Run("report", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			r, err := inv.Readiness(ctx, ScopeAll(), ReportFilter{})
+			r, err := inv.Readiness(ctx, ReadAll(), ReportFilter{})
 			if err != nil || r.Total.Registers.Count+r.Total.Onlinedienste.Count != 1_000_000 {
 				b.Fatalf("report: %v", err)
 			}

@@ -34,7 +34,7 @@ func (s *Ressorts) List(ctx context.Context) ([]Ressort, error) {
 
 // Put creates a Ressort or renames it; created tells which. A real change is recorded in
 // the audit trail.
-func (s *Ressorts) Put(ctx context.Context, actor, code, name string) (r Ressort, created bool, err error) {
+func (s *Ressorts) Put(ctx context.Context, actor string, scope WriteScope, code, name string) (r Ressort, created bool, err error) {
 	verr := &ValidationError{}
 	if !ValidRessortCode(code) {
 		verr.add("code", "must be 2 to 16 of A-Z, 0-9 and '-'")
@@ -49,7 +49,7 @@ func (s *Ressorts) Put(ctx context.Context, actor, code, name string) (r Ressort
 	if err := verr.orNil(); err != nil {
 		return Ressort{}, false, err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = writeTx(ctx, s.db, scope, func(tx *gorm.DB) error {
 		var current []Ressort
 		if err := tx.Raw(`SELECT code, name FROM ressorts WHERE code = ? FOR UPDATE`, code).Scan(&current).Error; err != nil {
 			return fmt.Errorf("store: load ressort %s: %w", code, err)

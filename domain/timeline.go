@@ -51,8 +51,11 @@ func beforeYear1(param string) error {
 }
 
 // GetAsOf returns an entry as it was at the instant.
-func (inv *Inventory) GetAsOf(ctx context.Context, kind Kind, ressort, key string, at time.Time) (Entry, error) {
-	rows, err := queryEntries(ctx, inv.db, `SELECT `+entryColumns+` FROM entry_versions
+func (inv *Inventory) GetAsOf(ctx context.Context, scope ReadScope, kind Kind, ressort, key string, at time.Time) (Entry, error) {
+	if !scope.Includes(ressort) {
+		return Entry{}, entryNotFound(kind, ressort, key)
+	}
+	rows, err := queryEntriesIn(ctx, inv.db, scope, 1, `SELECT `+entryColumns+` FROM entry_versions
 		WHERE kind = $1 AND ressort = $2 AND key = $3 AND valid_from <= $4 AND (valid_to IS NULL OR valid_to > $4)
 		ORDER BY valid_from DESC LIMIT 1`, string(kind), ressort, key, at)
 	if err != nil {
@@ -105,9 +108,12 @@ func (r eventRow) event() (Event, error) {
 
 // History returns the events of one entry, newest first; it answers after the entry was
 // deleted, and 404 only for an entry that never existed.
-func (inv *Inventory) History(ctx context.Context, kind Kind, ressort, key string, limit int, cursor string) (EventPage, error) {
+func (inv *Inventory) History(ctx context.Context, scope ReadScope, kind Kind, ressort, key string, limit int, cursor string) (EventPage, error) {
+	if !scope.Includes(ressort) {
+		return EventPage{}, entryNotFound(kind, ressort, key)
+	}
 	f := EventFilter{Type: string(kind), Ressorts: []string{ressort}, Limit: limit, Cursor: cursor}
-	page, err := inv.events(ctx, f, "history|"+string(kind)+"|"+ressort+"|"+key, func(q *gorm.DB) *gorm.DB {
+	page, err := inv.events(ctx, scope, f, "history|"+string(kind)+"|"+ressort+"|"+key, func(q *gorm.DB) *gorm.DB {
 		return q.Where("ressort = ? AND key = ?", ressort, key)
 	})
 	if err != nil {
@@ -121,23 +127,27 @@ func (inv *Inventory) History(ctx context.Context, kind Kind, ressort, key strin
 
 // Audit returns the events the scope may read, newest first. A Ressort-bound scope sees the
 // events of its Ressorts' entries only.
-func (inv *Inventory) Audit(ctx context.Context, scope Scope, f EventFilter) (EventPage, error) {
+func (inv *Inventory) Audit(ctx context.Context, scope ReadScope, f EventFilter) (EventPage, error) {
 	codes, all := scope.restrict(f.Ressorts)
 	if !all && len(codes) == 0 {
 		return EventPage{}, nil
 	}
 	fp := fmt.Sprintf("audit|%v|%v|%s|%s|%s|%s", f.Since, f.Until, f.Actor, strings.Join(f.Ressorts, ","), f.Type, f.Action)
-	return inv.events(ctx, f, fp, func(q *gorm.DB) *gorm.DB {
+	return inv.events(ctx, scope, f, fp, func(q *gorm.DB) *gorm.DB {
 		if !all {
 			q = q.Where("ressort = ANY(?::text[]) AND entity_type IN ('register', 'onlinedienst')", textArray(codes))
 		} else if len(f.Ressorts) > 0 {
 			q = q.Where("ressort = ANY(?::text[])", textArray(f.Ressorts))
 		}
+		if !scope.AccessData() {
+			// Users, bindings and tokens are access data: admins only.
+			q = q.Where("entity_type IN ('register', 'onlinedienst', 'ressort')")
+		}
 		return q
 	})
 }
 
-func (inv *Inventory) events(ctx context.Context, f EventFilter, fingerprint string, where func(*gorm.DB) *gorm.DB) (EventPage, error) {
+func (inv *Inventory) events(ctx context.Context, scope ReadScope, f EventFilter, fingerprint string, where func(*gorm.DB) *gorm.DB) (EventPage, error) {
 	if f.Limit == 0 {
 		f.Limit = DefaultLimit
 	}
@@ -145,15 +155,39 @@ func (inv *Inventory) events(ctx context.Context, f EventFilter, fingerprint str
 		return EventPage{}, &ParamError{Param: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)}
 	}
 	fp := shortHash(fingerprint)
-	q := where(inv.db.WithContext(ctx).Table("events").Select("id, at, actor, action, entity_type, ressort, key, changes::text AS changes"))
-	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor, fp)
+	var rows []eventRow
+	err := readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
+		return inv.eventRows(tx, f, fp, where, &rows)
+	})
+	if err != nil {
+		return EventPage{}, err
+	}
+	var page EventPage
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		page.Next = encodeCursor(cursor{Ressort: "EV", Key: strconv.FormatInt(rows[len(rows)-1].ID, 10), Filter: fp})
+	}
+	for _, r := range rows {
+		e, err := r.event()
 		if err != nil {
 			return EventPage{}, err
 		}
+		page.Events = append(page.Events, e)
+	}
+	return page, nil
+}
+
+// eventRows reads one page of events (and one more) on tx.
+func (inv *Inventory) eventRows(tx *gorm.DB, f EventFilter, fp string, where func(*gorm.DB) *gorm.DB, rows *[]eventRow) error {
+	q := where(tx.Table("events").Select("id, at, actor, action, entity_type, ressort, key, changes::text AS changes"))
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor, fp)
+		if err != nil {
+			return err
+		}
 		id, err := strconv.ParseInt(c.Key, 10, 64)
 		if err != nil {
-			return EventPage{}, &ParamError{Param: "cursor", Message: "is not a cursor of this listing"}
+			return &ParamError{Param: "cursor", Message: "is not a cursor of this listing"}
 		}
 		q = q.Where("id < ?", id)
 	}
@@ -172,23 +206,10 @@ func (inv *Inventory) events(ctx context.Context, f EventFilter, fingerprint str
 	if f.Until != nil {
 		q = q.Where("at < ?", *f.Until)
 	}
-	var rows []eventRow
-	if err := q.Order("id DESC").Limit(f.Limit + 1).Scan(&rows).Error; err != nil {
-		return EventPage{}, fmt.Errorf("store: list events: %w", err)
+	if err := q.Order("id DESC").Limit(f.Limit + 1).Scan(rows).Error; err != nil {
+		return fmt.Errorf("store: list events: %w", err)
 	}
-	var page EventPage
-	if len(rows) > f.Limit {
-		rows = rows[:f.Limit]
-		page.Next = encodeCursor(cursor{Ressort: "EV", Key: strconv.FormatInt(rows[len(rows)-1].ID, 10), Filter: fp})
-	}
-	for _, r := range rows {
-		e, err := r.event()
-		if err != nil {
-			return EventPage{}, err
-		}
-		page.Events = append(page.Events, e)
-	}
-	return page, nil
+	return nil
 }
 
 // AsOf parses an optional as_of parameter by the service's clock; nil means now.
@@ -212,11 +233,11 @@ func (inv *Inventory) TodayAt(at *time.Time) string {
 }
 
 // Lookup returns an entry now (at nil) or as it was at the instant.
-func (inv *Inventory) Lookup(ctx context.Context, kind Kind, ressort, key string, at *time.Time) (Entry, error) {
+func (inv *Inventory) Lookup(ctx context.Context, scope ReadScope, kind Kind, ressort, key string, at *time.Time) (Entry, error) {
 	if at == nil {
-		return inv.Get(ctx, kind, ressort, key)
+		return inv.Get(ctx, scope, kind, ressort, key)
 	}
-	return inv.GetAsOf(ctx, kind, ressort, key, *at)
+	return inv.GetAsOf(ctx, scope, kind, ressort, key, *at)
 }
 
 // Now is the service's clock.

@@ -3,6 +3,7 @@ package domain
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"gorm.io/gorm"
 )
 
 // Limits of one import. Beyond them the request is refused before anything is decided.
@@ -168,11 +171,12 @@ type ImportTooLargeError struct{ Detail string }
 
 func (e *ImportTooLargeError) Error() string { return e.Detail }
 
-// ForbiddenRessortsError refuses an import that names Ressorts the caller may not write.
+// ForbiddenRessortsError refuses a write (an import, or a change of one entry) that names
+// Ressorts the caller may not write.
 type ForbiddenRessortsError struct{ Ressorts []string }
 
 func (e *ForbiddenRessortsError) Error() string {
-	return "the import names Ressorts you may not write: " + strings.Join(e.Ressorts, ", ")
+	return "the request names Ressorts you may not write: " + strings.Join(e.Ressorts, ", ")
 }
 
 // itemAddress identifies an entry: an import may name each at most once.
@@ -184,7 +188,7 @@ type itemAddress struct {
 // Import applies many entries at once: upsert by (kind, Ressort, key), atomically. scope is
 // what the caller may write. An invalid item refuses the whole import with an *ImportError;
 // an item outside scope with a *ForbiddenRessortsError.
-func (inv *Inventory) Import(ctx context.Context, actor string, scope Scope, src ImportSource, opt ImportOptions) (ImportResult, error) {
+func (inv *Inventory) Import(ctx context.Context, actor string, scope WriteScope, src ImportSource, opt ImportOptions) (ImportResult, error) {
 	if opt.Replace != "" && !scope.Includes(opt.Replace) {
 		return ImportResult{}, &ForbiddenRessortsError{Ressorts: []string{opt.Replace}}
 	}
@@ -199,9 +203,12 @@ func (inv *Inventory) Import(ctx context.Context, actor string, scope Scope, src
 		return err
 	}
 	if opt.DryRun {
-		err = write(transferStore{db: inv.db})
+		// A dry run reads what the import would write, and writes nothing.
+		err = scopedTx(ctx, inv.db, scope.reads(), scope, &sql.TxOptions{ReadOnly: true}, func(tx *gorm.DB) error {
+			return write(transferStore{db: tx})
+		})
 	} else {
-		err = inv.inTx(ctx, write)
+		err = inv.inTx(ctx, scope, write)
 	}
 	return result, err
 }
@@ -209,7 +216,7 @@ func (inv *Inventory) Import(ctx context.Context, actor string, scope Scope, src
 // readImport reads every item and checks what needs no database: syntax, field rules,
 // duplicates and scope. Foreign Ressorts refuse the import before any other error counts.
 // Reading is sequential; the field rules, the costliest part, run on all cores.
-func readImport(src ImportSource, scope Scope, opt ImportOptions) ([]ImportItem, *ImportError, error) {
+func readImport(src ImportSource, scope WriteScope, opt ImportOptions) ([]ImportItem, *ImportError, error) {
 	const chunkSize = 4096
 	var chunks [][]ImportItem
 	n := 0
@@ -400,13 +407,15 @@ func (inv *Inventory) applyImport(ctx context.Context, st transferStore, actor s
 func (inv *Inventory) checkReferences(ctx context.Context, st transferStore, items []ImportItem, doomed []entryRow, verr *ImportError) error {
 	gone := map[Ref]bool{}
 	goneIDs := []int64{}
-	deletedOnlinedienste := map[int64]bool{}
+	goneByID := map[int64]Ref{}
+	deletedOnlinedienste := map[Ref]bool{}
 	for _, r := range doomed {
 		if Kind(r.Kind) == KindRegister {
 			gone[Ref{r.Ressort, r.Key}] = true
 			goneIDs = append(goneIDs, r.ID)
+			goneByID[r.ID] = Ref{r.Ressort, r.Key}
 		} else {
-			deletedOnlinedienste[r.ID] = true
+			deletedOnlinedienste[Ref{r.Ressort, r.Key}] = true
 		}
 	}
 	provided := map[Ref]bool{}
@@ -452,16 +461,28 @@ func (inv *Inventory) checkReferences(ctx context.Context, st transferStore, ite
 	if len(goneIDs) == 0 {
 		return nil
 	}
-	users, err := st.referencing(ctx, goneIDs)
+	users, err := entryStore{st.db}.references(ctx, goneIDs)
 	if err != nil {
 		return err
 	}
-	for _, u := range users {
-		if deletedOnlinedienste[u.onlinedienstID] || imported[itemAddress{KindOnlinedienst, u.ressort, u.key}] {
-			continue // deleted too, or its new nachweise_from was checked above
+	for _, id := range goneIDs {
+		refs := users[id]
+		if refs == nil {
+			continue
 		}
-		verr.add(ItemError{Index: -1, Kind: KindRegister, Ressort: u.register.Ressort, Key: u.register.Key, Field: "key",
-			Message: fmt.Sprintf("register %s would be deleted, but Onlinedienst %s/%s names it in nachweise_from", u.register, u.ressort, u.key)})
+		register := goneByID[id]
+		// Only the Onlinedienste the caller may read are named; the others are counted.
+		still := &ReferencedError{Register: register, Elsewhere: refs.Elsewhere}
+		for _, by := range refs.By {
+			if !deletedOnlinedienste[by] && !imported[itemAddress{KindOnlinedienst, by.Ressort, by.Key}] {
+				still.By = append(still.By, by) // not deleted too, nor given a new nachweise_from
+			}
+		}
+		if len(still.By) == 0 && len(still.Elsewhere) == 0 {
+			continue
+		}
+		verr.add(ItemError{Index: -1, Kind: KindRegister, Ressort: register.Ressort, Key: register.Key, Field: "key",
+			Message: fmt.Sprintf("register %s would be deleted, but %s names it in nachweise_from", register, still.Describe())})
 	}
 	return nil
 }

@@ -32,12 +32,12 @@ func TestReadImportLimits(t *testing.T) {
 	tests := []struct {
 		name    string
 		src     *countingSource
-		scope   Scope
+		scope   WriteScope
 		wantErr any
 	}{
-		{"one item more than allowed", &countingSource{n: MaxImportItems + 1}, ScopeAll(), &ImportTooLargeError{}},
-		{"exactly the limit", &countingSource{n: MaxImportItems}, ScopeAll(), nil},
-		{"a foreign item", &countingSource{n: 10, foreign: 1}, ScopeRessorts("SF"), &ForbiddenRessortsError{}},
+		{"one item more than allowed", &countingSource{n: MaxImportItems + 1}, WriteAll(), &ImportTooLargeError{}},
+		{"exactly the limit", &countingSource{n: MaxImportItems}, WriteAll(), nil},
+		{"a foreign item", &countingSource{n: 10, foreign: 1}, WriteRessorts("SF"), &ForbiddenRessortsError{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,7 +31,7 @@ type transferStore struct {
 // inTx runs fn in a transaction. Two imports (or an import and a PUT) that create the same
 // entry, or lock entries in crossing order, conflict; the loser runs once more and then sees
 // the winner's rows.
-func (inv *Inventory) inTx(ctx context.Context, fn func(transferStore) error) error {
+func (inv *Inventory) inTx(ctx context.Context, scope WriteScope, fn func(transferStore) error) error {
 	for attempt := 0; ; attempt++ {
 		// COPY needs the driver's connection, so the transaction is pinned to one.
 		err := inv.db.WithContext(ctx).Connection(func(db *gorm.DB) error {
@@ -40,6 +40,9 @@ func (inv *Inventory) inTx(ctx context.Context, fn func(transferStore) error) er
 				return fmt.Errorf("store: import: pinned connection is a %T", db.Statement.ConnPool)
 			}
 			return db.Transaction(func(tx *gorm.DB) error {
+				if err := setScope(ctx, tx, scope.reads(), scope); err != nil {
+					return err
+				}
 				return fn(transferStore{db: tx, conn: conn})
 			})
 		})
@@ -123,38 +126,6 @@ func (s transferStore) loadRessort(ctx context.Context, ressort string, kinds []
 		return nil, fmt.Errorf("store: load the entries of %s: %w", ressort, err)
 	}
 	return rows, nil
-}
-
-// reference is one Onlinedienst naming a register.
-type reference struct {
-	register       Ref
-	onlinedienstID int64
-	ressort, key   string
-}
-
-// referencing lists the Onlinedienste that name any of the registers.
-func (s transferStore) referencing(ctx context.Context, registerIDs []int64) ([]reference, error) {
-	ids := make(textArray, len(registerIDs))
-	for i, id := range registerIDs {
-		ids[i] = fmt.Sprint(id)
-	}
-	var rows []struct {
-		RegRessort, RegKey string
-		OnlinedienstID     int64
-		Ressort, Key       string
-	}
-	err := s.db.WithContext(ctx).Raw(`SELECT r.ressort AS reg_ressort, r.key AS reg_key,
-			o.id AS onlinedienst_id, o.ressort, o.key
-		FROM nachweise n JOIN entries r ON r.id = n.register_id JOIN entries o ON o.id = n.onlinedienst_id
-		WHERE n.register_id = ANY(?::bigint[]) ORDER BY r.ressort, r.key, o.ressort, o.key`, ids).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("store: onlinedienste naming registers: %w", err)
-	}
-	out := make([]reference, len(rows))
-	for i, r := range rows {
-		out[i] = reference{register: Ref{r.RegRessort, r.RegKey}, onlinedienstID: r.OnlinedienstID, ressort: r.Ressort, key: r.Key}
-	}
-	return out, nil
 }
 
 func prefixed(alias, columns string) string {
@@ -410,10 +381,10 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 		if len(ids) > 0 {
 			err := exec("delete "+string(kind)+"s", `WITH d AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS d(id, changes)),
 				del AS (DELETE FROM entries e USING d WHERE e.id = d.id RETURNING e.id, e.kind, e.ressort, e.key),
-				closed AS (UPDATE entry_versions v SET valid_to = $3 FROM del WHERE v.id = del.id AND v.valid_to IS NULL)
+				closed AS (SELECT entry_versions_close(array_agg(del.id), array_agg(NULL::bigint), $3) FROM del)
 				INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
 				SELECT $3, $4, 'deleted', del.kind, del.ressort, del.key, d.changes::jsonb
-				FROM del JOIN d ON d.id = del.id ORDER BY del.ressort, del.key`, ids, changes, p.now, p.actor)
+				FROM del JOIN d ON d.id = del.id CROSS JOIN closed ORDER BY del.ressort, del.key`, ids, changes, p.now, p.actor)
 			if err != nil {
 				return err
 			}
@@ -467,8 +438,8 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 				FROM import_rows r WHERE e.id = r.id`); err != nil {
 				return fmt.Errorf("store: import: update: %w", err)
 			}
-			if _, err := pc.Exec(ctx, `UPDATE entry_versions v SET valid_to = $1
-				FROM import_rows r WHERE v.id = r.id AND v.valid_to IS NULL`, p.now); err != nil {
+			if _, err := pc.Exec(ctx, `SELECT entry_versions_close(array_agg(id), array_agg(version), $1)
+				FROM import_rows`, p.now); err != nil {
 				return fmt.Errorf("store: import: close versions: %w", err)
 			}
 		}
@@ -485,10 +456,8 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 			r := all[i]
 			return []any{p.now, p.actor, string(r.action), string(r.item.Kind), r.item.Ressort, r.item.Key, r.changes}, nil
 		})
-		if _, err := pc.CopyFrom(ctx, pgx.Identifier{"events"}, eventCopyColumns, src); err != nil {
-			return fmt.Errorf("store: import: copy events: %w", err)
-		}
-		return nil
+		_, err := copyIn(ctx, pc, "events", eventCopyColumns, src)
+		return err
 	})
 	if err != nil {
 		return err
@@ -563,14 +532,41 @@ func (s transferStore) copyRows(ctx context.Context, pc *pgx.Conn, table string,
 		}
 		return out, nil
 	})
-	n, err := pc.CopyFrom(ctx, pgx.Identifier{table}, cols, src)
+	n, err := copyIn(ctx, pc, table, cols, src)
 	if err != nil {
-		return fmt.Errorf("store: import: copy into %s: %w", table, err)
+		return err
 	}
 	if n != int64(len(rows)) {
 		return fmt.Errorf("store: import: copied %d rows into %s, want %d", n, table, len(rows))
 	}
 	return nil
+}
+
+// copyIn COPYs rows into table. PostgreSQL refuses COPY FROM into a table with row-level
+// security, so rows bound for one go by COPY into a temporary table of the same shape first
+// and then by one INSERT, which the policies check row by row.
+func copyIn(ctx context.Context, pc *pgx.Conn, table string, cols []string, src pgx.CopyFromSource) (int64, error) {
+	if table == "import_rows" {
+		n, err := pc.CopyFrom(ctx, pgx.Identifier{table}, cols, src)
+		if err != nil {
+			return 0, fmt.Errorf("store: import: copy into %s: %w", table, err)
+		}
+		return n, nil
+	}
+	// The staging table has just the copied columns; the INSERT leaves the others to the
+	// table's defaults.
+	staging, list := "copy_"+table, strings.Join(cols, ", ")
+	if _, err := pc.Exec(ctx, `CREATE TEMP TABLE `+staging+` ON COMMIT DROP AS SELECT `+list+` FROM `+table+` WITH NO DATA`); err != nil {
+		return 0, fmt.Errorf("store: import: create %s: %w", staging, err)
+	}
+	if _, err := pc.CopyFrom(ctx, pgx.Identifier{staging}, cols, src); err != nil {
+		return 0, fmt.Errorf("store: import: copy into %s: %w", staging, err)
+	}
+	tag, err := pc.Exec(ctx, `INSERT INTO `+table+` (`+list+`) OVERRIDING SYSTEM VALUE SELECT `+list+` FROM `+staging)
+	if err != nil {
+		return 0, fmt.Errorf("store: import: insert into %s: %w", table, err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // isColumnDefault reports whether v is what entries (and entry_versions, which copies its

@@ -77,12 +77,12 @@ func TestVerifyWrites(t *testing.T) {
 	// SF/lt-register-0001 was written twice, SK/lt-register-0001 once.
 	for _, stmt := range []string{
 		`INSERT INTO entries (kind, ressort, key, name, created_at, updated_at, idnr_note, noots_stage, version)
-			VALUES ('register', 'SF', 'lt-register-0001', 'A', now(), now(), 'zwei', 'planned', 2),
+			VALUES ('register', 'SF', 'lt-register-0001', 'A', now(), now(), 'eins', 'not_started', 1),
 			       ('register', 'SK', 'lt-register-0001', 'B', now(), now(), 'eins', 'testing', 1)`,
-		`INSERT INTO entry_versions SELECT e.*, now(), NULL FROM entries e`,
+		// History is append-only: SF's first version is kept before the entry changes.
 		`INSERT INTO entry_versions SELECT e.*, now(), now() FROM entries e WHERE e.ressort = 'SF'`,
-		`UPDATE entry_versions SET version = 1, idnr_note = 'eins', noots_stage = 'not_started'
-			WHERE ressort = 'SF' AND valid_to IS NOT NULL`,
+		`UPDATE entries SET version = 2, idnr_note = 'zwei', noots_stage = 'planned' WHERE ressort = 'SF'`,
+		`INSERT INTO entry_versions SELECT e.*, now(), NULL FROM entries e`,
 	} {
 		if _, err := conn.Exec(ctx, stmt); err != nil {
 			t.Fatal(err)

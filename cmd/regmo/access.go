@@ -86,7 +86,7 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bindings := bindingsFrom(*role, ressorts)
 	switch sub {
 	case "add":
-		_, created, err := access.PutUser(ctx, cliActor, domain.User{Name: name, DisplayName: *display, Email: *email, Active: true, Bindings: bindings})
+		_, created, err := access.PutUser(ctx, cliActor, domain.WriteAll(), domain.User{Name: name, DisplayName: *display, Email: *email, Active: true, Bindings: bindings})
 		if err != nil {
 			return err
 		}
@@ -95,13 +95,13 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	case "grant":
 		for _, b := range bindings {
-			if err := access.Grant(ctx, cliActor, name, b); err != nil {
+			if err := access.Grant(ctx, cliActor, domain.WriteAll(), name, b); err != nil {
 				return err
 			}
 		}
 	case "revoke":
 		for _, b := range bindings {
-			if err := access.Revoke(ctx, cliActor, name, b); err != nil {
+			if err := access.Revoke(ctx, cliActor, domain.WriteAll(), name, b); err != nil {
 				return err
 			}
 		}
@@ -135,7 +135,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		secret, t, err := access.IssueToken(ctx, cliActor, name, *label, d)
+		secret, t, err := access.IssueToken(ctx, cliActor, domain.WriteAll(), name, *label, d)
 		if err != nil {
 			return err
 		}
@@ -151,7 +151,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("token id %q is not a number", args[1])
 		}
-		return access.RevokeToken(ctx, cliActor, "", id)
+		return access.RevokeToken(ctx, cliActor, domain.WriteAll(), "", id)
 	}
 	return fmt.Errorf("unknown command: token %s", args[0])
 }

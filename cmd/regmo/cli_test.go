@@ -49,7 +49,7 @@ func TestSeedingScriptCycle(t *testing.T) {
 	dsn := testdb.DSN(t)
 	t.Setenv("DATABASE_URL", dsn)
 	ctx := context.Background()
-	db, sqlDB, err := domain.OpenDB(ctx, domain.DBConfig{URL: dsn, MaxConns: 5})
+	db, sqlDB, err := domain.OpenDB(ctx, domain.DBConfig{URL: dsn, MaxConns: 5, Role: domain.AppRole})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,10 +38,10 @@ func seedDemo(ctx context.Context, stdout io.Writer) error {
 	for _, d := range demo {
 		// Entries that exist already are left as they are: demo data must not undo what
 		// someone changed while trying the service out.
-		if _, err := inv.Get(ctx, d.kind, d.ressort, d.key); err == nil {
+		if _, err := inv.Get(ctx, domain.ReadAll(), d.kind, d.ressort, d.key); err == nil {
 			continue
 		}
-		_, isNew, err := inv.Put(ctx, seedActor, d.kind, d.ressort, d.key, d.content, domain.Precondition{})
+		_, isNew, err := inv.Put(ctx, seedActor, domain.WriteAll(), d.kind, d.ressort, d.key, d.content, domain.Precondition{})
 		if err != nil {
 			return fmt.Errorf("seed %s/%s: %w", d.ressort, d.key, err)
 		}
@@ -92,7 +92,7 @@ func seedAnlage(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("the Anlage has no number %d", nr)
 		}
 		key := fmt.Sprintf("anlage-%d", nr)
-		if _, err := inv.Get(ctx, domain.KindRegister, *ressort, key); err == nil {
+		if _, err := inv.Get(ctx, domain.ReadAll(), domain.KindRegister, *ressort, key); err == nil {
 			continue
 		} else if !errors.Is(err, domain.ErrNotFound) {
 			return err
@@ -103,7 +103,7 @@ func seedAnlage(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			name = string([]rune(name)[:199]) + "…"
 		}
 		content := domain.Content{Name: name, AnlageNr: &a.Nr, LegalBasis: a.LegalBasis}
-		if _, _, err := inv.Put(ctx, seedActor, domain.KindRegister, *ressort, key, content, domain.Precondition{}); err != nil {
+		if _, _, err := inv.Put(ctx, seedActor, domain.WriteAll(), domain.KindRegister, *ressort, key, content, domain.Precondition{}); err != nil {
 			return fmt.Errorf("seed %s/%s: %w", *ressort, key, err)
 		}
 		created++

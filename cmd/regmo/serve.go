@@ -26,12 +26,17 @@ func logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-// openDB opens the database the environment names.
-func openDB(ctx context.Context) (*gorm.DB, func(), error) {
+// openDB opens the database the environment names, as DATABASE_URL's role: the CLI's
+// bootstrap commands (migrate, user, token, seed) work directly on the database.
+func openDB(ctx context.Context) (*gorm.DB, func(), error) { return openDBAs(ctx, "") }
+
+// openDBAs opens the database with every session working as role ("": DATABASE_URL's).
+func openDBAs(ctx context.Context, role string) (*gorm.DB, func(), error) {
 	db, sqlDB, err := domain.OpenDB(ctx, domain.DBConfig{
 		URL:              os.Getenv("DATABASE_URL"),
 		MaxConns:         20,
 		StatementTimeout: 15 * time.Second,
+		Role:             role,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -45,22 +50,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return exitError(2)
 	}
 	log := logger(stderr)
-	db, closeDB, err := openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeDB()
 	if os.Getenv("REGMO_MIGRATE") != "false" {
-		sqlDB, err := db.DB()
-		if err != nil {
-			return err
-		}
-		n, err := migrations.Up(ctx, sqlDB)
+		n, err := migrateUp(ctx)
 		if err != nil {
 			return err
 		}
 		log.Info("migrations applied", slog.Int("count", n))
 	}
+	// Every request works as regmo_app, whom row-level security binds (README, Security).
+	db, closeDB, err := openDBAs(ctx, domain.AppRole)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
 	// Metrics get a listener of their own, so that they are not public with the API.
 	var metrics *api.Metrics
 	metricsAddr := os.Getenv("REGMO_METRICS_ADDR")
@@ -115,6 +117,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// migrateUp applies the pending migrations as DATABASE_URL's role, which owns the schema.
+func migrateUp(ctx context.Context) (int, error) {
+	db, closeDB, err := openDB(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer closeDB()
+	sqlDB, err := db.DB()
+	if err != nil {
+		return 0, err
+	}
+	return migrations.Up(ctx, sqlDB)
 }
 
 // serveMetrics serves GET /metrics on addr until stop is called.

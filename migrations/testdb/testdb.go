@@ -141,9 +141,22 @@ func Empty(t testing.TB) string {
 
 // New returns GORM on a fresh migrated database, closed when the test ends. It opens the
 // database itself rather than through domain.OpenDB so that domain's own tests can use it.
+// It works as the cluster's superuser, who owns the schema: for seeding and checks; the
+// service under test gets App.
 func New(t testing.TB) *gorm.DB {
 	t.Helper()
-	db, err := gorm.Open(postgres.Open(DSN(t)), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	return open(t, DSN(t))
+}
+
+// Open is New on an existing database.
+func Open(t testing.TB, dsn string) *gorm.DB {
+	t.Helper()
+	return open(t, dsn)
+}
+
+func open(t testing.TB, dsn string) *gorm.DB {
+	t.Helper()
+	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
 	if err != nil {
 		t.Fatalf("testdb: open: %v", err)
 	}
@@ -155,6 +168,23 @@ func New(t testing.TB) *gorm.DB {
 	t.Cleanup(func() { sqlDB.Close() })
 	return db
 }
+
+// App returns GORM on the database at dsn working as the service's role regmo_app, as
+// regmo serve does, so that row-level security applies; closed when the test ends.
+func App(t testing.TB, dsn string) *gorm.DB {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("testdb: parse dsn: %v", err)
+	}
+	q := u.Query()
+	q.Set("role", AppRole)
+	u.RawQuery = q.Encode()
+	return open(t, u.String())
+}
+
+// AppRole is the service's database role (domain.AppRole; testdb cannot import domain).
+const AppRole = "regmo_app"
 
 // Cleanup drops the template database; call it from TestMain after m.Run.
 func Cleanup() {

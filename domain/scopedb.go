@@ -1,0 +1,111 @@
+package domain
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
+)
+
+// AppRole is the database role all request work runs as (migration 00005): no superuser, no
+// BYPASSRLS, owner of nothing, so that row-level security applies to everything it does.
+const AppRole = "regmo_app"
+
+// scopeSQL hands the caller's scope to row-level security for the current transaction only
+// (is_local): a pooled connection never carries one caller's scope into the next request.
+const scopeSQL = `SELECT set_config('regmo.read_ressorts', $1, true),
+	set_config('regmo.write_ressorts', $2, true), set_config('regmo.read_access', $3, true)`
+
+func scopeArgs(read ReadScope, write WriteScope) []any {
+	access := ""
+	if read.access {
+		access = "on"
+	}
+	return []any{read.set.setting(), write.set.setting(), access}
+}
+
+// readTx runs fn in a read-only transaction whose first statement sets the scope.
+func readTx(ctx context.Context, db *gorm.DB, sc ReadScope, fn func(tx *gorm.DB) error) error {
+	return scopedTx(ctx, db, sc, WriteScope{}, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+// writeTx runs fn in a transaction whose first statement sets the scope; what it may read is
+// what it may change.
+func writeTx(ctx context.Context, db *gorm.DB, sc WriteScope, fn func(tx *gorm.DB) error) error {
+	return scopedTx(ctx, db, sc.reads(), sc, nil, fn)
+}
+
+func scopedTx(ctx context.Context, db *gorm.DB, read ReadScope, write WriteScope, opts *sql.TxOptions, fn func(tx *gorm.DB) error) error {
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := setScope(ctx, tx, read, write); err != nil {
+			return err
+		}
+		return fn(tx)
+	}, opts)
+}
+
+// setScope is the first statement of every transaction on the request path.
+func setScope(ctx context.Context, tx *gorm.DB, read ReadScope, write WriteScope) error {
+	if _, err := tx.Statement.ConnPool.ExecContext(ctx, scopeSQL, scopeArgs(read, write)...); err != nil {
+		return fmt.Errorf("store: set scope: %w", err)
+	}
+	return nil
+}
+
+// queryEntriesIn runs one query selecting entryColumns ($n placeholders) in the scope, in one
+// round trip: the scope and the query go to PostgreSQL as one pipeline, which it runs as one
+// implicit transaction. One entry and a list page are what the service reads most.
+func queryEntriesIn(ctx context.Context, db *gorm.DB, sc ReadScope, size int, query string, args ...any) ([]entryRow, error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("store: database handle: %w", err)
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var out []entryRow
+	err = conn.Raw(func(dc any) error {
+		batch := &pgx.Batch{}
+		batch.Queue(scopeSQL, scopeArgs(sc, WriteScope{})...)
+		batch.Queue(query, args...)
+		br := dc.(*stdlib.Conn).Conn().SendBatch(ctx, batch)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fmt.Errorf("store: set scope: %w", err)
+		}
+		rows, err := br.Query()
+		if err != nil {
+			br.Close()
+			return err
+		}
+		out = make([]entryRow, 0, size)
+		for rows.Next() {
+			out = append(out, entryRow{})
+			if err := rows.Scan(out[len(out)-1].nativeFields()...); err != nil {
+				rows.Close()
+				br.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			br.Close()
+			return err
+		}
+		return br.Close()
+	})
+	return out, err
+}
+
+// nativeFields are fields for pgx's own scanning, which decodes text[] into []string itself
+// (textArray's Scan reads the text form database/sql hands over).
+func (r *entryRow) nativeFields() []any {
+	f := r.fields()
+	f[10], f[12] = (*[]string)(&r.LeikaKeys), (*[]string)(&r.NachweiseFrom)
+	return f
+}
