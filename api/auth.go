@@ -75,8 +75,12 @@ func unauthorized(detail string, invalidToken bool) *problem {
 // authenticate resolves the bearer token to a caller, with the bindings valid now.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		m, ok := c.Get(routeKey).(*matchedRoute)
-		if !ok || public(m.route.Operation) {
+		m, err := matched(c)
+		if err != nil {
+			return err
+		}
+		if public(m.route.Operation) {
+			m.passed |= checkedAuthentication
 			return next(c)
 		}
 		req := c.Request()
@@ -110,6 +114,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.SetRequest(req.WithContext(context.WithValue(req.Context(), callerKey{}, caller)))
+		m.passed |= checkedAuthentication
 		return next(c)
 	}
 }
@@ -118,8 +123,12 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 // Ressort in its path, and what the caller may read. It is the only place that decides.
 func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		m, ok := c.Get(routeKey).(*matchedRoute)
-		if !ok || public(m.route.Operation) {
+		m, err := matched(c)
+		if err != nil {
+			return err
+		}
+		if public(m.route.Operation) {
+			m.passed |= checkedAuthorization
 			return next(c)
 		}
 		caller, ok := callerFrom(c.Request().Context())
@@ -145,6 +154,7 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		ctx := context.WithValue(c.Request().Context(), scopeKey{}, g)
 		c.SetRequest(c.Request().WithContext(ctx))
+		m.passed |= checkedAuthorization
 		return next(c)
 	}
 }

@@ -5,11 +5,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"runtime/debug"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/bremen/regmo/domain"
 )
 
 const requestIDKey = "regmo.request_id"
@@ -48,9 +51,11 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			// Answer now, so that the status is known when the line is written.
 			s.errorHandler(err, c)
 		}
-		route := c.Path()
-		if route == "" {
-			route = "(none)"
+		// Echo names a template also for a path it found no route for; only a matched
+		// operation's is the route.
+		route := "(none)"
+		if operationID(c) != "" {
+			route = c.Path()
 		}
 		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
 			slog.String("method", c.Request().Method),
@@ -74,6 +79,32 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				err = fmt.Errorf("api: panic: %v", r)
 			}
 		}()
+		return next(c)
+	}
+}
+
+// secureHeaders marks every answer, errors and Echo's 404 and 405 included, as what its
+// Content-Type says: a browser must not guess a problem document or a CSV export into HTML.
+func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("X-Content-Type-Options", "nosniff")
+		return next(c)
+	}
+}
+
+// maxRequestBytes is the largest body any operation takes: an import. The operations read
+// their bodies under their own, smaller limits (readBody, handOver); this one holds for every
+// route, whatever reads the body.
+const maxRequestBytes = max(maxBodyBytes, domain.MaxImportBytes)
+
+// bodyWall bounds the body of every request. It does not answer a declared length beyond the
+// limit itself: the route decides first (404, or 400 for a broken path), and the operation's
+// own limit answers 413 from the declared length without reading.
+func bodyWall(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		// The server's own writer, which closes the connection once the limit is hit.
+		req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, maxRequestBytes)
 		return next(c)
 	}
 }

@@ -61,6 +61,9 @@ type Server struct {
 	// stop ends the background work New started; Close calls it once.
 	stop     func()
 	stopOnce sync.Once
+	// handlerHook, when set, learns the operation of every request that reaches its handler
+	// (tests, see export_test.go).
+	handlerHook func(operationID string)
 }
 
 // New builds the server with its routes and request path.
@@ -117,18 +120,24 @@ func New(cfg Config) (*Server, error) {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	// The order is the request path: id and log first so every answer is logged; then the
-	// contract finds the operation, which sets the request's deadline, the token names the caller, parameters are checked,
-	// the policy decides, and only then is a body read.
-	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, ct.matchRoute, s.available, s.deadline, s.authenticate,
-		ct.validateParams, s.authorize, ct.validateBody, negotiate)
+	// Before routing: every answer is marked nosniff, and Echo routes on the path as sent.
+	e.Pre(secureHeaders, routeRawPath)
+	// The order is the request path: id and log first so every answer is logged; the wall
+	// bounds every body; the route Echo matched names the operation and its path parameters
+	// are checked (with or without a token), which sets the request's deadline; the token
+	// names the caller, the other parameters are checked, the policy decides, and only then is
+	// a body read. Each check refuses a request without an operation.
+	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, bodyWall, ct.matchRoute, s.available, s.deadline,
+		s.authenticate, ct.validateParams, s.authorize, ct.validateBody, negotiate)
 	h := &handler{
 		access:    access,
 		inventory: inventory,
 		ressorts:  domain.NewRessorts(cfg.DB),
 		db:        cfg.DB,
 	}
-	oapi.RegisterHandlers(e, oapi.NewStrictHandler(h, nil))
+	if err := s.register(oapi.NewStrictHandler(h, nil)); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -17,7 +17,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
 
 	"github.com/bremen/regmo/api/oapi"
@@ -32,10 +31,13 @@ const maxJSONDepth = 32
 
 const mediaMergePatch = "application/merge-patch+json"
 
-// contract is openapi.yaml, loaded once, with a router that finds the operation of a request.
+// contract is openapi.yaml, loaded once, with the table that names the operation of each route
+// Echo matches.
 type contract struct {
 	doc    *openapi3.T
-	router routers.Router
+	routes map[routeID]*routers.Route
+	// noStore lists the operations whose answers carry a token, which no cache may keep.
+	noStore map[*routers.Route]bool
 }
 
 func loadContract() (*contract, error) {
@@ -47,68 +49,64 @@ func loadContract() (*contract, error) {
 	if err := doc.Validate(loader.Context); err != nil {
 		return nil, fmt.Errorf("api: openapi.yaml is invalid: %w", err)
 	}
-	// Match on paths only: the servers list names the development host, not every host
-	// the service is reached under.
-	doc.Servers = nil
-	router, err := gorillamux.NewRouter(doc)
+	routes, err := routeTable(doc)
 	if err != nil {
-		return nil, fmt.Errorf("api: route openapi.yaml: %w", err)
+		return nil, err
 	}
-	return &contract{doc: doc, router: router}, nil
-}
-
-// routeKey is where the request path keeps the matched OpenAPI route.
-const routeKey = "regmo.route"
-
-type matchedRoute struct {
-	route  *routers.Route
-	params map[string]string
-}
-
-// operationID returns the OpenAPI operation of the request, or "" for unknown routes.
-func operationID(c echo.Context) string {
-	if m, ok := c.Get(routeKey).(*matchedRoute); ok {
-		return m.route.Operation.OperationID
-	}
-	return ""
-}
-
-// matchRoute finds the operation; unknown paths and methods are left to Echo's router,
-// which answers 404 and 405.
-func (ct *contract) matchRoute(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		route, params, err := ct.router.FindRoute(c.Request())
-		if err == nil {
-			c.Set(routeKey, &matchedRoute{route: route, params: params})
+	noStore := map[*routers.Route]bool{}
+	for _, r := range routes {
+		if answersToken(r.Operation) {
+			noStore[r] = true
 		}
-		return next(c)
 	}
+	return &contract{doc: doc, routes: routes, noStore: noStore}, nil
+}
+
+// answersToken reports whether a response of op has a token member (the secret of an issued
+// token).
+func answersToken(op *openapi3.Operation) bool {
+	for _, resp := range op.Responses.Map() {
+		if resp.Value == nil {
+			continue
+		}
+		for _, mt := range resp.Value.Content {
+			if mt.Schema != nil && mt.Schema.Value != nil && mt.Schema.Value.Properties["token"] != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // validateParams checks path, query and header parameters against the contract.
 func (ct *contract) validateParams(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		m, ok := c.Get(routeKey).(*matchedRoute)
-		if !ok {
-			return next(c)
+		m, err := matched(c)
+		if err != nil {
+			return err
 		}
 		if err := checkQueryNames(c.Request(), m.route.Operation); err != nil {
 			return err
 		}
+		// Parameter by parameter: openapi3filter.ValidateRequest would also check the
+		// security requirements, and read the whole body to do so, before any limit applies.
+		// Authentication is the auth layer's job, before this one.
 		input := &openapi3filter.RequestValidationInput{
 			Request:    c.Request(),
 			PathParams: m.params,
 			Route:      m.route,
-			Options: &openapi3filter.Options{
-				ExcludeRequestBody: true,
-				MultiError:         true,
-				// Authentication is the auth layer's job, before this one.
-				AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-			},
+			Options:    &openapi3filter.Options{MultiError: true},
 		}
-		if err := openapi3filter.ValidateRequest(c.Request().Context(), input); err != nil {
-			return requestProblem(err)
+		var errs openapi3.MultiError
+		for _, p := range parameters(m.route, "") {
+			if err := openapi3filter.ValidateParameter(c.Request().Context(), input, p); err != nil {
+				errs = append(errs, err)
+			}
 		}
+		if len(errs) > 0 {
+			return requestProblem(errs)
+		}
+		m.passed |= checkedParams
 		return next(c)
 	}
 }
@@ -170,14 +168,21 @@ func queryValueProblem(values []string) string {
 // silently accept, and checks it against the contract's schema, listing every broken field.
 func (ct *contract) validateBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		m, ok := c.Get(routeKey).(*matchedRoute)
-		if !ok || m.route.Operation.RequestBody == nil || m.route.Operation.RequestBody.Value == nil {
+		m, err := matched(c)
+		if err != nil {
+			return err
+		}
+		if m.route.Operation.RequestBody == nil || m.route.Operation.RequestBody.Value == nil {
+			// Nothing may read a body the operation does not take.
+			c.Request().Body = http.NoBody
+			m.passed |= checkedBody
 			return next(c)
 		}
 		if streamedOperations[m.route.Operation.OperationID] {
 			if err := handOver(c, m); err != nil {
 				return err
 			}
+			m.passed |= checkedBody
 			return next(c)
 		}
 		req := c.Request()
@@ -207,6 +212,7 @@ func (ct *contract) validateBody(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := openapi3filter.ValidateRequestBody(context.WithoutCancel(req.Context()), input, body); err != nil {
 			return requestProblem(err)
 		}
+		m.passed |= checkedBody
 		return next(c)
 	}
 }
