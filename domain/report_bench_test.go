@@ -19,7 +19,8 @@ import (
 // under 1 s and within 2× of the equivalent SQL aggregate run alone, in the same benchmark).
 // It prints one line with both times and the ratio.
 func BenchmarkReadinessReport(b *testing.B) {
-	db := testdb.New(b)
+	dsn := testdb.DSN(b)
+	db := testdb.Open(b, dsn)
 	err := db.Exec(`INSERT INTO entries (kind, ressort, key, name, created_at, updated_at,
 			idnr_stage, noots_stage, dsc_stage, idnr_target_date, noots_target_date, dsc_target_date, dsc_note)
 		SELECT (ARRAY['register','onlinedienst'])[1 + (i / 10) % 2],
@@ -37,7 +38,8 @@ func BenchmarkReadinessReport(b *testing.B) {
 	if err := db.Exec(`VACUUM ANALYZE entries`).Error; err != nil {
 		b.Fatal(err)
 	}
-	inv := NewInventory(db)
+	// The report runs as the service does: as regmo_app, under row-level security.
+	inv := NewInventory(testdb.App(b, dsn))
 	ctx := context.Background()
 	sqlDB, err := db.DB()
 	if err != nil {

@@ -421,7 +421,7 @@ func parseWrk(text string) (httpResult, error) {
 var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+(.+)$`)
 
 // goBenchmarks are the benchmarks the table shows, by package; others are not run.
-const goBenchmarks = `^(BenchmarkDecide|BenchmarkDecideUncached|BenchmarkReadinessReport|BenchmarkImport)$`
+const goBenchmarks = `^(BenchmarkDecide|BenchmarkDecideUncached|BenchmarkReadinessReport|BenchmarkImport|BenchmarkScopedRead)$`
 
 func goPart(ctx context.Context, env *harness.Env, cfg config, rep *report) error {
 	env.Logf("Go benchmarks (-count %d); BenchmarkReadinessReport seeds 1,000,000 entries per count", cfg.runs)
@@ -666,6 +666,21 @@ func (r *report) rows() [][]string {
 	} else {
 		rows = append(rows, []string{"Re-import, 100,000 unchanged", notAvailable, "", "", "< 5 s", ""})
 	}
+	// Row-level security: the scope and the query in one pipeline, against the query alone
+	// (the service before the second wall) and against a transaction of four round trips.
+	for _, q := range []struct{ name, label string }{{"get", "GET one register"}, {"list", "list page of 100"}} {
+		un, okU := r.metric("BenchmarkScopedRead/"+q.name+"/unscoped", "ns/op")
+		pl, okP := r.metric("BenchmarkScopedRead/"+q.name+"/pipeline", "ns/op")
+		if !okU || !okP {
+			rows = append(rows, []string{"Row-level security, " + q.label + " (query in-process)", notAvailable, "", "", "", ""})
+			continue
+		}
+		rows = append(rows, []string{"Row-level security, " + q.label + " (query in-process): scope + query in one pipeline",
+			dur(pl / 1e9), "the query alone, no row-level security " + dur(un/1e9), fmt.Sprintf("%.2f×", pl/un), "", ""})
+		if tx, ok := r.metric("BenchmarkScopedRead/"+q.name+"/transaction", "ns/op"); ok {
+			rows = append(rows, []string{"↳ for comparison: BEGIN, scope, query, COMMIT", dur(tx / 1e9), "", fmt.Sprintf("%.2f×", tx/un), "", ""})
+		}
+	}
 	// Authorization
 	if d, ok := r.metric("BenchmarkDecide", "ns/op"); ok {
 		ceiling, ratio := "", ""
@@ -695,7 +710,7 @@ func (r *report) markdown() string {
 		"the cost regmo avoids by answering a token it saw less than a second ago from memory (its caller cache, emptied on every instance through "+
 		"PostgreSQL LISTEN/NOTIFY whenever rights change).\n",
 		r.cfg.runs, r.cfg.duration, r.httpSetup)
-	b.WriteString("- Go benchmarks (`go test -bench`, `-count` as above): `BenchmarkReadinessReport` (domain), `BenchmarkImport` (api), `BenchmarkDecide` (api).\n\n")
+	b.WriteString("- Go benchmarks (`go test -bench`, `-count` as above): `BenchmarkReadinessReport` (domain, run as regmo_app under row-level security), `BenchmarkScopedRead` (domain), `BenchmarkImport` (api), `BenchmarkDecide` (api).\n\n")
 	rows := r.rows()
 	header := []string{"Measurement", "regmo", "Ceiling", "Ratio", "Target", "Met"}
 	b.WriteString("| " + strings.Join(header, " | ") + " |\n")

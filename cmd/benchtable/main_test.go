@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -58,12 +60,29 @@ func TestBenchLine(t *testing.T) {
 func TestRowsWithoutGoBenchmarks(t *testing.T) {
 	rep := &report{cfg: config{goBench: true, conns: []int{1, 16, 64}}, goResults: map[string][]map[string]float64{}}
 	rows := rep.rows()
-	if len(rows) != 4 {
-		t.Fatalf("%d rows, want 4 (report, import, re-import, decision)", len(rows))
+	if len(rows) != 6 {
+		t.Fatalf("%d rows, want 6 (report, import, re-import, row-level security get and list, decision)", len(rows))
 	}
 	for _, r := range rows {
 		if r[1] != notAvailable {
 			t.Errorf("row %q says %q, want %q", r[0], r[1], notAvailable)
 		}
+	}
+}
+
+func TestRowsOfScopedRead(t *testing.T) {
+	rep := &report{cfg: config{goBench: true}, goResults: map[string][]map[string]float64{
+		"BenchmarkScopedRead/get/unscoped":    {{"ns/op": 100_000}},
+		"BenchmarkScopedRead/get/pipeline":    {{"ns/op": 120_000}},
+		"BenchmarkScopedRead/get/transaction": {{"ns/op": 300_000}},
+	}}
+	var got []string
+	for _, r := range rep.rows() {
+		if strings.HasPrefix(r[0], "Row-level security, GET") || strings.HasPrefix(r[0], "↳ for comparison: BEGIN") {
+			got = append(got, r[3])
+		}
+	}
+	if want := []string{"1.20×", "3.00×"}; !slices.Equal(got, want) {
+		t.Errorf("ratios %v, want %v", got, want)
 	}
 }
