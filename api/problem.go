@@ -219,6 +219,12 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if clientGone(c, err) {
+		// Nobody reads an answer, and the server did nothing wrong: logged and counted as
+		// 499 (nginx's "client closed request"), so that 5xx alerts mean a server fault.
+		c.Response().Status = statusClientClosed
+		return
+	}
 	p := problemFor(err)
 	if p.status >= 500 {
 		s.log.ErrorContext(c.Request().Context(), "request failed",
@@ -227,4 +233,16 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if err := writeProblem(c, p); err != nil {
 		s.log.WarnContext(c.Request().Context(), "write problem", slog.String("error", err.Error()))
 	}
+}
+
+// statusClientClosed is the status logged for a request its client abandoned.
+const statusClientClosed = 499
+
+// clientGone reports whether err comes from the client closing the connection: the request's
+// context was cancelled, and not by the service itself (the watch cancels requests with
+// domain.ErrDatabaseDown, deadlines expire with DeadlineExceeded).
+func clientGone(c echo.Context, err error) bool {
+	ctx := c.Request().Context()
+	return errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) &&
+		errors.Is(context.Cause(ctx), context.Canceled)
 }
