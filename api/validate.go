@@ -95,8 +95,13 @@ func (ct *contract) validateParams(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := checkQueryNames(c.Request(), m.route.Operation); err != nil {
 			return err
 		}
+		// Without the body: kin-openapi's check of security requirements reads the whole body
+		// into memory (io.ReadAll, unbounded), which would defeat the bounded and streamed
+		// reading of bodies after authorization.
+		noBody := *c.Request()
+		noBody.Body, noBody.GetBody, noBody.ContentLength = http.NoBody, nil, 0
 		input := &openapi3filter.RequestValidationInput{
-			Request:    c.Request(),
+			Request:    &noBody,
 			PathParams: m.params,
 			Route:      m.route,
 			Options: &openapi3filter.Options{

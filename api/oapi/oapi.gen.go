@@ -995,7 +995,12 @@ type OverdueReport struct {
 
 // Problem RFC 9457 problem details
 type Problem struct {
-	Detail   string        `json:"detail"`
+	Detail string `json:"detail"`
+
+	// ErrorCount on an invalid import (422), how many errors it has in all; `errors` lists at most 1,000
+	ErrorCount *int `json:"error_count,omitempty"`
+
+	// Errors the broken fields; for an import at most the first 1,000 in input order
 	Errors   *[]FieldError `json:"errors,omitempty"`
 	Instance *string       `json:"instance,omitempty"`
 
