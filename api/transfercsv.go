@@ -118,7 +118,7 @@ func csvColumns(kind domain.Kind) []csvColumn {
 // unneutralize removes the ' the export puts before a cell that a spreadsheet would run as
 // a formula, and nothing else.
 func unneutralize(s string) string {
-	if len(s) >= 2 && s[0] == '\'' && strings.ContainsRune("=+-@", rune(s[1])) {
+	if len(s) >= 2 && s[0] == '\'' && strings.IndexByte(formulaStarts, s[1]) >= 0 {
 		return s[1:]
 	}
 	return s
@@ -164,21 +164,93 @@ const maxRowBytes = 1 << 20
 
 var errRowTooLong = errors.New("row too long")
 
-// rowLimit feeds encoding/csv and fails once it has delivered more than maxRowBytes past the
-// end of the last record read (plus what csv's own buffer may hold in advance).
+// rowLimit feeds encoding/csv. It fails once it has delivered more than maxRowBytes past
+// the end of the last record read (plus what csv's own buffer may hold in advance), and it
+// keeps a CRLF inside a quoted field: encoding/csv turns every CRLF into LF, inside quotes
+// too, so the export's cell "\r\n@..." would come back changed. Inside quotes it therefore
+// sends CR CR LF, of which csv removes one CR.
 type rowLimit struct {
 	r         io.Reader
 	delivered int64
 	rowStart  int64 // csv.Reader.InputOffset after the last record
+	state     quoteState
+	lastCR    bool // the byte before was a CR inside quotes
+	in, out   []byte
+	pending   []byte // of out, not yet delivered
+	err       error  // of the last read, delivered after pending
 }
 
+// quoteState follows RFC 4180 quoting as encoding/csv reads it: a quote opens a quoted
+// field only at the field's start; inside, a doubled quote is a quote and a single one ends
+// the field. A stray quote in an unquoted field is csv's error and changes nothing here.
+type quoteState uint8
+
+const (
+	fieldStart quoteState = iota
+	unquoted
+	quoted
+	quotedQuote // a quote inside quotes: a doubled quote or the field's end
+)
+
 func (l *rowLimit) Read(p []byte) (int, error) {
-	if l.delivered-l.rowStart > maxRowBytes+int64(len(p)) {
-		return 0, errRowTooLong
+	if len(l.pending) == 0 && l.err == nil {
+		if l.delivered-l.rowStart > maxRowBytes+int64(len(p)) {
+			return 0, errRowTooLong
+		}
+		if l.in == nil {
+			l.in, l.out = make([]byte, 32<<10), make([]byte, 0, 64<<10)
+		}
+		n, err := l.r.Read(l.in)
+		l.pending, l.err = l.quote(l.in[:n]), err
 	}
-	n, err := l.r.Read(p)
+	n := copy(p, l.pending)
+	l.pending = l.pending[n:]
 	l.delivered += int64(n)
-	return n, err
+	if len(l.pending) == 0 && l.err != nil {
+		err := l.err
+		l.err = nil
+		return n, err
+	}
+	return n, nil
+}
+
+// quote copies in to l.out, adding the CR before an LF that follows a CR inside quotes.
+func (l *rowLimit) quote(in []byte) []byte {
+	out := l.out[:0]
+	for _, ch := range in {
+		switch l.state {
+		case fieldStart:
+			switch ch {
+			case '"':
+				l.state = quoted
+			case ',', '\n', '\r':
+			default:
+				l.state = unquoted
+			}
+		case unquoted:
+			if ch == ',' || ch == '\n' || ch == '\r' {
+				l.state = fieldStart
+			}
+		case quoted:
+			if ch == '"' {
+				l.state = quotedQuote
+			} else if ch == '\n' && l.lastCR {
+				out = append(out, '\r')
+			}
+		case quotedQuote:
+			switch ch {
+			case '"':
+				l.state = quoted
+			case ',', '\n', '\r':
+				l.state = fieldStart
+			default:
+				l.state = unquoted // csv's error: text after the closing quote
+			}
+		}
+		l.lastCR = ch == '\r' && l.state == quoted
+		out = append(out, ch)
+	}
+	return out
 }
 
 // Kinds: a CSV file holds one kind, so a replacement replaces only that kind.
@@ -346,14 +418,13 @@ func (c *csvImport) recordRead(rec []string, err error) {
 
 // writeCSVExport writes entries of one kind in the import format.
 type csvExport struct {
-	w    *csv.Writer
+	w    *csvWriter
 	cols []csvColumn
 	row  []string
 }
 
 func newCSVExport(w io.Writer, kind domain.Kind) (*csvExport, error) {
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
+	cw := newCSVWriter(w)
 	cols := csvColumns(kind)
 	header := make([]string, len(cols))
 	for i, col := range cols {
