@@ -22,6 +22,7 @@ import (
 
 type callerKey struct{}
 type scopeKey struct{}
+type accessEventsKey struct{}
 
 // callerFrom returns the authenticated caller of the request.
 func callerFrom(ctx context.Context) (domain.Caller, bool) {
@@ -44,6 +45,17 @@ func scope(ctx context.Context) domain.Scope {
 	}
 	return s
 }
+
+// accessEvents reports whether the caller may read the audit events of users, bindings and
+// tokens; the authorization layer decides it (false unless it said yes).
+func accessEvents(ctx context.Context) bool {
+	ok, _ := ctx.Value(accessEventsKey{}).(bool)
+	return ok
+}
+
+// accessEventsOp is the operation whose right also grants the access events of the audit
+// trail: they show what listUsers shows (e-mail addresses, bindings, token labels).
+const accessEventsOp = "listUsers"
 
 // public reports whether the operation declares that it needs no authentication.
 func public(op *openapi3.Operation) bool {
@@ -129,6 +141,13 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 			return newProblem(http.StatusForbidden, "forbidden", "Forbidden", detail)
 		}
 		ctx := context.WithValue(c.Request().Context(), scopeKey{}, sc)
+		if op == "listAudit" {
+			users, _, err := s.policy.decide(caller, accessEventsOp, "")
+			if err != nil {
+				return err
+			}
+			ctx = context.WithValue(ctx, accessEventsKey{}, users)
+		}
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}

@@ -46,6 +46,7 @@ func (h *handler) ListAudit(ctx context.Context, req oapi.ListAuditRequestObject
 	page, err := h.inventory.Audit(ctx, scope(ctx), domain.EventFilter{
 		Since: p.Since, Until: p.Until, Actor: deref(p.Actor), Ressorts: deref(p.Ressort),
 		Type: string(deref(p.Type)), Action: string(deref(p.Action)), Limit: deref(p.Limit), Cursor: deref(p.Cursor),
+		AccessEvents: accessEvents(ctx),
 	})
 	if err != nil {
 		return nil, err

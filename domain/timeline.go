@@ -73,6 +73,10 @@ type EventFilter struct {
 	Action       string
 	Limit        int
 	Cursor       string
+	// AccessEvents admits the events of users, bindings and tokens (e-mail addresses, who
+	// holds which role, token labels). The authorization layer sets it for callers who may
+	// list users; without it they are left out whatever the other filters say.
+	AccessEvents bool
 }
 
 // EventPage is one page of events, newest first.
@@ -126,8 +130,11 @@ func (inv *Inventory) Audit(ctx context.Context, scope Scope, f EventFilter) (Ev
 	if !all && len(codes) == 0 {
 		return EventPage{}, nil
 	}
-	fp := fmt.Sprintf("audit|%v|%v|%s|%s|%s|%s", f.Since, f.Until, f.Actor, strings.Join(f.Ressorts, ","), f.Type, f.Action)
+	fp := fmt.Sprintf("audit|%v|%v|%s|%s|%s|%s|%t", f.Since, f.Until, f.Actor, strings.Join(f.Ressorts, ","), f.Type, f.Action, f.AccessEvents)
 	return inv.events(ctx, f, fp, func(q *gorm.DB) *gorm.DB {
+		if !f.AccessEvents {
+			q = q.Where("entity_type NOT IN ('user', 'binding', 'token')")
+		}
 		if !all {
 			q = q.Where("ressort = ANY(?::text[]) AND entity_type IN ('register', 'onlinedienst')", textArray(codes))
 		} else if len(f.Ressorts) > 0 {
