@@ -161,6 +161,9 @@ type policy struct {
 	cache    sync.Map // decisionKey → bool
 }
 
+// globalRoles are the roles bound to no Ressort (bindings_scope in the migrations).
+var globalRoles = map[string]bool{domain.RoleOZGKoordination: true, domain.RoleAdmin: true}
+
 type decisionKey struct{ role, bound, ressort, op string }
 
 // allows evaluates one binding. The model compares the bound Ressort with the path's only
@@ -202,6 +205,11 @@ func (p *policy) decide(caller domain.Caller, op, ressort string) (bool, domain.
 	for _, b := range caller.Bindings {
 		bound := b.Ressort
 		if bound == "" {
+			// Only a global role's absent Ressort means every Ressort; a Ressort-bound
+			// role without one (or an unknown role) grants nothing: fail closed.
+			if !globalRoles[b.Role] {
+				continue
+			}
 			bound = policies.Global
 		}
 		ok, err := p.allows(b.Role, bound, ressort, op)

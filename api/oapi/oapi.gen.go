@@ -1224,7 +1224,7 @@ type TokenInput struct {
 	// Label what the token is for, e.g. the script's name
 	Label *string `json:"label,omitempty"`
 
-	// Ttl lifetime as a Go duration of at least 1s, e.g. 720h; default 2160h (90 days)
+	// Ttl lifetime as a Go duration from 1s to 8784h (366 days), e.g. 720h; default 2160h (90 days); beyond that 422
 	//
 	// Example: 720h
 	Ttl *string `json:"ttl,omitempty"`
