@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/bremen/regmo/domain"
 )
@@ -37,5 +39,47 @@ func TestDecideFailsClosedWithoutRessort(t *testing.T) {
 				t.Errorf("got allowed %v, all Ressorts %v; want %v, %v", ok, sc.All(), tt.want, tt.wantAll)
 			}
 		})
+	}
+}
+
+func TestThrottle(t *testing.T) {
+	start := time.Date(2026, 3, 15, 11, 0, 0, 0, time.UTC)
+	th := newThrottle(3, time.Minute)
+	steps := []struct {
+		addr        string
+		at          time.Duration
+		wantBlocked bool
+	}{
+		{"a", 0, false}, {"a", time.Second, false}, {"a", 2 * time.Second, false},
+		{"a", 3 * time.Second, true}, // the fourth failure in the window
+		{"b", 4 * time.Second, false}, // another address counts on its own
+		{"a", 59 * time.Second, true},
+		{"a", 60 * time.Second, false}, // a new window
+	}
+	for i, s := range steps {
+		if _, blocked := th.fail(s.addr, start.Add(s.at)); blocked != s.wantBlocked {
+			t.Errorf("step %d (%s at %v): got blocked %v, want %v", i, s.addr, s.at, blocked, s.wantBlocked)
+		}
+	}
+}
+
+// A flood of failures from ever new addresses within one window must not grow the
+// throttle beyond its bound; the newest addresses are still counted.
+func TestThrottleIsBounded(t *testing.T) {
+	start := time.Date(2026, 3, 15, 11, 0, 0, 0, time.UTC)
+	th := newThrottle(3, time.Minute)
+	const flood = maxThrottled + maxThrottled/2
+	for i := range flood {
+		th.fail(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), start.Add(time.Duration(i)*time.Microsecond))
+	}
+	if got := len(th.entries); got > maxThrottled {
+		t.Errorf("got %d addresses remembered, want at most %d", got, maxThrottled)
+	}
+	now := start.Add(time.Second)
+	for i := range 4 {
+		_, blocked := th.fail("192.0.2.1", now)
+		if want := i == 3; blocked != want {
+			t.Errorf("failure %d after the flood: got blocked %v, want %v", i+1, blocked, want)
+		}
 	}
 }
