@@ -115,7 +115,7 @@ func New(cfg Config) (*Server, error) {
 	// contract finds the operation, which sets the request's deadline, the token names the caller, parameters are checked,
 	// the policy decides, and only then is a body read.
 	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, ct.matchRoute, s.available, s.deadline, s.authenticate,
-		ct.validateParams, s.authorize, ct.validateBody, negotiate)
+		ct.validateParams, s.authorize, limitHeavy(maxHeavyPerUser), ct.validateBody, negotiate)
 	h := &handler{
 		access:    access,
 		inventory: inventory,
