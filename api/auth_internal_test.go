@@ -51,7 +51,7 @@ func TestThrottle(t *testing.T) {
 		wantBlocked bool
 	}{
 		{"a", 0, false}, {"a", time.Second, false}, {"a", 2 * time.Second, false},
-		{"a", 3 * time.Second, true}, // the fourth failure in the window
+		{"a", 3 * time.Second, true},  // the fourth failure in the window
 		{"b", 4 * time.Second, false}, // another address counts on its own
 		{"a", 59 * time.Second, true},
 		{"a", 60 * time.Second, false}, // a new window
