@@ -1,6 +1,7 @@
 package api
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -148,7 +149,7 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return newProblem(http.StatusForbidden, "forbidden", "Forbidden", detail)
 		}
-		g, err := s.policy.grant(caller, c.Request().Method, all, ressorts)
+		g, err := s.policy.grant(caller, op, c.Request().Method, all, ressorts)
 		if err != nil {
 			return err
 		}
@@ -166,6 +167,9 @@ type policy struct {
 	enforcer *casbin.Enforcer
 	cache    sync.Map // decisionKey → bool
 }
+
+// globalRoles are the roles bound to no Ressort (bindings_scope in the migrations).
+var globalRoles = map[string]bool{domain.RoleOZGKoordination: true, domain.RoleAdmin: true}
 
 type decisionKey struct{ role, bound, ressort, op string }
 
@@ -206,6 +210,11 @@ func (p *policy) decide(caller domain.Caller, op, ressort string) (allowed, all 
 	for _, b := range caller.Bindings {
 		bound := b.Ressort
 		if bound == "" {
+			// Only a global role's absent Ressort means every Ressort; a Ressort-bound
+			// role without one (or an unknown role) grants nothing: fail closed.
+			if !globalRoles[b.Role] {
+				continue
+			}
 			bound = policies.Global
 		}
 		ok, err := p.allows(b.Role, bound, ressort, op)
@@ -227,8 +236,8 @@ func (p *policy) decide(caller domain.Caller, op, ressort string) (allowed, all 
 
 // grant turns a decision into the scope the operation gets: what a safe method (GET, HEAD)
 // may read, or what any other may change. Access data (the audit trail of users, bindings
-// and tokens) is readable only by whom the policy lets manage users.
-func (p *policy) grant(caller domain.Caller, method string, all bool, ressorts []string) (grant, error) {
+// and tokens: what listUsers shows) is readable only by whom the policy lets list users.
+func (p *policy) grant(caller domain.Caller, op, method string, all bool, ressorts []string) (grant, error) {
 	if method != http.MethodGet && method != http.MethodHead {
 		if all {
 			return grant{write: domain.WriteAll()}, nil
@@ -238,6 +247,9 @@ func (p *policy) grant(caller domain.Caller, method string, all bool, ressorts [
 	read := domain.ReadRessorts(ressorts...)
 	if all {
 		read = domain.ReadAll()
+	}
+	if op != "listAudit" {
+		return grant{read: read}, nil
 	}
 	access, _, _, err := p.decide(caller, accessDataOperation, "")
 	if err != nil {
@@ -315,20 +327,30 @@ func parseProxies(list string) ([]netip.Prefix, error) {
 }
 
 // throttle counts failed authentications per client address in a fixed one-minute window.
+// It holds at most maxEntries addresses: a flood from many addresses evicts the oldest
+// windows instead of growing memory. An evicted address starts counting afresh, which a
+// flood of that size could bring about anyway by waiting out a window.
 type throttle struct {
-	mu      sync.Mutex
-	limit   int
-	window  time.Duration
-	entries map[string]*failures
+	mu         sync.Mutex
+	limit      int
+	window     time.Duration
+	maxEntries int
+	entries    map[string]*list.Element // of *failures
+	order      *list.List               // oldest window first
 }
 
 type failures struct {
+	addr  string
 	start time.Time
 	count int
 }
 
+// maxThrottled bounds the addresses the throttle remembers (about 100 bytes each).
+const maxThrottled = 100_000
+
 func newThrottle(limit int, window time.Duration) *throttle {
-	return &throttle{limit: limit, window: window, entries: map[string]*failures{}}
+	return &throttle{limit: limit, window: window, maxEntries: maxThrottled,
+		entries: map[string]*list.Element{}, order: list.New()}
 }
 
 // fail records a failure; blocked is true once the address exceeded the limit in the
@@ -336,18 +358,26 @@ func newThrottle(limit int, window time.Duration) *throttle {
 func (t *throttle) fail(addr string, now time.Time) (retryAfter int, blocked bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.entries) > 100_000 {
-		// Forget addresses whose window has passed, so the map cannot grow without bound.
-		for k, f := range t.entries {
-			if now.Sub(f.start) >= t.window {
-				delete(t.entries, k)
-			}
-		}
+	// Windows that have passed go first; the list is ordered by start.
+	for e := t.order.Front(); e != nil && now.Sub(e.Value.(*failures).start) >= t.window; e = t.order.Front() {
+		t.order.Remove(e)
+		delete(t.entries, e.Value.(*failures).addr)
 	}
-	f := t.entries[addr]
-	if f == nil || now.Sub(f.start) >= t.window {
-		f = &failures{start: now}
-		t.entries[addr] = f
+	var f *failures
+	if e, ok := t.entries[addr]; ok {
+		f = e.Value.(*failures)
+		if now.Sub(f.start) >= t.window { // left behind by a clock that went back
+			f.start, f.count = now, 0
+			t.order.MoveToBack(e)
+		}
+	} else {
+		if len(t.entries) >= t.maxEntries {
+			oldest := t.order.Front()
+			t.order.Remove(oldest)
+			delete(t.entries, oldest.Value.(*failures).addr)
+		}
+		f = &failures{addr: addr, start: now}
+		t.entries[addr] = t.order.PushBack(f)
 	}
 	f.count++
 	if f.count <= t.limit {

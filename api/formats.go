@@ -1,14 +1,17 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
+	"io"
 	"mime"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/xuri/excelize/v2"
@@ -43,13 +46,63 @@ func wantsCSV(ctx context.Context, format *string) bool {
 	return accept
 }
 
-// neutralize defuses a cell that a spreadsheet would run as a formula (CSV injection): a
-// leading =, +, - or @ gets an apostrophe in front.
+// formulaStarts are the first characters that make a spreadsheet read a cell as a formula
+// (OWASP, CSV injection): =, +, - and @, and TAB, CR and LF, which spreadsheets skip before
+// they look for one of the four.
+const formulaStarts = "=+-@\t\r\n"
+
+// neutralize defuses a cell that a spreadsheet would run as a formula: one that begins with
+// a character of formulaStarts gets an apostrophe in front.
 func neutralize(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+	if s != "" && strings.IndexByte(formulaStarts, s[0]) >= 0 {
 		return "'" + s
 	}
 	return s
+}
+
+// csvWriter writes RFC 4180 records with CRLF line ends. Unlike csv.Writer with UseCRLF, it
+// keeps a CR inside a field as it is (csv.Writer drops a lone CR and turns LF into CRLF), so
+// a cell "\r=..." neither loses its CR nor changes on the way back in.
+type csvWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func newCSVWriter(w io.Writer) *csvWriter { return &csvWriter{w: bufio.NewWriter(w)} }
+
+func (c *csvWriter) Write(rec []string) error {
+	for i, field := range rec {
+		if i > 0 {
+			c.w.WriteByte(',')
+		}
+		if !fieldNeedsQuotes(field) {
+			c.w.WriteString(field)
+			continue
+		}
+		c.w.WriteByte('"')
+		c.w.WriteString(strings.ReplaceAll(field, `"`, `""`))
+		c.w.WriteByte('"')
+	}
+	_, err := c.w.WriteString("\r\n")
+	return err
+}
+
+// Flush writes what is buffered; Error reports the first failure.
+func (c *csvWriter) Flush() { c.err = c.w.Flush() }
+
+func (c *csvWriter) Error() error { return c.err }
+
+// fieldNeedsQuotes follows encoding/csv: separators, quotes and line ends need quotes, and
+// so does a leading space (which some readers trim) and the field \. (end of data in psql).
+func fieldNeedsQuotes(field string) bool {
+	if field == "" {
+		return false
+	}
+	if field == `\.` || strings.ContainsAny(field, ",\"\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(field)
+	return unicode.IsSpace(r)
 }
 
 // attachment names a download after the report and its date.
@@ -81,8 +134,7 @@ func cell(v any) string {
 // writeCSV writes one table as RFC 4180 CSV (CRLF line ends, UTF-8).
 func writeCSV(t table) ([]byte, error) {
 	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.UseCRLF = true
+	w := newCSVWriter(&buf)
 	if err := w.Write(t.header); err != nil {
 		return nil, err
 	}

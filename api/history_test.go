@@ -218,6 +218,7 @@ func TestAuditScope(t *testing.T) {
 	if got := ressorts(ozg, "?ressort=SIS&action=created"); len(got) != 2 {
 		t.Errorf("SIS created: %v, want 2", got)
 	}
+	ts.db.Raw(`SELECT count(*) FROM events`).Scan(&all) // the admin sees the access events too
 	page := decode[oapi.EventList](t, ts.do(request{method: "GET", path: "/v1/audit?limit=4"}))
 	if len(page.Items) != 4 || page.NextCursor == nil {
 		t.Fatalf("first page: %d items, cursor %v", len(page.Items), page.NextCursor)
@@ -263,5 +264,56 @@ func TestAccessChangesAreAudited(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("events\n got %q\nwant %q", got, want)
+	}
+}
+
+// The events of users, bindings and tokens show e-mail addresses, roles and token labels,
+// which only admins may read (GET /v1/users): the audit trail shows them to admins only,
+// with a type filter or without.
+func TestAuditAccessEventsAreForAdmins(t *testing.T) {
+	ts := newTestServer(t)
+	ts.seedList()
+	ozg := ts.user("ozg", domain.Binding{Role: domain.RoleOZGKoordination})
+	sf := ts.user("sf", domain.Binding{Role: domain.RoleRessortverantwortliche, Ressort: "SF"})
+	if rec := ts.do(request{method: "PUT", path: "/v1/users/lea", body: `{"email":"lea@finanzen.bremen.de","bindings":[{"role":"ressortverantwortliche","ressort":"SF"}]}`}); rec.Code != 201 {
+		t.Fatalf("PUT user: %d %s", rec.Code, rec.Body)
+	}
+	if rec := ts.do(request{method: "POST", path: "/v1/users/lea/tokens", body: `{"label":"Skript Haushalt"}`}); rec.Code != 201 {
+		t.Fatalf("POST token: %d %s", rec.Code, rec.Body)
+	}
+	accessEvents := func(token, query string) int {
+		rec := ts.do(request{method: "GET", path: "/v1/audit?limit=1000" + query, token: token})
+		if rec.Code != 200 {
+			t.Fatalf("audit%s: %d %s", query, rec.Code, rec.Body)
+		}
+		n := 0
+		for _, e := range decode[oapi.EventList](t, rec).Items {
+			switch e.Entity.Type {
+			case oapi.EventEntityTypeUser, oapi.EventEntityTypeBinding, oapi.EventEntityTypeToken:
+				n++
+			}
+		}
+		return n
+	}
+	tests := []struct {
+		name, token string
+		admin       bool
+	}{
+		{"admin", ts.admin, true},
+		{"ozg-koordination", ozg, false},
+		{"ressortverantwortliche SF", sf, false},
+	}
+	for _, tt := range tests {
+		for _, query := range []string{"", "&type=user", "&type=binding", "&type=token"} {
+			t.Run(tt.name+" "+query, func(t *testing.T) {
+				got := accessEvents(tt.token, query)
+				if tt.admin && got == 0 {
+					t.Errorf("got no access events, want the admin to see them")
+				}
+				if !tt.admin && got != 0 {
+					t.Errorf("got %d access events, want 0", got)
+				}
+			})
+		}
 	}
 }

@@ -161,6 +161,17 @@ func decodeItem(kind domain.Kind, index int, raw []byte) (domain.ImportItem, err
 		return it, &domain.BadImportError{Index: index, Field: field,
 			Detail: fmt.Sprintf("%s item %d: %s.", importMemberName(kind), index, detail)}
 	}
+	// Counted before decoding: encoding/json would make a string of every element first,
+	// and 16 MiB of "" elements are five million strings.
+	for field, n := range listLengths(raw) {
+		if limit := listLimits[field]; n > limit {
+			it.Problems = append(it.Problems, domain.FieldError{Field: field,
+				Message: fmt.Sprintf("has %d values; at most %d are allowed", n, limit)})
+		}
+	}
+	if len(it.Problems) > 0 {
+		return it, nil
+	}
 	var v transferItem
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -171,6 +182,59 @@ func decodeItem(kind domain.Kind, index int, raw []byte) (domain.ImportItem, err
 	}
 	it.Problems = append(it.Problems, inexactNames(raw)...)
 	return it, nil
+}
+
+var listLimits = map[string]int{"leika_keys": domain.MaxLeikaKeys, "nachweise_from": domain.MaxNachweiseFrom}
+
+// listLengths counts the elements of the item's top-level arrays named in listLimits, on
+// raw that strictjson.Check accepted. It allocates nothing per element.
+func listLengths(raw []byte) map[string]int {
+	out := map[string]int{}
+	depth := 0
+	name, counting := "", ""
+	empty := false
+	for i := 0; i < len(raw); i++ {
+		switch ch := raw[i]; ch {
+		case '"':
+			end := i + 1
+			for ; end < len(raw) && raw[end] != '"'; end++ {
+				if raw[end] == '\\' {
+					end++
+				}
+			}
+			if depth == 1 {
+				name = string(raw[i+1 : end]) // a member name or a string value; only names matter
+			}
+			if counting != "" && depth == 2 && empty {
+				out[counting], empty = 1, false
+			}
+			i = end
+		case '{', '[':
+			depth++
+			if ch == '[' && depth == 2 {
+				if _, ok := listLimits[name]; ok {
+					counting, empty = name, true
+					out[name] = 0
+				}
+			} else if counting != "" && depth == 3 && empty {
+				out[counting], empty = 1, false
+			}
+		case '}', ']':
+			if depth == 2 {
+				counting = ""
+			}
+			depth--
+		case ',':
+			if counting != "" && depth == 2 {
+				out[counting]++
+			}
+		default:
+			if counting != "" && depth == 2 && empty && ch > ' ' {
+				out[counting], empty = 1, false
+			}
+		}
+	}
+	return out
 }
 
 // The member names of an item at each level. encoding/json matches names without regard to

@@ -138,7 +138,10 @@ func importProblem(e *domain.ImportError) *problem {
 	if e.Total > len(e.Errors) {
 		detail = fmt.Sprintf("The import has %d errors; nothing was written. errors lists the first %d.", e.Total, len(e.Errors))
 	}
-	return newProblem(http.StatusUnprocessableEntity, "import-invalid", "Invalid import", detail, fields...)
+	p := newProblem(http.StatusUnprocessableEntity, "import-invalid", "Invalid import", detail, fields...)
+	total := e.Total
+	p.body.ErrorCount = &total
+	return p
 }
 
 func fieldErrors(fs []domain.FieldError) []oapi.FieldError {

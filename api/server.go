@@ -128,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 	// names the caller, the other parameters are checked, the policy decides, and only then is
 	// a body read. Each check refuses a request without an operation.
 	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, bodyWall, ct.matchRoute, s.available, s.deadline,
-		s.authenticate, ct.validateParams, s.authorize, ct.validateBody, negotiate)
+		s.authenticate, ct.validateParams, s.authorize, limitHeavy(maxHeavyPerUser), ct.validateBody, negotiate)
 	h := &handler{
 		access:    access,
 		inventory: inventory,

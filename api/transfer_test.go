@@ -330,8 +330,9 @@ func TestImportCSVEdgeCases(t *testing.T) {
 		t.Errorf("second row starts on line %d, want 4 (the first spans two lines)", got)
 	}
 	a := decode[oapi.Register](t, ts.do(request{method: "GET", path: "/v1/ressorts/SF/registers/a"}))
-	// encoding/csv reads a CRLF inside quotes as LF, as RFC 4180 readers commonly do.
-	if a.Name != "Grundsteuer, Hebesätze" || a.Description != "Zeile eins\nZeile zwei" || a.Readiness.Idnr.Note != "=1+1" {
+	// A CRLF inside quotes is kept as sent (encoding/csv alone would read it as LF), so that
+	// a text with CRLF comes back from its export unchanged.
+	if a.Name != "Grundsteuer, Hebesätze" || a.Description != "Zeile eins\r\nZeile zwei" || a.Readiness.Idnr.Note != "=1+1" {
 		t.Errorf("register a = %q / %q / %q", a.Name, a.Description, a.Readiness.Idnr.Note)
 	}
 	b := decode[oapi.Register](t, ts.do(request{method: "GET", path: "/v1/ressorts/SF/registers/b"}))

@@ -34,11 +34,16 @@ func textColumn(name string, field func(*domain.ImportItem) *string, value func(
 		get: value}
 }
 
-func listColumn(name string, field func(*domain.Content) *[]string) csvColumn {
+// listColumn reads a list of at most limit values. It counts the separators before it
+// splits: a cell of 16 MiB of | would otherwise become 16 million strings.
+func listColumn(name string, limit int, field func(*domain.Content) *[]string) csvColumn {
 	return csvColumn{name: name,
 		set: func(it *domain.ImportItem, cell string) string {
 			if cell == "" {
 				return ""
+			}
+			if n := strings.Count(cell, listSep) + 1; n > limit {
+				return fmt.Sprintf("has %d values; at most %d are allowed", n, limit)
 			}
 			parts := strings.Split(cell, listSep)
 			for i := range parts {
@@ -100,9 +105,9 @@ func csvColumns(kind domain.Kind) []csvColumn {
 		)
 	} else {
 		cols = append(cols,
-			listColumn("leika_keys", func(c *domain.Content) *[]string { return &c.LeikaKeys }),
+			listColumn("leika_keys", domain.MaxLeikaKeys, func(c *domain.Content) *[]string { return &c.LeikaKeys }),
 			textColumn("url", func(it *domain.ImportItem) *string { return &it.Content.URL }, func(e domain.Entry) string { return e.URL }),
-			listColumn("nachweise_from", func(c *domain.Content) *[]string { return &c.NachweiseFrom }),
+			listColumn("nachweise_from", domain.MaxNachweiseFrom, func(c *domain.Content) *[]string { return &c.NachweiseFrom }),
 		)
 	}
 	cols = append(cols, statusColumns("idnr", func(r *domain.Readiness) *domain.Status { return &r.IDNr })...)
@@ -113,7 +118,7 @@ func csvColumns(kind domain.Kind) []csvColumn {
 // unneutralize removes the ' the export puts before a cell that a spreadsheet would run as
 // a formula, and nothing else.
 func unneutralize(s string) string {
-	if len(s) >= 2 && s[0] == '\'' && strings.ContainsRune("=+-@", rune(s[1])) {
+	if len(s) >= 2 && s[0] == '\'' && strings.IndexByte(formulaStarts, s[1]) >= 0 {
 		return s[1:]
 	}
 	return s
@@ -126,7 +131,18 @@ type csvImport struct {
 	cols  []csvColumn // by position in the file
 	index int
 	done  bool
+	head  *bufio.Reader // the input before the header is read, to look at its length
+	rows  *rowLimit
+	line  int // the line the next record starts on
 }
+
+// Limits of the header line. The longest valid header names each of a kind's 20 columns
+// once; the limits leave room for spaces and quotes and keep what a header costs (a string
+// and an error per column) small whatever the body's size.
+const (
+	maxHeaderColumns = 64
+	maxHeaderBytes   = 8 << 10
+)
 
 func newCSVImport(r io.Reader, kind domain.Kind) *csvImport {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -134,9 +150,107 @@ func newCSVImport(r io.Reader, kind domain.Kind) *csvImport {
 	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\xef\xbb\xbf")) {
 		_, _ = br.Discard(3)
 	}
-	cr := csv.NewReader(br)
+	rows := &rowLimit{r: br}
+	cr := csv.NewReader(rows)
 	cr.ReuseRecord = true
-	return &csvImport{r: cr, kind: kind}
+	return &csvImport{r: cr, kind: kind, head: br, rows: rows}
+}
+
+// maxRowBytes bounds one CSV record. The longest valid row (every text at its maximum
+// length in four-byte characters, 200 references, every quote doubled) stays well below it;
+// encoding/csv holds a record several times over while it reads it, so without a bound one
+// row of 64 MiB would cost hundreds of MiB.
+const maxRowBytes = 1 << 20
+
+var errRowTooLong = errors.New("row too long")
+
+// rowLimit feeds encoding/csv. It fails once it has delivered more than maxRowBytes past
+// the end of the last record read (plus what csv's own buffer may hold in advance), and it
+// keeps a CRLF inside a quoted field: encoding/csv turns every CRLF into LF, inside quotes
+// too, so the export's cell "\r\n@..." would come back changed. Inside quotes it therefore
+// sends CR CR LF, of which csv removes one CR.
+type rowLimit struct {
+	r         io.Reader
+	delivered int64
+	rowStart  int64 // csv.Reader.InputOffset after the last record
+	state     quoteState
+	lastCR    bool // the byte before was a CR inside quotes
+	in, out   []byte
+	pending   []byte // of out, not yet delivered
+	err       error  // of the last read, delivered after pending
+}
+
+// quoteState follows RFC 4180 quoting as encoding/csv reads it: a quote opens a quoted
+// field only at the field's start; inside, a doubled quote is a quote and a single one ends
+// the field. A stray quote in an unquoted field is csv's error and changes nothing here.
+type quoteState uint8
+
+const (
+	fieldStart quoteState = iota
+	unquoted
+	quoted
+	quotedQuote // a quote inside quotes: a doubled quote or the field's end
+)
+
+func (l *rowLimit) Read(p []byte) (int, error) {
+	if len(l.pending) == 0 && l.err == nil {
+		if l.delivered-l.rowStart > maxRowBytes+int64(len(p)) {
+			return 0, errRowTooLong
+		}
+		if l.in == nil {
+			l.in, l.out = make([]byte, 32<<10), make([]byte, 0, 64<<10)
+		}
+		n, err := l.r.Read(l.in)
+		l.pending, l.err = l.quote(l.in[:n]), err
+	}
+	n := copy(p, l.pending)
+	l.pending = l.pending[n:]
+	l.delivered += int64(n)
+	if len(l.pending) == 0 && l.err != nil {
+		err := l.err
+		l.err = nil
+		return n, err
+	}
+	return n, nil
+}
+
+// quote copies in to l.out, adding the CR before an LF that follows a CR inside quotes.
+func (l *rowLimit) quote(in []byte) []byte {
+	out := l.out[:0]
+	for _, ch := range in {
+		switch l.state {
+		case fieldStart:
+			switch ch {
+			case '"':
+				l.state = quoted
+			case ',', '\n', '\r':
+			default:
+				l.state = unquoted
+			}
+		case unquoted:
+			if ch == ',' || ch == '\n' || ch == '\r' {
+				l.state = fieldStart
+			}
+		case quoted:
+			if ch == '"' {
+				l.state = quotedQuote
+			} else if ch == '\n' && l.lastCR {
+				out = append(out, '\r')
+			}
+		case quotedQuote:
+			switch ch {
+			case '"':
+				l.state = quoted
+			case ',', '\n', '\r':
+				l.state = fieldStart
+			default:
+				l.state = unquoted // csv's error: text after the closing quote
+			}
+		}
+		l.lastCR = ch == '\r' && l.state == quoted
+		out = append(out, ch)
+	}
+	return out
 }
 
 // Kinds: a CSV file holds one kind, so a replacement replaces only that kind.
@@ -153,6 +267,11 @@ func (c *csvImport) readError(err error) error {
 // header reads the first row. Its problems refuse the import at once: without the columns
 // no row can be read.
 func (c *csvImport) header() error {
+	// The header must end within maxHeaderBytes; csv.Reader would read a longer line whole,
+	// and split it into one string per column, before the columns could be counted.
+	if head, err := c.head.Peek(maxHeaderBytes); err == nil && !endsLine(head) {
+		return headerError("", fmt.Sprintf("the header line is longer than %d bytes; it names the columns, at most %d", maxHeaderBytes, maxHeaderColumns))
+	}
 	rec, err := c.r.Read()
 	if errors.Is(err, io.EOF) {
 		return headerError("", "the file is empty; the first line must name the columns")
@@ -167,6 +286,9 @@ func (c *csvImport) header() error {
 	byName := map[string]csvColumn{}
 	for _, col := range csvColumns(c.kind) {
 		byName[col.name] = col
+	}
+	if len(rec) > maxHeaderColumns {
+		return headerError("", fmt.Sprintf("the header has %d columns; at most %d are allowed", len(rec), maxHeaderColumns))
 	}
 	verr := &domain.ImportError{}
 	seen := map[string]bool{}
@@ -190,20 +312,34 @@ func (c *csvImport) header() error {
 		}
 	}
 	if verr.Total > 0 {
-		return verr
+		return verr.Finish()
 	}
 	return nil
+}
+
+// endsLine reports whether b holds the end of the first CSV record: a line end outside
+// quotes (a doubled quote inside quotes toggles twice and so changes nothing).
+func endsLine(b []byte) bool {
+	quoted := false
+	for _, ch := range b {
+		switch {
+		case ch == '"':
+			quoted = !quoted
+		case (ch == '\n' || ch == '\r') && !quoted:
+			return true
+		}
+	}
+	return false
 }
 
 func headerError(field, message string) error {
 	verr := &domain.ImportError{}
 	addHeaderError(verr, field, message)
-	return verr
+	return verr.Finish()
 }
 
 func addHeaderError(verr *domain.ImportError, field, message string) {
-	verr.Errors = append(verr.Errors, domain.ItemError{Index: -1, Line: 1, Field: field, Message: message})
-	verr.Total++
+	verr.Add(domain.ItemError{Index: -1, Line: 1, Field: field, Message: message})
 }
 
 // Next returns the item of the next row, or io.EOF.
@@ -216,6 +352,7 @@ func (c *csvImport) Next() (domain.ImportItem, error) {
 			c.done = true
 			return domain.ImportItem{}, err
 		}
+		c.recordRead(nil, nil)
 	}
 	rec, err := c.r.Read()
 	if errors.Is(err, io.EOF) {
@@ -224,6 +361,14 @@ func (c *csvImport) Next() (domain.ImportItem, error) {
 	}
 	it := domain.ImportItem{Kind: c.kind, Index: c.index}
 	c.index++
+	if errors.Is(err, errRowTooLong) {
+		c.done = true
+		verr := &domain.ImportError{}
+		verr.Add(domain.ItemError{Index: it.Index, Line: c.line, Kind: c.kind,
+			Message: fmt.Sprintf("the row is longer than %d bytes; no valid row is that long", maxRowBytes)})
+		return it, verr.Finish()
+	}
+	c.recordRead(rec, err)
 	var perr *csv.ParseError
 	if errors.As(err, &perr) {
 		it.Line = perr.StartLine
@@ -256,16 +401,30 @@ func (c *csvImport) Next() (domain.ImportItem, error) {
 	return it, nil
 }
 
+// recordRead moves the row limit past a record just read and notes where the next starts.
+func (c *csvImport) recordRead(rec []string, err error) {
+	c.rows.rowStart = c.r.InputOffset()
+	var perr *csv.ParseError
+	switch {
+	case errors.As(err, &perr):
+		c.line = perr.Line + 1
+	case err == nil && len(rec) > 0:
+		line, _ := c.r.FieldPos(len(rec) - 1)
+		c.line = line + strings.Count(rec[len(rec)-1], "\n") + 1
+	case err == nil:
+		c.line = 2 // after the header
+	}
+}
+
 // writeCSVExport writes entries of one kind in the import format.
 type csvExport struct {
-	w    *csv.Writer
+	w    *csvWriter
 	cols []csvColumn
 	row  []string
 }
 
 func newCSVExport(w io.Writer, kind domain.Kind) (*csvExport, error) {
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
+	cw := newCSVWriter(w)
 	cols := csvColumns(kind)
 	header := make([]string, len(cols))
 	for i, col := range cols {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/bremen/regmo/api/oapi"
@@ -60,7 +61,13 @@ func (h *handler) PutUser(ctx context.Context, req oapi.PutUserRequestObject) (o
 	if in.Active != nil {
 		u.Active = *in.Active
 	}
-	for _, b := range deref(in.Bindings) {
+	for i, b := range deref(in.Bindings) {
+		// The domain reads an empty Ressort as none, which for a global role means every
+		// Ressort: an empty string sent is refused rather than taken as left out.
+		if b.Ressort != nil && *b.Ressort == "" {
+			return nil, &domain.ValidationError{Fields: []domain.FieldError{{Field: fmt.Sprintf("bindings[%d].ressort", i),
+				Message: "must be a Ressort code or left out (global roles have none); an empty string is neither"}}}
+		}
 		u.Bindings = append(u.Bindings, domain.Binding{Role: string(b.Role), Ressort: deref(b.Ressort)})
 	}
 	out, created, err := h.access.PutUser(ctx, actor(ctx), writeScope(ctx), u)

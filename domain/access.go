@@ -31,6 +31,10 @@ const TokenPrefix = "regmo_"
 // DefaultTokenTTL is how long a token lives unless its issuer says otherwise.
 const DefaultTokenTTL = 90 * 24 * time.Hour
 
+// MaxTokenTTL bounds a token's life: a leaked token must not stay valid for ever, and a
+// year and a day covers a script that runs once a year.
+const MaxTokenTTL = 366 * 24 * time.Hour
+
 var userNamePattern = regexp.MustCompile(`^[a-z0-9._-]{2,64}$`)
 
 // ErrUnauthenticated means a token is missing, unknown, expired, revoked or its user is
@@ -205,6 +209,13 @@ func (a *Access) PutUser(ctx context.Context, actor string, scope WriteScope, u 
 		if err := a.recordUser(ctx, tx, actor, old, u, created); err != nil {
 			return err
 		}
+		if !u.Active {
+			// Deactivation ends the tokens for good: activating the user again must not
+			// bring back a token that may have leaked meanwhile.
+			if err := a.revokeAll(ctx, tx, actor, u.Name); err != nil {
+				return err
+			}
+		}
 		for _, b := range old.Bindings {
 			if !slices.Contains(u.Bindings, b) {
 				if err := a.revoke(ctx, tx, actor, u.Name, b); err != nil {
@@ -375,8 +386,8 @@ func (a *Access) IssueToken(ctx context.Context, actor string, scope WriteScope,
 	if ttl == 0 {
 		ttl = DefaultTokenTTL
 	}
-	if ttl < time.Second {
-		verr.add("ttl", "must be at least 1s")
+	if ttl < time.Second || ttl > MaxTokenTTL {
+		verr.add("ttl", "must be between 1s and 8784h (366 days)")
 	}
 	if len([]rune(label)) > 200 || !cleanText(label) {
 		verr.add("label", "must be clean text of at most 200 characters")
@@ -455,14 +466,44 @@ func (a *Access) RevokeToken(ctx context.Context, actor string, scope WriteScope
 	})
 }
 
+// revokeAll revokes every live token of a user, each with its event as RevokeToken writes it.
+func (a *Access) revokeAll(ctx context.Context, tx *gorm.DB, actor, user string) error {
+	now := a.now()
+	var ids []int64
+	if err := tx.WithContext(ctx).Raw(`UPDATE tokens SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL RETURNING id`,
+		now, user).Scan(&ids).Error; err != nil {
+		return fmt.Errorf("store: revoke tokens of %s: %w", user, err)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := recordEvent(ctx, tx, Event{At: now, Actor: actor, Action: ActionUpdated, EntityType: "token",
+			Key: strconv.FormatInt(id, 10), Changes: map[string]Change{"revoked_at": {To: now.UTC().Format(time.RFC3339)}}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Deactivate makes a user inactive, keeping their other fields and bindings, and revokes
+// their tokens.
+func (a *Access) Deactivate(ctx context.Context, actor string, scope WriteScope, name string) error {
+	u, err := a.User(ctx, name)
+	if err != nil {
+		return err
+	}
+	u.Active = false
+	_, _, err = a.PutUser(ctx, actor, scope, u)
+	return err
+}
+
 // ParseTTL reads a token lifetime written as a Go duration ("720h"); empty means the default.
 func ParseTTL(s string) (time.Duration, error) {
 	if s == "" {
 		return DefaultTokenTTL, nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d < time.Second {
-		return 0, &ValidationError{Fields: []FieldError{{Field: "ttl", Message: "must be a duration of at least 1s such as 720h"}}}
+	if err != nil || d < time.Second || d > MaxTokenTTL {
+		return 0, &ValidationError{Fields: []FieldError{{Field: "ttl", Message: "must be a duration between 1s and 8784h (366 days) such as 720h"}}}
 	}
 	return d, nil
 }

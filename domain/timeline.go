@@ -132,7 +132,7 @@ func (inv *Inventory) Audit(ctx context.Context, scope ReadScope, f EventFilter)
 	if !all && len(codes) == 0 {
 		return EventPage{}, nil
 	}
-	fp := fmt.Sprintf("audit|%v|%v|%s|%s|%s|%s", f.Since, f.Until, f.Actor, strings.Join(f.Ressorts, ","), f.Type, f.Action)
+	fp := fmt.Sprintf("audit|%v|%v|%s|%s|%s|%s|%t", f.Since, f.Until, f.Actor, strings.Join(f.Ressorts, ","), f.Type, f.Action, scope.AccessData())
 	return inv.events(ctx, scope, f, fp, func(q *gorm.DB) *gorm.DB {
 		if !all {
 			q = q.Where("ressort = ANY(?::text[]) AND entity_type IN ('register', 'onlinedienst')", textArray(codes))

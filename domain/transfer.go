@@ -20,8 +20,15 @@ import (
 const (
 	MaxImportItems = 100_000
 	MaxImportBytes = 64 << 20
-	// maxImportErrors bounds the errors an answer lists; the total is always reported.
-	maxImportErrors = 1000
+	// MaxImportErrors bounds the errors an answer lists and the import keeps in memory;
+	// beyond it errors are only counted, so a body of many small faults cannot make the
+	// answer or the server's memory grow with it.
+	MaxImportErrors = 1000
+	// MaxLeikaKeys and MaxNachweiseFrom are the most values a list field may hold (maxItems
+	// in openapi.yaml, max= in Content's validate tags). A reader that splits a list counts
+	// first and refuses a longer one before it allocates a value per item.
+	MaxLeikaKeys     = 100
+	MaxNachweiseFrom = 200
 )
 
 // ImportItem is one entry of an import, as a script wrote it.
@@ -112,10 +119,18 @@ type ItemError struct {
 
 // ImportError refuses an import with every broken rule at once; nothing was written.
 type ImportError struct {
-	// Errors lists at most maxImportErrors problems, in input order; Total counts all.
+	// Errors lists at most MaxImportErrors problems, in input order; Total counts all.
 	Errors []ItemError
 	Total  int
-	all    []ItemError
+	// kept holds the MaxImportErrors first errors in input order seen so far, as a heap
+	// with the last of them on top: errors arrive in several passes over the items, so the
+	// first in input order are known only at the end, yet no more than these need be kept.
+	kept []keptError
+}
+
+type keptError struct {
+	ItemError
+	seq int // arrival, so that equal positions keep their order as a stable sort would
 }
 
 func (e *ImportError) Error() string {
@@ -123,19 +138,77 @@ func (e *ImportError) Error() string {
 }
 
 func (e *ImportError) add(ie ItemError) {
-	e.all = append(e.all, ie)
-	e.Total = len(e.all)
+	k := keptError{ItemError: ie, seq: e.Total}
+	e.Total++
+	if len(e.kept) < MaxImportErrors {
+		e.kept = append(e.kept, k)
+		e.up(len(e.kept) - 1)
+		return
+	}
+	if keptLess(k, e.kept[0]) {
+		e.kept[0] = k
+		e.down(0)
+	}
 }
 
-// finish puts the errors in input order (CSV lines; JSON registers before Onlinedienste,
-// each by index) and keeps the first maxImportErrors.
+func keptLess(a, b keptError) bool {
+	if c := cmpOrder(a.ItemError, b.ItemError); c != 0 {
+		return c < 0
+	}
+	return a.seq < b.seq
+}
+
+// up and down keep kept a max-heap: the latest error in input order at index 0.
+func (e *ImportError) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !keptLess(e.kept[parent], e.kept[i]) {
+			return
+		}
+		e.kept[parent], e.kept[i] = e.kept[i], e.kept[parent]
+		i = parent
+	}
+}
+
+func (e *ImportError) down(i int) {
+	for {
+		largest := i
+		for _, c := range []int{2*i + 1, 2*i + 2} {
+			if c < len(e.kept) && keptLess(e.kept[largest], e.kept[c]) {
+				largest = c
+			}
+		}
+		if largest == i {
+			return
+		}
+		e.kept[i], e.kept[largest] = e.kept[largest], e.kept[i]
+		i = largest
+	}
+}
+
+// finish puts the kept errors in input order (CSV lines; JSON registers before
+// Onlinedienste, each by index): the first MaxImportErrors of all.
 func (e *ImportError) finish() *ImportError {
-	slices.SortStableFunc(e.all, func(a, b ItemError) int {
-		return cmpOrder(a, b)
+	slices.SortFunc(e.kept, func(a, b keptError) int {
+		if keptLess(a, b) {
+			return -1
+		}
+		return 1
 	})
-	e.Errors = e.all[:min(len(e.all), maxImportErrors)]
+	e.Errors = make([]ItemError, len(e.kept))
+	for i, k := range e.kept {
+		e.Errors[i] = k.ItemError
+	}
+	e.kept = nil
 	return e
 }
+
+// Add records an error found outside the domain (a reader's header check); call Finish
+// before returning the error.
+func (e *ImportError) Add(ie ItemError) { e.add(ie) }
+
+// Finish is finish for readers outside the domain.
+func (e *ImportError) Finish() *ImportError { return e.finish() }
 
 func cmpOrder(a, b ItemError) int {
 	if c := cmp.Compare(a.Line, b.Line); c != 0 {
@@ -251,15 +324,21 @@ func readImport(src ImportSource, scope WriteScope, opt ImportOptions) ([]Import
 	}
 	chunks = nil
 
-	perItem := make([][]ItemError, len(items))
-	parallel(len(items), func(i int) { perItem[i] = checkItem(&items[i], opt) })
 	verr := &ImportError{}
 	seen := make(map[itemAddress]int, len(items))
+	// The rules run a chunk at a time, so that the errors of only one chunk are held before
+	// verr keeps the first of them and counts the rest.
+	perItem := make([][]ItemError, chunkSize)
 	for i := range items {
+		if i%chunkSize == 0 {
+			chunk := items[i:min(i+chunkSize, len(items))]
+			parallel(len(chunk), func(j int) { perItem[j] = checkItem(&chunk[j], opt) })
+		}
 		it := &items[i]
-		for _, ie := range perItem[i] {
+		for _, ie := range perItem[i%chunkSize] {
 			verr.add(ie)
 		}
+		perItem[i%chunkSize] = nil
 		addr := itemAddress{it.Kind, it.Ressort, it.Key}
 		if first, dup := seen[addr]; dup {
 			verr.addItem(it, "key", "names the same %s as item %d", kindName(it.Kind), items[first].Index)

@@ -995,7 +995,12 @@ type OverdueReport struct {
 
 // Problem RFC 9457 problem details
 type Problem struct {
-	Detail   string        `json:"detail"`
+	Detail string `json:"detail"`
+
+	// ErrorCount on an invalid import (422), how many errors it has in all; `errors` lists at most 1,000
+	ErrorCount *int `json:"error_count,omitempty"`
+
+	// Errors the broken fields; for an import at most the first 1,000 in input order
 	Errors   *[]FieldError `json:"errors,omitempty"`
 	Instance *string       `json:"instance,omitempty"`
 
@@ -1219,7 +1224,7 @@ type TokenInput struct {
 	// Label what the token is for, e.g. the script's name
 	Label *string `json:"label,omitempty"`
 
-	// Ttl lifetime as a Go duration of at least 1s, e.g. 720h; default 2160h (90 days)
+	// Ttl lifetime as a Go duration from 1s to 8784h (366 days), e.g. 720h; default 2160h (90 days); beyond that 422
 	//
 	// Example: 720h
 	Ttl *string `json:"ttl,omitempty"`

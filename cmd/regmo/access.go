@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -40,7 +41,7 @@ func bindingsFrom(role string, ressorts []string) []domain.Binding {
 
 func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: regmo user add|grant|revoke|list ...")
+		return fmt.Errorf("usage: regmo user add|grant|revoke|deactivate|list ...")
 	}
 	db, closeDB, err := openDB(ctx)
 	if err != nil {
@@ -70,6 +71,13 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return tw.Flush()
 	}
 	name, rest := splitName(rest)
+	if sub == "deactivate" {
+		if name == "" || len(rest) > 0 {
+			return fmt.Errorf("usage: regmo user deactivate NAME")
+		}
+		// Deactivation revokes the user's tokens for good (see domain.Access.PutUser).
+		return access.Deactivate(ctx, cliActor, domain.WriteAll(), name)
+	}
 	fs := newFlags("user "+sub, "user "+sub+" NAME --role ROLE [--ressort CODE]...", stderr)
 	role := fs.String("role", "", "ressortverantwortliche, ozg-koordination or admin")
 	var ressorts stringList
@@ -82,6 +90,10 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if name == "" || *role == "" {
 		fs.Usage()
 		return exitError(2)
+	}
+	if slices.Contains(ressorts, "") {
+		// An empty Ressort would read as none, which for a global role means every Ressort.
+		return fmt.Errorf("--ressort must name a Ressort code; leave it out for a global role")
 	}
 	bindings := bindingsFrom(*role, ressorts)
 	switch sub {

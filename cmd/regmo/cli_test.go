@@ -130,3 +130,49 @@ func TestSeedingScriptCycle(t *testing.T) {
 		}
 	})
 }
+
+// The command line refuses what the API refuses: a token beyond 366 days, a binding with an
+// empty Ressort; and deactivating a user revokes their tokens for good.
+func TestAccessCommands(t *testing.T) {
+	if os.Getenv(testdb.EnvURL) == "" {
+		t.Skip(testdb.EnvURL + " not set")
+	}
+	dsn := testdb.DSN(t)
+	t.Setenv("DATABASE_URL", dsn)
+	if _, stderr, code := cli(t, "user", "add", "lea", "--role", "ozg-koordination"); code != 0 {
+		t.Fatalf("user add: exit %d: %s", code, stderr)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"ttl of 367 days", []string{"token", "issue", "lea", "--ttl", "8808h"}, 1, "ttl"},
+		{"ttl of 366 days", []string{"token", "issue", "lea", "--ttl", "8784h"}, 0, ""},
+		{"empty Ressort", []string{"user", "grant", "lea", "--role", "ressortverantwortliche", "--ressort", ""}, 1, "--ressort"},
+		{"deactivate", []string{"user", "deactivate", "lea"}, 0, ""},
+		{"activate again", []string{"user", "add", "lea", "--role", "ozg-koordination"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := cli(t, tt.args...)
+			if code != tt.wantCode || !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("got exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+	ctx := context.Background()
+	db, sqlDB, err := domain.OpenDB(ctx, domain.DBConfig{URL: dsn, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	tokens, err := domain.NewAccess(db).Tokens(ctx, "lea")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tokens) != 1 || tokens[0].RevokedAt == nil {
+		t.Errorf("tokens of lea = %+v, want the one token revoked after deactivation", tokens)
+	}
+}
