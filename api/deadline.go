@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,6 +26,10 @@ func (s *Server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
 		timeout := s.requestTimeout
 		if op := operationID(c); op == "importInventory" || op == "exportInventory" {
 			timeout = max(timeout, streamedRequestTimeout)
+			// The server's ReadTimeout (30 s) would cut a large upload before its deadline;
+			// this request may read its body until then. Not every connection can say so
+			// (tests with a recorder), and then the server's timeout stays.
+			_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(timeout))
 		}
 		ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
 		defer cancel()

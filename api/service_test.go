@@ -26,6 +26,10 @@ func TestServiceEndpoints(t *testing.T) {
 		{"/healthz", 200, "application/json"},
 		{"/readyz", 200, "application/json"},
 		{"/openapi.yaml", 200, "application/yaml"},
+		// Probes that add a query string still get their answer (issue 12, finding 8).
+		{"/healthz?x=1", 200, "application/json"},
+		{"/readyz?x=1&y", 200, "application/json"},
+		{"/openapi.yaml?v=2", 200, "application/yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -53,20 +53,7 @@ func (inv *Inventory) Progress(ctx context.Context, scope ReadScope, ressorts []
 	if err != nil {
 		return Progress{}, err
 	}
-	p := Progress{From: from.UTC(), To: to.UTC()}
-	for i, rs := range after.Ressorts {
-		old := before.Ressorts[i] // the same readable Ressorts in the same order
-		for _, k := range []struct {
-			kind     Kind
-			old, new KindSummary
-		}{{KindRegister, old.Registers, rs.Registers}, {KindOnlinedienst, old.Onlinedienste, rs.Onlinedienste}} {
-			for _, d := range Dimensions {
-				p.Lines = append(p.Lines, ProgressLine{Ressort: rs.Ressort.Code, Kind: k.kind, Dimension: d,
-					CountFrom: k.old.Count, ReadyFrom: k.old.Dimensions[d].Ready,
-					CountTo: k.new.Count, ReadyTo: k.new.Dimensions[d].Ready})
-			}
-		}
-	}
+	p := Progress{From: from.UTC(), To: to.UTC(), Lines: progressLines(before, after)}
 	codes, all := scope.restrict(ressorts)
 	if !all && len(codes) == 0 {
 		return p, nil
@@ -96,4 +83,31 @@ func (inv *Inventory) Progress(ctx context.Context, scope ReadScope, ressorts []
 		return Progress{}, fmt.Errorf("store: progress changes: %w", err)
 	}
 	return p, nil
+}
+
+// progressLines pairs the summaries of the two reports by Ressort code: they are two reads, and
+// a Ressort created between them is in the second only (it counts as empty in the first).
+func progressLines(before, after ReadinessReport) []ProgressLine {
+	old := make(map[string]RessortSummary, len(before.Ressorts))
+	for _, rs := range before.Ressorts {
+		old[rs.Ressort.Code] = rs
+	}
+	var lines []ProgressLine
+	for _, rs := range after.Ressorts {
+		was, ok := old[rs.Ressort.Code]
+		if !ok {
+			was = RessortSummary{Ressort: rs.Ressort, Registers: newKindSummary(), Onlinedienste: newKindSummary()}
+		}
+		for _, k := range []struct {
+			kind     Kind
+			old, new KindSummary
+		}{{KindRegister, was.Registers, rs.Registers}, {KindOnlinedienst, was.Onlinedienste, rs.Onlinedienste}} {
+			for _, d := range Dimensions {
+				lines = append(lines, ProgressLine{Ressort: rs.Ressort.Code, Kind: k.kind, Dimension: d,
+					CountFrom: k.old.Count, ReadyFrom: k.old.Dimensions[d].Ready,
+					CountTo: k.new.Count, ReadyTo: k.new.Dimensions[d].Ready})
+			}
+		}
+	}
+	return lines
 }
