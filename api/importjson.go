@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/bremen/regmo/api/strictjson"
 	"github.com/bremen/regmo/domain"
@@ -36,7 +37,7 @@ var importMembers = map[string]domain.Kind{"registers": domain.KindRegister, "on
 func newJSONImport(r io.Reader) (*jsonImport, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\xef\xbb\xbf")) {
-		return nil, &domain.BadImportError{Detail: "The body starts with a UTF-8 byte order mark, which RFC 8259 forbids senders to add; send the JSON without it."}
+		return nil, &domain.BadImportError{Index: -1, Detail: "The body starts with a UTF-8 byte order mark, which RFC 8259 forbids senders to add; send the JSON without it."}
 	}
 	dec := json.NewDecoder(br)
 	// Token would turn a number at the top level into a float64 and fail on 1e700 with an
@@ -104,8 +105,10 @@ func (j *jsonImport) Next() (domain.ImportItem, error) {
 			name, _ := tok.(string)
 			kind, known := importMembers[name]
 			if !known {
-				return domain.ImportItem{}, &domain.BadImportError{Index: -1, Field: clip(name),
-					Detail: fmt.Sprintf("The body has a member %q; an import has only \"registers\" and \"onlinedienste\" (names are case-sensitive).", clip(name))}
+				// An unknown member is a validation failure (422) like every other unknown
+				// field; the document itself is well formed.
+				return domain.ImportItem{}, &domain.ImportError{Total: 1, Errors: []domain.ItemError{{Index: -1, Field: clip(name),
+					Message: `is not a member of an import: it has only "registers" and "onlinedienste" (names are case-sensitive)`}}}
 			}
 			if j.seen[name] {
 				return domain.ImportItem{}, &domain.BadImportError{Index: -1, Field: name,
@@ -172,16 +175,58 @@ func decodeItem(kind domain.Kind, index int, raw []byte) (domain.ImportItem, err
 	if len(it.Problems) > 0 {
 		return it, nil
 	}
-	var v transferItem
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&v)
-	it.Ressort, it.Key, it.Content = v.Ressort, v.Key, v.Content
+	// The item is judged by the contract's own schema of an item (RegisterItem,
+	// OnlinedienstItem) as a PUT body is by its schema: names exactly, types, required
+	// members, enums. Its content is then decoded leniently, so that the domain rules can
+	// judge the fields the contract let through.
+	problems, err := itemProblems(kind, raw)
 	if err != nil {
-		it.Problems = append(it.Problems, decodeProblem(err))
+		return it, err
 	}
-	it.Problems = append(it.Problems, inexactNames(raw)...)
+	it.Problems = problems
+	var v transferItem
+	derr := json.Unmarshal(raw, &v)
+	it.Ressort, it.Key, it.Content = v.Ressort, v.Key, v.Content
+	if derr != nil && len(problems) == 0 {
+		// The schema and encoding/json disagree: never let such an item through.
+		it.Problems = append(it.Problems, decodeProblem(derr))
+	}
 	return it, nil
+}
+
+// itemProblems checks one item against the contract's schema of its kind.
+func itemProblems(kind domain.Kind, raw []byte) ([]domain.FieldError, error) {
+	doc, err := spec()
+	if err != nil {
+		return nil, err
+	}
+	name := "RegisterItem"
+	if kind == domain.KindOnlinedienst {
+		name = "OnlinedienstItem"
+	}
+	ref := doc.Components.Schemas[name]
+	if ref == nil || ref.Value == nil {
+		return nil, fmt.Errorf("api: openapi.yaml has no schema %s", name)
+	}
+	var value any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&value); err != nil {
+		return nil, fmt.Errorf("api: decode a checked import item: %w", err)
+	}
+	verr := ref.Value.VisitJSON(value, openapi3.MultiErrors())
+	if verr == nil {
+		return nil, nil
+	}
+	var out []domain.FieldError
+	for _, se := range schemaErrors(verr) {
+		f := schemaField(se)
+		out = append(out, domain.FieldError{Field: clip(f.Field), Message: f.Message})
+	}
+	if len(out) == 0 {
+		out = append(out, domain.FieldError{Field: "", Message: verr.Error()})
+	}
+	return out, nil
 }
 
 var listLimits = map[string]int{"leika_keys": domain.MaxLeikaKeys, "nachweise_from": domain.MaxNachweiseFrom}
@@ -235,55 +280,6 @@ func listLengths(raw []byte) map[string]int {
 		}
 	}
 	return out
-}
-
-// The member names of an item at each level. encoding/json matches names without regard to
-// case; the contract does not, so names are compared exactly here.
-var (
-	itemMembers = map[string]bool{"ressort": true, "key": true, "name": true, "description": true,
-		"idnrg_anlage_nr": true, "legal_basis": true, "fachverfahren": true, "contact": true,
-		"leika_keys": true, "url": true, "nachweise_from": true, "readiness": true}
-	readinessMembers = map[string]bool{"idnr": true, "noots": true, "dsc": true}
-	statusMembers    = map[string]bool{"stage": true, "target_date": true, "note": true, "evidence_url": true}
-)
-
-// inexactNames lists the members that encoding/json accepted only because it ignores case.
-func inexactNames(raw []byte) []domain.FieldError {
-	var out []domain.FieldError
-	var walk func(raw []byte, path string, names map[string]bool)
-	walk = func(raw []byte, path string, names map[string]bool) {
-		var members map[string]json.RawMessage
-		if json.Unmarshal(raw, &members) != nil {
-			return // not an object: decoding reported the type
-		}
-		for name, v := range members {
-			field := path + name
-			if !names[name] {
-				if _, known := findFold(names, name); known {
-					out = append(out, domain.FieldError{Field: clip(field), Message: "is not a field of this kind of entry (names are case-sensitive)"})
-				}
-				continue
-			}
-			switch {
-			case path == "" && name == "readiness":
-				walk(v, "readiness.", readinessMembers)
-			case path == "readiness.":
-				walk(v, field+".", statusMembers)
-			}
-		}
-	}
-	walk(raw, "", itemMembers)
-	return out
-}
-
-func findFold(names map[string]bool, name string) (string, bool) {
-	for n := range names {
-		// EqualFold folds as encoding/json does, the Kelvin sign to k included.
-		if strings.EqualFold(n, name) {
-			return n, true
-		}
-	}
-	return "", false
 }
 
 func importMemberName(kind domain.Kind) string {

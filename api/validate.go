@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/api/strictjson"
+	"github.com/bremen/regmo/domain"
 )
 
 // maxBodyBytes bounds every JSON request body.
@@ -40,7 +43,9 @@ type contract struct {
 	noStore map[*routers.Route]bool
 }
 
-func loadContract() (*contract, error) {
+// spec is openapi.yaml, parsed and validated once per process: the contract's routes and the
+// import's item schemas come from the same document.
+var spec = sync.OnceValues(func() (*openapi3.T, error) {
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(oapi.Spec)
 	if err != nil {
@@ -48,6 +53,17 @@ func loadContract() (*contract, error) {
 	}
 	if err := doc.Validate(loader.Context); err != nil {
 		return nil, fmt.Errorf("api: openapi.yaml is invalid: %w", err)
+	}
+	// Match on paths only: the servers list names the development host, not every host
+	// the service is reached under.
+	doc.Servers = nil
+	return doc, nil
+})
+
+func loadContract() (*contract, error) {
+	doc, err := spec()
+	if err != nil {
+		return nil, err
 	}
 	routes, err := routeTable(doc)
 	if err != nil {
@@ -216,11 +232,36 @@ func (ct *contract) validateBody(next echo.HandlerFunc) echo.HandlerFunc {
 			},
 		}
 		if err := openapi3filter.ValidateRequestBody(context.WithoutCancel(req.Context()), input, body); err != nil {
-			return requestProblem(err)
+			p := requestProblem(err)
+			if kind, ok := replacingOperations[m.route.Operation.OperationID]; ok && p.status == http.StatusUnprocessableEntity {
+				p.addDomainProblems(kind, data)
+			}
+			return p
 		}
 		m.passed |= checkedBody
 		return next(c)
 	}
+}
+
+// replacingOperations are the operations whose body is an entry's whole content.
+var replacingOperations = map[string]domain.Kind{"putRegister": domain.KindRegister, "putOnlinedienst": domain.KindOnlinedienst}
+
+// addDomainProblems adds what the domain rules find wrong with a body the contract refused,
+// for the fields the contract had nothing to say about: the client hears of every broken
+// field at once, not of the contract's half first and the rest on the next attempt. The body
+// is decoded leniently: what the contract found unreadable stays empty, and was reported.
+func (p *problem) addDomainProblems(kind domain.Kind, data []byte) {
+	var c domain.Content
+	_ = json.Unmarshal(data, &c)
+	var contract []domain.FieldError
+	if p.body.Errors != nil {
+		for _, f := range *p.body.Errors {
+			contract = append(contract, domain.FieldError{Field: f.Field, Message: f.Message})
+		}
+	}
+	all := domain.MergeFieldErrors(contract, c.Problems(kind))
+	fields := fieldErrors(all)
+	p.body.Errors = &fields
 }
 
 // checkContentType requires a media type the operation declares. A PATCH also takes plain

@@ -37,6 +37,23 @@ func (e *ValidationError) add(field, format string, args ...any) {
 	e.Fields = append(e.Fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+// MergeFieldErrors adds to first the errors of more whose field first does not name yet: when
+// the contract and the domain rules both judge an input, each broken field is reported once,
+// by the check that ran first.
+func MergeFieldErrors(first, more []FieldError) []FieldError {
+	named := make(map[string]bool, len(first))
+	for _, f := range first {
+		named[f.Field] = true
+	}
+	for _, f := range more {
+		if !named[f.Field] {
+			first = append(first, f)
+			named[f.Field] = true
+		}
+	}
+	return first
+}
+
 // orNil returns e when it holds at least one field error.
 func (e *ValidationError) orNil() error {
 	if e == nil || len(e.Fields) == 0 {

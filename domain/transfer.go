@@ -353,17 +353,27 @@ func readImport(src ImportSource, scope WriteScope, opt ImportOptions) ([]Import
 // checkItem applies the rules that need nothing but the item, normalising its content.
 func checkItem(it *ImportItem, opt ImportOptions) []ItemError {
 	var errs []ItemError
+	reported := map[string]bool{}
 	add := func(field, format string, args ...any) {
+		if reported[field] {
+			return // the reader or the contract has said what is wrong with it
+		}
+		reported[field] = true
 		errs = append(errs, ItemError{Index: it.Index, Line: it.Line, Kind: it.Kind, Ressort: it.Ressort, Key: it.Key,
 			Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	for _, fe := range it.Problems {
+		if fe.Field == "" {
+			// An item the reader could not make out at all is reported with its own
+			// problems only.
+			errs = append(errs, ItemError{Index: it.Index, Line: it.Line, Kind: it.Kind, Ressort: it.Ressort, Key: it.Key,
+				Message: fe.Message})
+			return errs
+		}
 		add(fe.Field, "%s", fe.Message)
 	}
-	if len(it.Problems) > 0 {
-		// An item the reader could not make out is reported with its own problems only.
-		return errs
-	}
+	// The rules judge every field the reader took, so that each broken field is reported
+	// at once.
 	switch {
 	case !ValidRessortCode(it.Ressort):
 		add("ressort", "must be a Ressort code of 2 to 16 characters A-Z, 0-9 and -")
@@ -374,10 +384,8 @@ func checkItem(it *ImportItem, opt ImportOptions) []ItemError {
 		add("key", "must be 1 to 64 characters a-z, 0-9 and -, starting with a letter or digit")
 	}
 	it.Content.normalize()
-	if ce := it.Content.check(it.Kind); ce.orNil() != nil {
-		for _, fe := range ce.Fields {
-			add(fe.Field, "%s", fe.Message)
-		}
+	for _, fe := range it.Content.check(it.Kind).Fields {
+		add(fe.Field, "%s", fe.Message)
 	}
 	return errs
 }

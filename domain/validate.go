@@ -127,6 +127,14 @@ func message(fe validator.FieldError) string {
 }
 
 // check validates content of the given kind and lists every broken rule.
+// Problems lists every rule of the domain that content of the kind breaks, after normalising
+// it as a write does; nil when it breaks none. A client's input is judged by the contract
+// and by these rules, and hears of every broken field at once.
+func (c Content) Problems(kind Kind) []FieldError {
+	c.normalize()
+	return c.check(kind).Fields
+}
+
 func (c Content) check(kind Kind) *ValidationError {
 	verr := &ValidationError{}
 	if err := validate.Struct(c); err != nil {
