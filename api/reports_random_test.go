@@ -58,10 +58,20 @@ type rChange struct {
 	dim, from, to                   string
 }
 
-// rState is an entry from an instant on; nil entry: deleted.
+// rState is an entry from an instant on, as actor wrote it; nil entry: deleted.
 type rState struct {
 	at    time.Time
+	actor string
 	entry *rEntry
+}
+
+// same reports whether two states of an entry have the same content (nil: deleted).
+func (e *rEntry) same(o *rEntry) bool {
+	if e == nil || o == nil {
+		return e == o
+	}
+	return e.kind == o.kind && e.ressort == o.ressort && e.key == o.key && e.name == o.name &&
+		e.anlage == o.anlage && slices.Equal(e.nachweise, o.nachweise) && e.stages == o.stages && e.targets == o.targets
 }
 
 // rModel is the inventory over time as the test wrote it.
@@ -96,12 +106,16 @@ func (m *rModel) snapshot(t time.Time) map[string]*rEntry {
 	return out
 }
 
-// record keeps a write and the stage changes it makes.
+// record keeps a write and the stage changes it makes. A write that changes nothing leaves
+// no version and no event in the service, and none in the model.
 func (m *rModel) record(at time.Time, actor, id string, before, after *rEntry) {
 	if _, ok := m.history[id]; !ok {
 		m.order = append(m.order, id)
 	}
-	m.history[id] = append(m.history[id], rState{at: at, entry: after})
+	if before != nil && before.same(after) {
+		return
+	}
+	m.history[id] = append(m.history[id], rState{at: at, actor: actor, entry: after})
 	named := after
 	if named == nil {
 		named = before
@@ -277,11 +291,37 @@ func TestReportsAgainstBruteForce(t *testing.T) {
 	}
 }
 
+// buildPlan says which Ressorts build fills, how it keys new entries (formats of the n-th
+// register and Onlinedienst, different between the kinds) and how it names them.
+type buildPlan struct {
+	ressorts                     []string
+	registerKey, onlinedienstKey string
+	name                         func(rng *rand.Rand, kind string, n int) string
+}
+
+// reportsPlan is the inventory of TestReportsAgainstBruteForce.
+var reportsPlan = buildPlan{
+	ressorts:    []string{"SF", "SIS", "SWHT", "MAG-BHV", "ZGF", "SK"}, // the other four stay empty
+	registerKey: "r-%02d", onlinedienstKey: "o-%02d",
+	name: func(_ *rand.Rand, kind string, n int) string {
+		if kind == "registers" {
+			return fmt.Sprintf("Register %d", n)
+		}
+		return fmt.Sprintf("Onlinedienst %d", n)
+	},
+}
+
 // build writes a random inventory and then changes it at random over days, through the API
 // and with the clock moving forward before every write.
 func build(t *testing.T, ts *testServer, clk *clock, rng *rand.Rand, m *rModel, writers map[string]struct{ name, token string }) {
 	t.Helper()
-	pool := []string{"SF", "SIS", "SWHT", "MAG-BHV", "ZGF", "SK"} // the other four stay empty
+	buildWith(t, ts, clk, rng, m, writers, reportsPlan)
+}
+
+// buildWith is build with the Ressorts and names of plan.
+func buildWith(t *testing.T, ts *testServer, clk *clock, rng *rand.Rand, m *rModel, writers map[string]struct{ name, token string }, plan buildPlan) {
+	t.Helper()
+	pool := plan.ressorts
 	stages := []string{"not_started", "planned", "in_progress", "testing", "live", "not_applicable"}
 	// Around today (2026-03-15) and the past instants the reports are asked about.
 	dates := []string{"", "", "2025-12-31", "2026-03-01", "2026-03-04", "2026-03-07", "2026-03-14", "2026-03-15", "2026-03-16", "2026-06-30", "2028-12-31"}
@@ -314,14 +354,12 @@ func build(t *testing.T, ts *testServer, clk *clock, rng *rand.Rand, m *rModel, 
 		return out
 	}
 	newEntry := func(kind, ressort, key string, n int) *rEntry {
-		e := &rEntry{kind: kind, ressort: ressort, key: key}
+		e := &rEntry{kind: kind, ressort: ressort, key: key, name: plan.name(rng, kind, n)}
 		if kind == "registers" {
-			e.name = fmt.Sprintf("Register %d", n)
 			if rng.IntN(2) == 0 {
 				e.anlage = 1 + rng.IntN(12) // often shared, most of the 50 stay gaps
 			}
 		} else {
-			e.name = fmt.Sprintf("Onlinedienst %d", n)
 			e.nachweise = pickNachweise()
 		}
 		for i := range reportDims {
@@ -387,11 +425,11 @@ func build(t *testing.T, ts *testServer, clk *clock, rng *rand.Rand, m *rModel, 
 		return false
 	}
 
-	// Keys differ between the kinds (r-…, o-…), so that every report's order is total.
+	// Keys differ between the kinds, so that every report's order is total.
 	nRegs, nOnline := 0, 0
 	for range 36 {
 		nRegs++
-		e := newEntry("registers", pool[rng.IntN(len(pool))], fmt.Sprintf("r-%02d", nRegs), nRegs)
+		e := newEntry("registers", pool[rng.IntN(len(pool))], fmt.Sprintf(plan.registerKey, nRegs), nRegs)
 		if nRegs%6 == 0 { // chance alone would rarely break the coupling rule
 			e.stages = [3]string{"live", "live", "planned"}
 		}
@@ -399,7 +437,7 @@ func build(t *testing.T, ts *testServer, clk *clock, rng *rand.Rand, m *rModel, 
 	}
 	for range 24 {
 		nOnline++
-		put(newEntry("onlinedienste", pool[rng.IntN(len(pool))], fmt.Sprintf("o-%02d", nOnline), nOnline))
+		put(newEntry("onlinedienste", pool[rng.IntN(len(pool))], fmt.Sprintf(plan.onlinedienstKey, nOnline), nOnline))
 	}
 	for range 120 {
 		var live, deleted []string
@@ -444,10 +482,10 @@ func build(t *testing.T, ts *testServer, clk *clock, rng *rand.Rand, m *rModel, 
 		default:
 			if rng.IntN(2) == 0 {
 				nRegs++
-				put(newEntry("registers", pool[rng.IntN(len(pool))], fmt.Sprintf("r-%02d", nRegs), nRegs))
+				put(newEntry("registers", pool[rng.IntN(len(pool))], fmt.Sprintf(plan.registerKey, nRegs), nRegs))
 			} else {
 				nOnline++
-				put(newEntry("onlinedienste", pool[rng.IntN(len(pool))], fmt.Sprintf("o-%02d", nOnline), nOnline))
+				put(newEntry("onlinedienste", pool[rng.IntN(len(pool))], fmt.Sprintf(plan.onlinedienstKey, nOnline), nOnline))
 			}
 		}
 	}
@@ -689,6 +727,12 @@ func checkProgress(t *testing.T, ts *testServer, v reportViewer, m *rModel, from
 	for _, l := range r.Ready {
 		got = append(got, fmt.Sprintf("%s %s %s: %d/%d → %d/%d", l.Ressort, l.Kind, l.Dimension, l.ReadyFrom, l.CountFrom, l.ReadyTo, l.CountTo))
 	}
+	checkLines(t, what+" ready", got, expectReady(v, m, from, to))
+}
+
+// expectReady gives the progress report's ready count per readable Ressort, kind and
+// dimension at from and at to.
+func expectReady(v reportViewer, m *rModel, from, to time.Time) []string {
 	before, after := m.snapshot(from), m.snapshot(to)
 	var want []string
 	for _, code := range v.readable() {
@@ -710,7 +754,7 @@ func checkProgress(t *testing.T, ts *testServer, v reportViewer, m *rModel, from
 			}
 		}
 	}
-	checkLines(t, what+" ready", got, want)
+	return want
 }
 
 // checkLines compares a report, one line per item, and names the first difference.
