@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/getkin/kin-openapi/openapi3"
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/bremen/regmo/api/strictjson"
 	"github.com/bremen/regmo/domain"
