@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -189,6 +191,11 @@ func checkResponse(t *testing.T, r request, rec *httptest.ResponseRecorder) {
 			t.Errorf("%s %s: no operation in openapi.yaml, but status %d", r.method, r.path, rec.Code)
 		}
 		return
+	}
+	// Every status an operation answers is listed on it (default only describes the shape).
+	if listed := route.Operation.Responses.Value(strconv.Itoa(rec.Code)); listed == nil &&
+		route.Operation.Responses.Value(fmt.Sprintf("%dXX", rec.Code/100)) == nil {
+		t.Errorf("%s %s: status %d is not listed on %s in openapi.yaml", r.method, r.path, rec.Code, route.Operation.OperationID)
 	}
 	input := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bremen/regmo/api/oapi"
@@ -63,6 +64,33 @@ func TestEveryBrokenFieldAtOnce(t *testing.T) {
 			for _, f := range tt.wantFields {
 				if !slices.Contains(fields, f) {
 					t.Errorf("got fields %q, want %q among them; body %s", fields, f, rec.Body)
+				}
+			}
+		})
+	}
+}
+
+// TestMethodNotAllowedNamesTheMethods: a method a path does not define answers 405 with the
+// methods it does in Allow (RFC 9110 §15.5.6), as openapi.yaml's description says.
+func TestMethodNotAllowedNamesTheMethods(t *testing.T) {
+	ts := newTestServer(t)
+	tests := []struct {
+		method, path string
+		allow        []string
+	}{
+		{"DELETE", "/v1/ressorts", []string{"GET"}},
+		{"POST", "/v1/ressorts/SF/registers/x", []string{"DELETE", "GET", "PATCH", "PUT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			rec := ts.do(request{method: tt.method, path: tt.path})
+			if rec.Code != 405 {
+				t.Fatalf("status %d, want 405; body %s", rec.Code, rec.Body)
+			}
+			allow := rec.Header().Get("Allow")
+			for _, m := range tt.allow {
+				if !strings.Contains(allow, m) {
+					t.Errorf("Allow %q, want %s in it", allow, m)
 				}
 			}
 		})

@@ -230,7 +230,7 @@ func TestImportRefusals(t *testing.T) {
 			422, []string{"name", "Name"}},
 		{"duplicate member", request{method: "POST", path: "/v1/import",
 			body: `{"registers": [{"ressort": "SF", "key": "a", "name": "A", "name": "B"}]}`}, 400, nil},
-		{"unknown list", request{method: "POST", path: "/v1/import", body: `{"register": []}`}, 400, nil},
+		{"unknown list (422 like every unknown field)", request{method: "POST", path: "/v1/import", body: `{"register": []}`}, 422, []string{"register"}},
 		{"not an object", request{method: "POST", path: "/v1/import", body: `[]`}, 400, nil},
 		{"trailing data", request{method: "POST", path: "/v1/import", body: `{"registers": []} {}`}, 400, nil},
 		{"cut off", request{method: "POST", path: "/v1/import", body: `{"registers": [{"ressort": "SF"`}, 400, nil},
