@@ -37,7 +37,13 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(requestIDKey, id)
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
-		return next(c)
+		err := next(c)
+		if aborted, _ := c.Get(abortKey).(bool); aborted {
+			// net/http closes the connection without finishing the body: the client sees a
+			// broken transfer, not a complete-looking file.
+			panic(http.ErrAbortHandler)
+		}
+		return err
 	}
 }
 

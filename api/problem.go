@@ -219,13 +219,20 @@ func writeProblem(c echo.Context, p *problem) error {
 
 // errorHandler is Echo's HTTPErrorHandler: every error of every route ends here.
 func (s *Server) errorHandler(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
-	}
 	if clientGone(c, err) {
 		// Nobody reads an answer, and the server did nothing wrong: logged and counted as
 		// 499 (nginx's "client closed request"), so that 5xx alerts mean a server fault.
 		c.Response().Status = statusClientClosed
+		return
+	}
+	if c.Response().Committed {
+		// The answer had begun (a streamed export) when the work failed. The client must
+		// not take what it got for the whole file: the connection ends without the end of
+		// the body (requestID aborts it once the request is logged and counted as a 500).
+		s.log.ErrorContext(c.Request().Context(), "request failed after its answer had begun; the connection is aborted",
+			slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+		c.Response().Status = http.StatusInternalServerError
+		c.Set(abortKey, true)
 		return
 	}
 	p := problemFor(err)
@@ -249,3 +256,7 @@ func clientGone(c echo.Context, err error) bool {
 	return errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) &&
 		errors.Is(context.Cause(ctx), context.Canceled)
 }
+
+// abortKey marks a request whose connection must be aborted: its answer began and cannot be
+// finished.
+const abortKey = "regmo.abort"
