@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,11 +26,7 @@ import (
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testdb.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testdb.Main(m) }
 
 // today in these tests is 15 March 2026 (Europe/Berlin).
 func fixedNow() time.Time { return time.Date(2026, 3, 15, 11, 0, 0, 0, time.UTC) }

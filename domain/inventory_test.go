@@ -3,7 +3,6 @@ package domain_test
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -11,11 +10,7 @@ import (
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testdb.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testdb.Main(m) }
 
 // fixedNow is the clock of these tests: 15 March 2026, noon in Bremen.
 func fixedNow() time.Time { return time.Date(2026, 3, 15, 11, 0, 0, 0, time.UTC) }

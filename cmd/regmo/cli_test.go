@@ -17,11 +17,7 @@ import (
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testdb.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testdb.Main(m) }
 
 // cli runs regmo with the arguments and returns stdout, stderr and the exit code.
 func cli(t *testing.T, args ...string) (string, string, int) {

@@ -32,13 +32,26 @@ var (
 	templateErr  error
 )
 
-// adminURL returns the cluster URL or fails the test with what to do.
+// adminURL returns the cluster URL, or skips the test: plain `go test` runs what needs no
+// database, and Main has said once what to do for the rest.
 func adminURL(t testing.TB) string {
 	u := os.Getenv(EnvURL)
 	if u == "" {
-		t.Fatalf("%s is not set: run the tests with `make test`, which starts a throwaway PostgreSQL", EnvURL)
+		t.Skipf("%s is not set: run `make test`, which starts a throwaway PostgreSQL", EnvURL)
 	}
 	return u
+}
+
+// Main runs the tests of a package that uses the database (call it from TestMain): without
+// one it says so in a single line instead of failing every test, and it drops the template
+// database at the end.
+func Main(m *testing.M) {
+	if os.Getenv(EnvURL) == "" {
+		fmt.Fprintf(os.Stderr, "%s is not set: the tests that need PostgreSQL are skipped; `make test` runs them all\n", EnvURL)
+	}
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
 }
 
 // withDatabase returns the URL u pointing at another database.
@@ -186,7 +199,7 @@ func App(t testing.TB, dsn string) *gorm.DB {
 // AppRole is the service's database role (domain.AppRole; testdb cannot import domain).
 const AppRole = "regmo_app"
 
-// Cleanup drops the template database; call it from TestMain after m.Run.
+// Cleanup drops the template database; Main calls it after the tests.
 func Cleanup() {
 	if templateName == "" {
 		return
