@@ -71,17 +71,18 @@ type csvWriter struct {
 func newCSVWriter(w io.Writer) *csvWriter { return &csvWriter{w: bufio.NewWriter(w)} }
 
 func (c *csvWriter) Write(rec []string) error {
+	// bufio.Writer's errors are sticky: the record's last write reports the first failure.
 	for i, field := range rec {
 		if i > 0 {
-			c.w.WriteByte(',')
+			_ = c.w.WriteByte(',')
 		}
 		if !fieldNeedsQuotes(field) {
-			c.w.WriteString(field)
+			_, _ = c.w.WriteString(field)
 			continue
 		}
-		c.w.WriteByte('"')
-		c.w.WriteString(strings.ReplaceAll(field, `"`, `""`))
-		c.w.WriteByte('"')
+		_ = c.w.WriteByte('"')
+		_, _ = c.w.WriteString(strings.ReplaceAll(field, `"`, `""`))
+		_ = c.w.WriteByte('"')
 	}
 	_, err := c.w.WriteString("\r\n")
 	return err

@@ -373,7 +373,7 @@ func requestProblem(err error) *problem {
 // flatten unpacks kin-openapi's MultiError, but not one wrapped in a RequestError: that
 // wrapper tells parameter errors from body errors.
 func flatten(err error) []error {
-	if multi, ok := err.(openapi3.MultiError); ok {
+	if multi, ok := err.(openapi3.MultiError); ok { //nolint:errorlint // on purpose: a MultiError inside a RequestError stays whole
 		var out []error
 		for _, e := range multi {
 			out = append(out, flatten(e)...)

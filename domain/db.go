@@ -59,7 +59,7 @@ func OpenDB(ctx context.Context, cfg DBConfig) (*gorm.DB, *sql.DB, error) {
 		SkipDefaultTransaction: true,
 	})
 	if err != nil {
-		sqlDB.Close()
+		_ = sqlDB.Close()
 		return nil, nil, fmt.Errorf("db: open: %w", err)
 	}
 	return db, sqlDB, nil

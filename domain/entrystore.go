@@ -168,19 +168,6 @@ func (s entryStore) lock(ctx context.Context, kind Kind, ressort, key string) (*
 	return &rows[0], nil
 }
 
-// get loads an entry without locking it.
-func (s entryStore) get(ctx context.Context, kind Kind, ressort, key string) (*entryRow, error) {
-	rows, err := queryEntries(ctx, s.db, `SELECT `+entryColumns+` FROM entries
-		WHERE kind = $1 AND ressort = $2 AND key = $3`, string(kind), ressort, key)
-	if err != nil {
-		return nil, fmt.Errorf("store: load %s %s/%s: %w", kind, ressort, key, err)
-	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	return &rows[0], nil
-}
-
 // insert creates an entry and returns its row; with a change, its history is written by the
 // same statement (see write).
 func (s entryStore) insert(ctx context.Context, kind Kind, ressort, key string, c Content, actor string, now time.Time, ch *change) (entryRow, error) {

@@ -106,7 +106,7 @@ func benchWrite(b *testing.B, db *gorm.DB, record bool) {
 			st := entryStore{tx}
 			cur, err := st.lock(ctx, KindRegister, ressort, key)
 			if err != nil || cur == nil {
-				return fmt.Errorf("lock %s/%s: %v", ressort, key, err)
+				return fmt.Errorf("lock %s/%s: %w", ressort, key, err)
 			}
 			before := cur.entry().Content
 			after := before

@@ -69,35 +69,32 @@ func queryEntriesIn(ctx context.Context, db *gorm.DB, sc ReadScope, size int, qu
 	}
 	defer conn.Close()
 	var out []entryRow
-	err = conn.Raw(func(dc any) error {
+	err = conn.Raw(func(dc any) (err error) {
 		batch := &pgx.Batch{}
 		batch.Queue(scopeSQL, scopeArgs(sc, WriteScope{})...)
 		batch.Queue(query, args...)
 		br := dc.(*stdlib.Conn).Conn().SendBatch(ctx, batch)
+		defer func() {
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
+		}()
 		if _, err := br.Exec(); err != nil {
-			br.Close()
 			return fmt.Errorf("store: set scope: %w", err)
 		}
 		rows, err := br.Query()
 		if err != nil {
-			br.Close()
 			return err
 		}
+		defer rows.Close()
 		out = make([]entryRow, 0, size)
 		for rows.Next() {
 			out = append(out, entryRow{})
 			if err := rows.Scan(out[len(out)-1].nativeFields()...); err != nil {
-				rows.Close()
-				br.Close()
 				return err
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			br.Close()
-			return err
-		}
-		return br.Close()
+		return rows.Err()
 	})
 	return out, err
 }

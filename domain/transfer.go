@@ -322,7 +322,6 @@ func readImport(src ImportSource, scope WriteScope, opt ImportOptions) ([]Import
 	for _, c := range chunks {
 		items = append(items, c...)
 	}
-	chunks = nil
 
 	verr := &ImportError{}
 	seen := make(map[itemAddress]int, len(items))

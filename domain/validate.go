@@ -126,7 +126,6 @@ func message(fe validator.FieldError) string {
 	return "is invalid (" + fe.Tag() + ")"
 }
 
-// check validates content of the given kind and lists every broken rule.
 // Problems lists every rule of the domain that content of the kind breaks, after normalising
 // it as a write does; nil when it breaks none. A client's input is judged by the contract
 // and by these rules, and hears of every broken field at once.
@@ -135,6 +134,7 @@ func (c Content) Problems(kind Kind) []FieldError {
 	return c.check(kind).Fields
 }
 
+// check validates content of the given kind and lists every broken rule.
 func (c Content) check(kind Kind) *ValidationError {
 	verr := &ValidationError{}
 	if err := validate.Struct(c); err != nil {

@@ -133,7 +133,7 @@ func (w *Watch) session(ctx context.Context, cfg *pgx.ConnConfig, setDown func(e
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
-		conn.Close(cctx)
+		_ = conn.Close(cctx)
 	}()
 	lctx, cancel := context.WithTimeout(ctx, w.timeout)
 	_, err = conn.Exec(lctx, "LISTEN "+AccessChannel)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -41,7 +42,7 @@ func bindingsFrom(role string, ressorts []string) []domain.Binding {
 
 func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: regmo user add|grant|revoke|deactivate|list ...")
+		return errors.New("usage: regmo user add|grant|revoke|deactivate|list")
 	}
 	db, closeDB, err := openDB(ctx)
 	if err != nil {

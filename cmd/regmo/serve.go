@@ -41,7 +41,7 @@ func openDBAs(ctx context.Context, role string) (*gorm.DB, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return db, func() { sqlDB.Close() }, nil
+	return db, func() { _ = sqlDB.Close() }, nil
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -156,7 +156,7 @@ func serveMetrics(addr string, metrics *api.Metrics, log *slog.Logger) (stop fun
 			log.Error("metrics listener", slog.String("error", err.Error()))
 		}
 	}()
-	return func() { server.Close() }, nil
+	return func() { _ = server.Close() }, nil
 }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {

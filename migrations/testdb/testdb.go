@@ -178,7 +178,7 @@ func open(t testing.TB, dsn string) *gorm.DB {
 		t.Fatalf("testdb: open: %v", err)
 	}
 	sqlDB.SetMaxOpenConns(30)
-	t.Cleanup(func() { sqlDB.Close() })
+	t.Cleanup(func() { _ = sqlDB.Close() })
 	return db
 }
 

@@ -289,7 +289,7 @@ func WaitHTTP(ctx context.Context, p *Proc, rawURL string, header http.Header, w
 	var last string
 	for time.Now().Before(deadline) {
 		if p != nil && p.Exited() {
-			return fmt.Errorf("harness: %s exited: %v\n%s", p.Name, p.err, p.Tail(20))
+			return fmt.Errorf("harness: %s exited: %w\n%s", p.Name, p.err, p.Tail(20))
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 		if err != nil {
