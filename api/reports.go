@@ -1,46 +1,83 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"io"
+	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
 )
 
-// download is a report rendered as a file.
-type download struct {
-	csv     bool
-	body    io.Reader
-	length  int64
-	headers *string // Content-Disposition
+// reportFile is a report rendered as CSV or as a workbook. It answers every report operation
+// (the six Visit methods below), so that each of them hands over its file in one line.
+type reportFile struct {
+	contentType string
+	data        []byte
+	disposition *string // Content-Disposition
 }
+
+func (f reportFile) write(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", f.contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(f.data)))
+	w.Header().Set("Content-Disposition", *f.disposition)
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(f.data)
+	return err
+}
+
+// VisitGetReadinessReportResponse writes the file (oapi.GetReadinessReportResponseObject).
+func (f reportFile) VisitGetReadinessReportResponse(w http.ResponseWriter) error { return f.write(w) }
+
+// VisitGetOverdueReportResponse writes the file (oapi.GetOverdueReportResponseObject).
+func (f reportFile) VisitGetOverdueReportResponse(w http.ResponseWriter) error { return f.write(w) }
+
+// VisitGetConsistencyReportResponse writes the file (oapi.GetConsistencyReportResponseObject).
+func (f reportFile) VisitGetConsistencyReportResponse(w http.ResponseWriter) error { return f.write(w) }
+
+// VisitGetAnlageCoverageReportResponse writes the file (oapi.GetAnlageCoverageReportResponseObject).
+func (f reportFile) VisitGetAnlageCoverageReportResponse(w http.ResponseWriter) error {
+	return f.write(w)
+}
+
+// VisitGetBlockedReportResponse writes the file (oapi.GetBlockedReportResponseObject).
+func (f reportFile) VisitGetBlockedReportResponse(w http.ResponseWriter) error { return f.write(w) }
+
+// VisitGetProgressReportResponse writes the file (oapi.GetProgressReportResponseObject).
+func (f reportFile) VisitGetProgressReportResponse(w http.ResponseWriter) error { return f.write(w) }
+
+// The media types of the contract's report downloads.
+const (
+	mediaCSV  = "text/csv"
+	mediaXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)
 
 // render turns a report into CSV or a workbook when the client asked for one; ok is false
 // for JSON. tables is called only then.
-func render(ctx context.Context, format *string, name string, at time.Time, tables func() []table) (download, bool, error) {
+func render(ctx context.Context, format *string, name string, at time.Time, tables func() []table) (reportFile, bool, error) {
 	f := "json"
 	if format != nil {
 		f = *format
 	} else if wantsCSV(ctx, nil) {
 		f = "csv"
 	}
-	var data []byte
+	file := reportFile{disposition: attachment(name, at, f)}
 	var err error
 	switch f {
 	case "csv":
-		data, err = writeCSV(tables()[0])
+		file.contentType = mediaCSV
+		file.data, err = writeCSV(tables()[0])
 	case "xlsx":
-		data, err = writeXLSX(tables())
+		file.contentType = mediaXLSX
+		file.data, err = writeXLSX(tables())
 	default:
-		return download{}, false, nil
+		return reportFile{}, false, nil
 	}
 	if err != nil {
-		return download{}, false, err
+		return reportFile{}, false, err
 	}
-	return download{csv: f == "csv", body: bytes.NewReader(data), length: int64(len(data)), headers: attachment(name, at, f)}, true, nil
+	return file, true, nil
 }
 
 func toKindSummary(k domain.KindSummary) oapi.KindSummary {
@@ -83,16 +120,8 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	if err != nil {
 		return nil, err
 	}
-	d, ok, err := render(ctx, (*string)(p.Format), "readiness", r.AsOf, func() []table { return readinessTables(r) })
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		hd := oapi.GetReadinessReport200ResponseHeaders{ContentDisposition: d.headers}
-		if d.csv {
-			return oapi.GetReadinessReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
-		}
-		return oapi.GetReadinessReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	if file, ok, err := render(ctx, (*string)(p.Format), "readiness", r.AsOf, func() []table { return readinessTables(r) }); ok || err != nil {
+		return file, err
 	}
 	body := oapi.ReadinessReport{AsOf: r.AsOf, GeneratedAt: r.GeneratedAt, Ressorts: make([]oapi.RessortReadiness, len(r.Ressorts))}
 	for i, rs := range r.Ressorts {
@@ -120,16 +149,8 @@ func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueRepor
 			Dimension: oapi.OverdueItemDimension(it.Dimension), Stage: oapi.Stage(it.Stage), TargetDate: it.TargetDate, DaysOverdue: it.DaysOverdue}
 		t.rows = append(t.rows, []any{it.Ressort, it.Key, it.Name, kindLabel(it.Kind), it.Dimension, it.Stage, it.TargetDate, it.DaysOverdue})
 	}
-	d, ok, err := render(ctx, (*string)(req.Params.Format), "overdue", when, func() []table { return []table{t} })
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		hd := oapi.GetOverdueReport200ResponseHeaders{ContentDisposition: d.headers}
-		if d.csv {
-			return oapi.GetOverdueReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
-		}
-		return oapi.GetOverdueReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	if file, ok, err := render(ctx, (*string)(req.Params.Format), "overdue", when, func() []table { return []table{t} }); ok || err != nil {
+		return file, err
 	}
 	return oapi.GetOverdueReport200JSONResponse{Body: body}, nil
 }
@@ -149,16 +170,8 @@ func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsiste
 		body.Findings[i] = oapi.Finding{Rule: f.Rule, Ressort: f.Ressort, Key: f.Key, Name: f.Name, Kind: oapi.FindingKind(f.Kind), Detail: f.Detail}
 		t.rows = append(t.rows, []any{f.Rule, f.Ressort, f.Key, f.Name, kindLabel(f.Kind), f.Detail})
 	}
-	d, ok, err := render(ctx, (*string)(req.Params.Format), "consistency", when, func() []table { return []table{t} })
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		hd := oapi.GetConsistencyReport200ResponseHeaders{ContentDisposition: d.headers}
-		if d.csv {
-			return oapi.GetConsistencyReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
-		}
-		return oapi.GetConsistencyReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	if file, ok, err := render(ctx, (*string)(req.Params.Format), "consistency", when, func() []table { return []table{t} }); ok || err != nil {
+		return file, err
 	}
 	return oapi.GetConsistencyReport200JSONResponse{Body: body}, nil
 }
@@ -187,16 +200,8 @@ func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlag
 		}
 		body.Items[i] = oapi.CoverageItem{Nr: c.Anlage.Nr, Name: c.Anlage.Name, Gap: len(regs) == 0, Registers: regs}
 	}
-	d, ok, err := render(ctx, (*string)(req.Params.Format), "anlage-coverage", when, func() []table { return []table{t} })
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		hd := oapi.GetAnlageCoverageReport200ResponseHeaders{ContentDisposition: d.headers}
-		if d.csv {
-			return oapi.GetAnlageCoverageReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
-		}
-		return oapi.GetAnlageCoverageReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	if file, ok, err := render(ctx, (*string)(req.Params.Format), "anlage-coverage", when, func() []table { return []table{t} }); ok || err != nil {
+		return file, err
 	}
 	return oapi.GetAnlageCoverageReport200JSONResponse{Body: body}, nil
 }
@@ -220,16 +225,8 @@ func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedRepor
 		}
 		body.Items[i] = oapi.BlockedItem{Ressort: b.Onlinedienst.Ressort, Key: b.Onlinedienst.Key, Name: b.Onlinedienst.Name, BlockedBy: by}
 	}
-	d, ok, err := render(ctx, (*string)(req.Params.Format), "blocked", when, func() []table { return []table{t} })
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		hd := oapi.GetBlockedReport200ResponseHeaders{ContentDisposition: d.headers}
-		if d.csv {
-			return oapi.GetBlockedReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
-		}
-		return oapi.GetBlockedReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	if file, ok, err := render(ctx, (*string)(req.Params.Format), "blocked", when, func() []table { return []table{t} }); ok || err != nil {
+		return file, err
 	}
 	return oapi.GetBlockedReport200JSONResponse{Body: body}, nil
 }
@@ -265,16 +262,8 @@ func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressRep
 		changes.rows = append(changes.rows, []any{c.Ressort, c.Key, c.Name, kindLabel(c.Kind), string(c.Dimension), c.From, c.To,
 			c.At.UTC().Format(time.RFC3339), c.Actor})
 	}
-	d, ok, err := render(ctx, (*string)(req.Params.Format), "progress", to, func() []table { return []table{changes, ready} })
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		hd := oapi.GetProgressReport200ResponseHeaders{ContentDisposition: d.headers}
-		if d.csv {
-			return oapi.GetProgressReport200TextcsvResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
-		}
-		return oapi.GetProgressReport200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse{Body: d.body, ContentLength: d.length, Headers: hd}, nil
+	if file, ok, err := render(ctx, (*string)(req.Params.Format), "progress", to, func() []table { return []table{changes, ready} }); ok || err != nil {
+		return file, err
 	}
 	return oapi.GetProgressReport200JSONResponse{Body: body}, nil
 }
