@@ -39,8 +39,9 @@ func NewCallerCache(ttl time.Duration) *CallerCache {
 	return &CallerCache{ttl: ttl, entries: map[[32]byte]cachedCaller{}}
 }
 
-// Live reports whether the cache is subscribed to AccessChannel and so may serve callers.
-func (c *CallerCache) Live() bool {
+// subscribed reports whether the cache is subscribed to AccessChannel and so may serve
+// callers (tests wait for it; see export_test.go).
+func (c *CallerCache) subscribed() bool {
 	if c == nil {
 		return false
 	}

@@ -92,7 +92,7 @@ func TestNilCallerCacheCachesNothing(t *testing.T) {
 	gen, loaded := c.begin()
 	c.store(gen, loaded, hashToken("regmo_x"), Caller{User: "u"}, time.Now().Add(time.Hour))
 	c.Invalidate()
-	if _, ok := c.lookup(hashToken("regmo_x"), time.Now()); ok || c.Live() {
+	if _, ok := c.lookup(hashToken("regmo_x"), time.Now()); ok || c.subscribed() {
 		t.Errorf("got a nil cache serving, want nothing")
 	}
 }

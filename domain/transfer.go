@@ -231,7 +231,6 @@ func (e *ImportError) addItem(it *ImportItem, field, format string, args ...any)
 // BadImportError means the body cannot be read as an import at all (not JSON, broken
 // structure); Line or Index say where, when known.
 type BadImportError struct {
-	Line   int
 	Index  int
 	Field  string
 	Detail string

@@ -49,7 +49,8 @@ func newValidator() *validator.Validate {
 		_, ok := ParseRef(fl.Field().String())
 		return ok
 	}))
-	// A dimension marked not applicable must say why (DOMAIN.md: "requires a written reason").
+	// A dimension marked not applicable must say why: not_applicable "requires a written
+	// reason" (e.g. "register keeps no personal data").
 	v.RegisterStructValidation(func(sl validator.StructLevel) {
 		s := sl.Current().Interface().(Status)
 		if s.Stage == StageNotApplicable && !hasReason(s.Note) {

@@ -207,7 +207,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("export", synopsis, stderr)
 	format := fs.String("format", "json", "json or csv (csv needs --kind)")
 	kind := fs.String("kind", "", "only registers or only onlinedienste")
-	var ressorts multiFlag
+	var ressorts stringList
 	fs.Var(&ressorts, "ressort", "only this Ressort (repeatable)")
 	server := fs.String("server", defaultServer, "URL of the regmo server")
 	if rest, err := parseInterleaved(fs, args); err != nil || len(rest) > 0 {
@@ -239,11 +239,6 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// multiFlag collects a repeatable flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // progress draws an upload bar on a terminal; on anything else it is nil and silent, so
 // that scripts and logs get only the summary.
