@@ -239,7 +239,6 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-
 // progress draws an upload bar on a terminal; on anything else it is nil and silent, so
 // that scripts and logs get only the summary.
 type progress struct {
