@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/domain"
 )
 
@@ -98,7 +99,7 @@ func (h *handler) ListRessortOnlinedienste(ctx context.Context, req oapi.ListRes
 // lookup reads an entry now or as of the as_of parameter, with the day that decides what is
 // overdue in it.
 func (h *handler) lookup(ctx context.Context, kind domain.Kind, code, key string, asOf *string) (domain.Entry, string, error) {
-	at, err := h.inventory.AsOf(asOf)
+	at, err := param.AsOf(asOf, h.inventory.Now())
 	if err != nil {
 		return domain.Entry{}, "", err
 	}
@@ -134,7 +135,7 @@ func (h *handler) delete(ctx context.Context, kind domain.Kind, code, key string
 // caller may read. The parameters of all four listings have one shape; a Ressort's listing
 // has no ressort filter.
 func (h *handler) list(ctx context.Context, kind domain.Kind, ressort string, p oapi.ListRegistersParams) (domain.Page, string, error) {
-	at, err := h.inventory.AsOf(p.AsOf)
+	at, err := param.AsOf(p.AsOf, h.inventory.Now())
 	if err != nil {
 		return domain.Page{}, "", err
 	}

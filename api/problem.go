@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/domain"
 )
 
@@ -52,7 +53,7 @@ func problemFor(err error) *problem {
 	var (
 		p          *problem
 		verr       *domain.ValidationError
-		perr       *domain.ParamError
+		perr       *param.Error
 		nf         *domain.NotFoundError
 		referenced *domain.ReferencedError
 		httpErr    *echo.HTTPError
@@ -86,7 +87,11 @@ func problemFor(err error) *problem {
 			"The request breaks rules of the inventory; errors lists every broken field.", fieldErrors(verr.Fields)...)
 	case errors.As(err, &perr):
 		return newProblem(http.StatusBadRequest, "bad-parameter", "Invalid parameter",
-			fmt.Sprintf("Parameter %s %s.", perr.Param, perr.Message), oapi.FieldError{Field: perr.Param, Message: perr.Message})
+			fmt.Sprintf("Parameter %s %s.", perr.Name, perr.Message), oapi.FieldError{Field: perr.Name, Message: perr.Message})
+	case errors.Is(err, domain.ErrCursor):
+		return problemFor(&param.Error{Name: "cursor", Message: "is not a cursor of this listing; pass next_cursor from the previous page with the same filters"})
+	case errors.Is(err, domain.ErrLimit):
+		return problemFor(&param.Error{Name: "limit", Message: fmt.Sprintf("must be between 1 and %d", domain.MaxLimit)})
 	case errors.As(err, &nf):
 		return newProblem(http.StatusNotFound, "not-found", "Not found", nf.Detail+".")
 	case errors.Is(err, domain.ErrPrecondition):

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/domain"
 )
 
@@ -105,7 +106,7 @@ func reportFilter(asOf *time.Time, ressorts *[]string) domain.ReportFilter {
 
 func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessReportRequestObject) (oapi.GetReadinessReportResponseObject, error) {
 	p := req.Params
-	at, err := h.inventory.AsOf(p.AsOf)
+	at, err := param.AsOf(p.AsOf, h.inventory.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 }
 
 func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueReportRequestObject) (oapi.GetOverdueReportResponseObject, error) {
-	at, err := h.inventory.AsOf(req.Params.AsOf)
+	at, err := param.AsOf(req.Params.AsOf, h.inventory.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +157,7 @@ func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueRepor
 }
 
 func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsistencyReportRequestObject) (oapi.GetConsistencyReportResponseObject, error) {
-	at, err := h.inventory.AsOf(req.Params.AsOf)
+	at, err := param.AsOf(req.Params.AsOf, h.inventory.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +178,7 @@ func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsiste
 }
 
 func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlageCoverageReportRequestObject) (oapi.GetAnlageCoverageReportResponseObject, error) {
-	at, err := h.inventory.AsOf(req.Params.AsOf)
+	at, err := param.AsOf(req.Params.AsOf, h.inventory.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +208,7 @@ func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlag
 }
 
 func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedReportRequestObject) (oapi.GetBlockedReportResponseObject, error) {
-	at, err := h.inventory.AsOf(req.Params.AsOf)
+	at, err := param.AsOf(req.Params.AsOf, h.inventory.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -233,13 +234,13 @@ func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedRepor
 
 func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressReportRequestObject) (oapi.GetProgressReportResponseObject, error) {
 	now := h.inventory.Now()
-	from, err := domain.ParseInstant("from", req.Params.From, now)
+	from, err := param.Instant("from", req.Params.From, now)
 	if err != nil {
 		return nil, err
 	}
 	to := now
 	if req.Params.To != nil {
-		if to, err = domain.ParseInstant("to", *req.Params.To, now); err != nil {
+		if to, err = param.Instant("to", *req.Params.To, now); err != nil {
 			return nil, err
 		}
 	}

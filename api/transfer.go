@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/domain"
 )
 
@@ -65,11 +66,11 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 	var src domain.ImportSource
 	switch {
 	case in.csv && p.Kind == nil:
-		return nil, &domain.ParamError{Param: "kind", Message: "is required for a CSV import (registers or onlinedienste)"}
+		return nil, &param.Error{Name: "kind", Message: "is required for a CSV import (registers or onlinedienste)"}
 	case in.csv:
 		src = newCSVImport(in.body, transferKind(string(*p.Kind)))
 	case p.Kind != nil:
-		return nil, &domain.ParamError{Param: "kind", Message: "applies to CSV imports only; a JSON import names its lists"}
+		return nil, &param.Error{Name: "kind", Message: "applies to CSV imports only; a JSON import names its lists"}
 	default:
 		j, err := newJSONImport(in.body)
 		if err != nil {
@@ -81,11 +82,11 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 	replace := p.Mode != nil && *p.Mode == oapi.Replace
 	switch {
 	case replace && p.Ressort == nil:
-		return nil, &domain.ParamError{Param: "ressort", Message: "is required with mode=replace"}
+		return nil, &param.Error{Name: "ressort", Message: "is required with mode=replace"}
 	case replace:
 		opt.Replace = *p.Ressort
 	case p.Ressort != nil:
-		return nil, &domain.ParamError{Param: "ressort", Message: "applies only with mode=replace"}
+		return nil, &param.Error{Name: "ressort", Message: "applies only with mode=replace"}
 	}
 	res, err := h.inventory.Import(ctx, actor(ctx), writeScope(ctx), src, opt)
 	var verr *domain.ImportError
@@ -147,7 +148,7 @@ func (h *handler) ExportInventory(ctx context.Context, req oapi.ExportInventoryR
 	name := "regmo-export-" + h.inventory.Today()
 	if wantsCSV(ctx, (*string)(p.Format)) {
 		if p.Kind == nil {
-			return nil, &domain.ParamError{Param: "kind", Message: "is required for a CSV export (registers or onlinedienste)"}
+			return nil, &param.Error{Name: "kind", Message: "is required for a CSV export (registers or onlinedienste)"}
 		}
 		return exportResponse{contentType: "text/csv; charset=utf-8", filename: name + ".csv",
 			write: func(w io.Writer) error { return writeCSVExportTo(w, kinds[0], export) }}, nil

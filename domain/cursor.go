@@ -2,6 +2,8 @@ package domain
 
 import (
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
@@ -9,13 +11,12 @@ import (
 	"time"
 )
 
-// ParamError is a query parameter that cannot be used as given.
-type ParamError struct {
-	Param   string
-	Message string
-}
+// ErrCursor refuses a cursor that is not one of this listing: garbage, or one made for
+// another endpoint or other filters.
+var ErrCursor = errors.New("not a cursor of this listing")
 
-func (e *ParamError) Error() string { return "parameter " + e.Param + ": " + e.Message }
+// ErrLimit refuses a page size outside 1 to MaxLimit.
+var ErrLimit = fmt.Errorf("a page holds 1 to %d entries", MaxLimit)
 
 // cursor is the position after the last entry of a page. It carries a fingerprint of the
 // endpoint and filters that made it, so that it cannot silently continue another listing.
@@ -32,7 +33,7 @@ func encodeCursor(c cursor) string {
 
 // decodeCursor reads a cursor made for the given fingerprint.
 func decodeCursor(s, fingerprint string) (cursor, error) {
-	bad := &ParamError{Param: "cursor", Message: "is not a cursor of this listing; pass next_cursor from the previous page with the same filters"}
+	bad := ErrCursor
 	data, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(data) > 512 {
 		return cursor{}, bad

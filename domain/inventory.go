@@ -246,7 +246,7 @@ func (inv *Inventory) List(ctx context.Context, scope ReadScope, f Filter) (Page
 		f.Limit = DefaultLimit
 	}
 	if f.Limit < 1 || f.Limit > MaxLimit {
-		return Page{}, &ParamError{Param: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)}
+		return Page{}, ErrLimit
 	}
 	var after *cursor
 	if f.Cursor != "" {

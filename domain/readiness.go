@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// berlin is the time zone whose calendar decides what "today" and "overdue" mean.
-var berlin = mustLoadLocation("Europe/Berlin")
+// Berlin is the time zone whose calendar decides what "today" and "overdue" mean.
+var Berlin = mustLoadLocation("Europe/Berlin")
 
 func mustLoadLocation(name string) *time.Location {
 	loc, err := time.LoadLocation(name)
@@ -17,7 +17,7 @@ func mustLoadLocation(name string) *time.Location {
 }
 
 // Today returns the calendar date of t in Europe/Berlin as YYYY-MM-DD.
-func Today(t time.Time) string { return t.In(berlin).Format(time.DateOnly) }
+func Today(t time.Time) string { return t.In(Berlin).Format(time.DateOnly) }
 
 // Status is where an entry stands in one dimension.
 type Status struct {

@@ -11,45 +11,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// ParseAsOf reads an as_of parameter: an RFC 3339 instant, or a date YYYY-MM-DD meaning the
-// end of that day in Europe/Berlin (for today: now). Instants after now cannot be answered.
-func ParseAsOf(s string, now time.Time) (time.Time, error) { return ParseInstant("as_of", s, now) }
-
-// ParseInstant reads a parameter written like as_of; errors name the parameter.
-func ParseInstant(param, s string, now time.Time) (time.Time, error) {
-	future := &ValidationError{Fields: []FieldError{{Field: param, Message: "lies in the future; the inventory is known only up to now"}}}
-	if d, err := time.ParseInLocation(time.DateOnly, s, berlin); err == nil {
-		if d.Year() < 1 {
-			return time.Time{}, beforeYear1(param)
-		}
-		end := d.AddDate(0, 0, 1).Add(-time.Microsecond) // PostgreSQL keeps microseconds
-		switch today := Today(now); {
-		case s == today:
-			return now, nil
-		case s > today:
-			return time.Time{}, future
-		}
-		return end, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, &ParamError{Param: param, Message: "must be an RFC 3339 timestamp or a date YYYY-MM-DD"}
-	}
-	if t.After(now) {
-		return time.Time{}, future
-	}
-	if t.In(berlin).Year() < 1 {
-		return time.Time{}, beforeYear1(param)
-	}
-	return t, nil
-}
-
-// beforeYear1 refuses the year 0 that RFC 3339 can write: PostgreSQL's calendar goes from
-// 1 BC to AD 1 and has no such year.
-func beforeYear1(param string) error {
-	return &ValidationError{Fields: []FieldError{{Field: param, Message: "lies before the year 1; the inventory has no such past"}}}
-}
-
 // GetAsOf returns an entry as it was at the instant.
 func (inv *Inventory) GetAsOf(ctx context.Context, scope ReadScope, kind Kind, ressort, key string, at time.Time) (Entry, error) {
 	if !scope.Includes(ressort) {
@@ -152,7 +113,7 @@ func (inv *Inventory) events(ctx context.Context, scope ReadScope, f EventFilter
 		f.Limit = DefaultLimit
 	}
 	if f.Limit < 1 || f.Limit > MaxLimit {
-		return EventPage{}, &ParamError{Param: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)}
+		return EventPage{}, ErrLimit
 	}
 	fp := shortHash(fingerprint)
 	var rows []eventRow
@@ -187,7 +148,7 @@ func (inv *Inventory) eventRows(tx *gorm.DB, f EventFilter, fp string, where fun
 		}
 		id, err := strconv.ParseInt(c.Key, 10, 64)
 		if err != nil {
-			return &ParamError{Param: "cursor", Message: "is not a cursor of this listing"}
+			return ErrCursor
 		}
 		q = q.Where("id < ?", id)
 	}
@@ -210,18 +171,6 @@ func (inv *Inventory) eventRows(tx *gorm.DB, f EventFilter, fp string, where fun
 		return fmt.Errorf("store: list events: %w", err)
 	}
 	return nil
-}
-
-// AsOf parses an optional as_of parameter by the service's clock; nil means now.
-func (inv *Inventory) AsOf(s *string) (*time.Time, error) {
-	if s == nil {
-		return nil, nil
-	}
-	t, err := ParseAsOf(*s, inv.now())
-	if err != nil {
-		return nil, err
-	}
-	return &t, nil
 }
 
 // TodayAt is the date in Europe/Berlin at the instant (nil: now) that decides "overdue".
