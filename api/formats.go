@@ -1,18 +1,15 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"mime"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/xuri/excelize/v2"
 
+	"github.com/bremen/regmo/api/render"
 	"github.com/bremen/regmo/domain"
 )
 
@@ -43,136 +40,11 @@ func wantsCSV(ctx context.Context, format *string) bool {
 	return accept
 }
 
-// neutralize defuses a cell that a spreadsheet would run as a formula (CSV injection): a
-// leading =, +, - or @ gets an apostrophe in front.
-func neutralize(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
+// neutralize defuses a cell that a spreadsheet would run as a formula (see render.Neutralize).
+func neutralize(s string) string { return render.Neutralize(s) }
 
 // attachment names a download after the report and its date.
 func attachment(report string, at time.Time, ext string) *string {
 	v := fmt.Sprintf(`attachment; filename="%s-%s.%s"`, report, domain.Today(at), ext)
 	return &v
-}
-
-// table is one section of a report as exports show it: German headers, and cells that are
-// strings or numbers (numbers stay numbers in the workbook).
-type table struct {
-	sheet  string
-	header []string
-	rows   [][]any
-}
-
-// cell renders a value for CSV, neutralising strings.
-func cell(v any) string {
-	switch x := v.(type) {
-	case string:
-		return neutralize(x)
-	case float64:
-		return strconv.FormatFloat(x, 'f', 1, 64)
-	default:
-		return fmt.Sprint(x)
-	}
-}
-
-// writeCSV writes one table as RFC 4180 CSV (CRLF line ends, UTF-8).
-func writeCSV(t table) ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.UseCRLF = true
-	if err := w.Write(t.header); err != nil {
-		return nil, err
-	}
-	for _, row := range t.rows {
-		rec := make([]string, len(row))
-		for i, v := range row {
-			rec[i] = cell(v)
-		}
-		if err := w.Write(rec); err != nil {
-			return nil, err
-		}
-	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
-}
-
-// writeXLSX writes one sheet per table with a bold, frozen header row.
-func writeXLSX(tables []table) ([]byte, error) {
-	f := excelize.NewFile()
-	defer f.Close()
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
-	if err != nil {
-		return nil, fmt.Errorf("xlsx: style: %w", err)
-	}
-	for i, t := range tables {
-		if i == 0 {
-			if err := f.SetSheetName("Sheet1", t.sheet); err != nil {
-				return nil, fmt.Errorf("xlsx: sheet: %w", err)
-			}
-		} else if _, err := f.NewSheet(t.sheet); err != nil {
-			return nil, fmt.Errorf("xlsx: sheet: %w", err)
-		}
-		header := make([]any, len(t.header))
-		for j, h := range t.header {
-			header[j] = h
-		}
-		if err := f.SetSheetRow(t.sheet, "A1", &header); err != nil {
-			return nil, fmt.Errorf("xlsx: header: %w", err)
-		}
-		last, _ := excelize.CoordinatesToCellName(len(t.header), 1)
-		if err := f.SetCellStyle(t.sheet, "A1", last, bold); err != nil {
-			return nil, fmt.Errorf("xlsx: header style: %w", err)
-		}
-		for r, row := range t.rows {
-			values := make([]any, len(row))
-			for j, v := range row {
-				if s, ok := v.(string); ok {
-					v = neutralize(s)
-				}
-				values[j] = v
-			}
-			addr, _ := excelize.CoordinatesToCellName(1, r+2)
-			if err := f.SetSheetRow(t.sheet, addr, &values); err != nil {
-				return nil, fmt.Errorf("xlsx: row %d: %w", r+2, err)
-			}
-		}
-		if err := f.SetPanes(t.sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-			return nil, fmt.Errorf("xlsx: freeze: %w", err)
-		}
-	}
-	var buf bytes.Buffer
-	if _, err := f.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("xlsx: write: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// readinessTables has one row per Ressort × kind × dimension, then the totals.
-func readinessTables(r domain.ReadinessReport) []table {
-	t := table{sheet: "Bereitschaft", header: []string{"Ressort", "Name", "Art", "Dimension", "Anzahl", "vollständig bereit",
-		"nicht begonnen", "geplant", "in Arbeit", "im Test", "live", "nicht anwendbar",
-		"bereit", "bereit %", "überfällig"}}
-	lines := append([]domain.RessortSummary{}, r.Ressorts...)
-	total := r.Total
-	total.Ressort = domain.Ressort{Code: "Gesamt", Name: "alle lesbaren Ressorts"}
-	lines = append(lines, total)
-	for _, rs := range lines {
-		for _, k := range []struct {
-			label string
-			sum   domain.KindSummary
-		}{{"Register", rs.Registers}, {"Onlinedienste", rs.Onlinedienste}} {
-			for _, d := range domain.Dimensions {
-				ds := k.sum.Dimensions[d]
-				row := []any{rs.Ressort.Code, rs.Ressort.Name, k.label, string(d), k.sum.Count, k.sum.FullyReady}
-				for _, s := range domain.Stages {
-					row = append(row, ds.Stages[s])
-				}
-				t.rows = append(t.rows, append(row, ds.Ready, ds.ReadyPct, ds.Overdue))
-			}
-		}
-	}
-	return []table{t}
 }
