@@ -83,8 +83,9 @@ func (a *Access) IssueLoginLink(ctx context.Context, user string, ttl time.Durat
 	s := loginLinkPrefix + base64.RawURLEncoding.EncodeToString(secret[:])
 	hash := sha256.Sum256([]byte(s))
 	expires := a.now().Add(ttl).UTC()
-	if err := a.db.WithContext(ctx).Exec(`INSERT INTO login_links (hash, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		hash[:], user, a.now(), expires).Error; err != nil {
+	// The hash is not the first value after "(": GORM would expand a byte slice there.
+	if err := a.db.WithContext(ctx).Exec(`INSERT INTO login_links (user_name, hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		user, hash[:], a.now(), expires).Error; err != nil {
 		return "", time.Time{}, fmt.Errorf("store: issue login link for %s: %w", user, err)
 	}
 	return s, expires, nil
