@@ -13,7 +13,7 @@ import (
 )
 
 // The bar of one Ressort and dimension is drawn in this many SVG units.
-const barWidth = 300.0
+const barWidth = 200.0
 
 type overviewData struct {
 	Stand, Seit string
@@ -364,7 +364,6 @@ func trendOf(reports []domain.ReadinessReport, at []time.Time) *trendData {
 		t.Points = append(t.Points, p)
 	}
 	patterns := map[domain.Dimension]string{domain.DimensionIDNr: "", domain.DimensionNOOTS: "8 4", domain.DimensionDSC: "2 3"}
-	used := map[float64]bool{}
 	for _, dim := range domain.Dimensions {
 		l := trendLine{Dim: dim, Pattern: patterns[dim]}
 		for _, p := range t.Points {
@@ -372,14 +371,23 @@ func trendOf(reports []domain.ReadinessReport, at []time.Time) *trendData {
 			l.Points += fmt.Sprintf("%.1f,%.1f ", p.X, y)
 			l.Marks = append(l.Marks, mark{X: p.X, Y: y})
 		}
-		// The label at the line's end, moved down where another label sits already.
-		y := l.Marks[len(l.Marks)-1].Y + 4
-		for used[float64(int(y/14))] {
-			y += 14
-		}
-		used[float64(int(y/14))] = true
-		l.LabelY = y
+		l.LabelY = l.Marks[len(l.Marks)-1].Y + 4
 		t.Lines = append(t.Lines, l)
+	}
+	// The labels at the lines' ends, at least 14 units apart, so that none hides another.
+	order := []int{0, 1, 2}
+	sort.Slice(order, func(i, j int) bool { return t.Lines[order[i]].LabelY < t.Lines[order[j]].LabelY })
+	for k := 1; k < len(order); k++ {
+		prev, cur := &t.Lines[order[k-1]], &t.Lines[order[k]]
+		if cur.LabelY < prev.LabelY+14 {
+			cur.LabelY = prev.LabelY + 14
+		}
+	}
+	if last := &t.Lines[order[len(order)-1]]; last.LabelY > trendH-4 {
+		shift := last.LabelY - (trendH - 4)
+		for i := range t.Lines {
+			t.Lines[i].LabelY -= shift
+		}
 	}
 	return t
 }
