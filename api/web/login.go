@@ -54,6 +54,7 @@ func (h *Handler) loginLink(w http.ResponseWriter, r *http.Request) {
 
 // oidcClient is the connection to the OpenID provider, discovered at the first login.
 type oidcClient struct {
+	provider *oidc.Provider
 	verifier *oidc.IDTokenVerifier
 	oauth    oauth2.Config
 }
@@ -81,6 +82,7 @@ func (h *Handler) provider(ctx context.Context) (*oidcClient, error) {
 		return nil, fmt.Errorf("oidc: discover %s: %w", c.Issuer, err)
 	}
 	h.oidc = &oidcClient{
+		provider: p,
 		verifier: p.Verifier(&oidc.Config{ClientID: c.ClientID}),
 		oauth: oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: p.Endpoint(),
 			RedirectURL: h.cfg.PublicURL + "/auth/callback", Scopes: []string{oidc.ScopeOpenID, "profile", "email"}},
@@ -165,6 +167,18 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, _ := claims[h.cfg.OIDC.UserClaim].(string)
+	if name == "" {
+		// Some providers put the profile claims only into the UserInfo answer.
+		info, err := c.provider.UserInfo(cctx, oauth2.StaticTokenSource(tok))
+		if err != nil || info.Subject != idToken.Subject {
+			refuse("Der Anmeldedienst hat Ihren Namen nicht übermittelt. Bitte wenden Sie sich an die Administration von regmo.", err)
+			return
+		}
+		var more map[string]any
+		if err := info.Claims(&more); err == nil {
+			name, _ = more[h.cfg.OIDC.UserClaim].(string)
+		}
+	}
 	caller, err := h.cfg.Access.CallerByName(ctx, name)
 	if errors.Is(err, domain.ErrUnauthenticated) {
 		_ = h.sessions.Destroy(ctx)

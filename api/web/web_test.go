@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -66,6 +67,13 @@ func skipWithoutDB(t testing.TB) {
 
 func newEnv(t testing.TB, cfg api.Config) *env {
 	t.Helper()
+	return newEnvOn(t, cfg, nil)
+}
+
+// newEnvOn is newEnv serving on ln (nil: a new listener), for tests that must know the
+// address before the server is built.
+func newEnvOn(t testing.TB, cfg api.Config, ln net.Listener) *env {
+	t.Helper()
 	skipWithoutDB(t)
 	dsn := testdb.DSN(t)
 	owner := testdb.Open(t, dsn)
@@ -95,7 +103,12 @@ func newEnv(t testing.TB, cfg api.Config) *env {
 		t.Fatalf("api.New: %v", err)
 	}
 	t.Cleanup(srv.Close)
-	ts := httptest.NewServer(srv)
+	ts := httptest.NewUnstartedServer(srv)
+	if ln != nil {
+		ts.Listener.Close()
+		ts.Listener = ln
+	}
+	ts.Start()
 	t.Cleanup(ts.Close)
 	return &env{t: t, url: ts.URL, owner: owner, clock: c, srv: srv}
 }
