@@ -180,10 +180,10 @@ func New(cfg Config) (*Server, error) {
 // Call it before closing the database.
 func (s *Server) Close() { s.stopOnce.Do(s.stop) }
 
-// ServeHTTP makes the server an http.Handler: the API's paths go to its router, every other
-// path to the web interface.
+// ServeHTTP makes the server an http.Handler: the web interface's pages go to it, every other
+// path to the API's router, which fails closed on anything openapi.yaml does not name.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.web == nil || isAPIPath(r.URL.Path) {
+	if s.web == nil || !web.Owns(r.URL.Path) {
 		s.echo.ServeHTTP(w, r)
 		return
 	}

@@ -23,13 +23,3 @@ func (a webAuthorizer) Authorize(caller domain.Caller, op, method, ressort strin
 	}
 	return true, g.read, g.write, nil
 }
-
-// isAPIPath tells the API's paths from the web interface's: /v1 and the open operations
-// stay with the Echo router, which fails closed on anything openapi.yaml does not name.
-func isAPIPath(p string) bool {
-	switch p {
-	case "/v1", "/healthz", "/readyz", "/openapi.yaml":
-		return true
-	}
-	return len(p) > 3 && p[:4] == "/v1/"
-}

@@ -172,8 +172,24 @@ func (h *Handler) routes() *http.ServeMux {
 	m.HandleFunc("GET /verwaltung/nutzer/{name}", h.authed(h.adminUserPage))
 	m.HandleFunc("POST /verwaltung/nutzer/{name}/tokens", h.authed(h.adminIssueToken))
 	m.HandleFunc("POST /verwaltung/nutzer/{name}/tokens/{id}/widerrufen", h.authed(h.adminRevokeToken))
-	m.HandleFunc("/", h.notFound)
+	m.HandleFunc("/", h.notFound) // an owned path without a page (e.g. /ressorts/)
 	return m
+}
+
+// Owns reports whether a path belongs to the web interface; the API's server sends every
+// other path to the API. The list is the routes' above: /v1, /healthz, /readyz,
+// /openapi.yaml and anything unknown stay with the API.
+func Owns(p string) bool {
+	switch p {
+	case "/", "/anmelden", "/abmelden", "/druck", "/berichte", "/import", "/verwaltung":
+		return true
+	}
+	for _, prefix := range []string{"/static/", "/anmelden/", "/auth/", "/ressorts/", "/berichte/", "/import/", "/verwaltung/"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // contentSecurityPolicy allows nothing but the service's own style sheet and images: no

@@ -198,10 +198,10 @@ func (b *browser) post(path string, form url.Values) page {
 func entryForm(csrf, version, nootsStage string) url.Values {
 	return url.Values{"csrf": {csrf}, "version": {version}, "name": {"Melderegister"}, "idnrg_anlage_nr": {"1"},
 		"legal_basis": {"Bundesmeldegesetz"}, "fachverfahren": {"VOIS|MESO"},
-		"description":     {"Melderegister der Stadtgemeinde Bremen, geführt vom Bürgeramt."},
-		"idnr_stage":      {"live"}, "idnr_note": {"Erstbefüllung über das BZSt abgeschlossen."},
-		"noots_stage":     {nootsStage}, "noots_target_date": {"2026-06-30"}, "noots_note": {"Readiness-Check in der Referenzumgebung."},
-		"dsc_stage":       {"in_progress"}, "dsc_target_date": {"2026-12-31"}}
+		"description": {"Melderegister der Stadtgemeinde Bremen, geführt vom Bürgeramt."},
+		"idnr_stage":  {"live"}, "idnr_note": {"Erstbefüllung über das BZSt abgeschlossen."},
+		"noots_stage": {nootsStage}, "noots_target_date": {"2026-06-30"}, "noots_note": {"Readiness-Check in der Referenzumgebung."},
+		"dsc_stage": {"in_progress"}, "dsc_target_date": {"2026-12-31"}}
 }
 
 const melderegister = "/ressorts/SIS/register/melderegister"
@@ -513,7 +513,11 @@ func TestPages(t *testing.T) {
 	if code, _ := b.get("/ressorts/SIS/register/gibt-es-nicht"); code != http.StatusNotFound {
 		t.Errorf("missing entry = %d, want 404", code)
 	}
-	if code, _ := b.get("/nirgendwo"); code != http.StatusNotFound {
+	if code, _ := b.get("/ressorts/"); code != http.StatusNotFound {
 		t.Errorf("unknown page = %d, want 404", code)
+	}
+	// A path the web interface does not own is the API's: a problem, not a page.
+	if p := b.page("/nirgendwo"); p.code != http.StatusNotFound || !strings.HasPrefix(p.hdr.Get("Content-Type"), "application/problem+json") {
+		t.Errorf("GET /nirgendwo = %d %s, want the API's 404 problem", p.code, p.hdr.Get("Content-Type"))
 	}
 }

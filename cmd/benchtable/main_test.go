@@ -58,8 +58,8 @@ func TestBenchLine(t *testing.T) {
 func TestRowsWithoutGoBenchmarks(t *testing.T) {
 	rep := &report{cfg: config{goBench: true, conns: []int{1, 16, 64}}, goResults: map[string][]map[string]float64{}}
 	rows := rep.rows()
-	if len(rows) != 4 {
-		t.Fatalf("%d rows, want 4 (report, import, re-import, decision)", len(rows))
+	if len(rows) != 5 {
+		t.Fatalf("%d rows, want 5 (report, import, re-import, web overview, decision)", len(rows))
 	}
 	for _, r := range rows {
 		if r[1] != notAvailable {
