@@ -12,7 +12,7 @@ REDOCLY := @redocly/cli@2.77.0
 # this machine's Go defaults to GOTOOLCHAIN=local, so let it fetch that one when older.
 export GOTOOLCHAIN ?= auto
 
-.PHONY: run stop test bench bench-go bench-tools loadtest generate check-generated lint check postgres build clean
+.PHONY: run stop test chromium bench bench-go bench-tools loadtest generate check-generated lint check postgres build clean
 
 build:
 	$(GO) build -o $(BIN)/regmo ./cmd/regmo
@@ -34,9 +34,12 @@ run: postgres build
 	$(BIN)/regmo seed demo; \
 	$(BIN)/regmo user list | grep -q '^admin ' || $(BIN)/regmo user add admin --role admin; \
 	token=$$($(BIN)/regmo token issue admin --ttl 24h --label "make run" 2>/dev/null); \
+	link=$$($(BIN)/regmo login-link admin); \
 	echo; \
 	echo "PostgreSQL:  $$url (stop it with: make stop)"; \
 	echo "API:         http://127.0.0.1:8080  (contract: http://127.0.0.1:8080/openapi.yaml)"; \
+	echo "Anmelden:    $$link"; \
+	echo "             (im Browser öffnen; gilt 15 Minuten und einmal; neuer Link: DATABASE_URL='$$url' $(BIN)/regmo login-link admin)"; \
 	echo "Admin token: $$token"; \
 	echo "             export REGMO_TOKEN=$$token"; \
 	echo "More tokens: DATABASE_URL='$$url' $(BIN)/regmo token issue NAME --ttl 720h --label TEXT"; \
@@ -46,13 +49,34 @@ run: postgres build
 stop:
 	@if [ -x $(BIN)/devdb ]; then $(BIN)/devdb stop -dir $(PGDIR); else $(GO) run ./cmd/devdb stop -dir $(PGDIR); fi
 
-test: postgres
+# The browser tests of the web interface need Chromium (Debian's package) and axe-core (npm,
+# pinned, fetched into $(DATA)/npm, not committed).
+AXE_VERSION := 4.10.3
+AXE         := $(DATA)/npm/node_modules/axe-core/axe.min.js
+
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
+	fi
+
+$(AXE):
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "installing npm to fetch axe-core for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q nodejs npm; \
+	fi
+	mkdir -p $(DATA)/npm
+	npm install --prefix $(DATA)/npm --no-save --no-audit --no-fund axe-core@$(AXE_VERSION)
+
+test: postgres chromium $(AXE)
 	@set -e; \
 	$(GO) build -o $(BIN)/devdb ./cmd/devdb; \
 	dir=$$(mktemp -d /tmp/regmo-test.XXXXXX); chmod 755 $$dir; \
 	trap '$(BIN)/devdb destroy -dir $$dir/pg >/dev/null; rm -rf $$dir' EXIT; \
 	url=$$($(BIN)/devdb start -dir $$dir/pg -fast); \
-	REGMO_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 ./...
+	REGMO_TEST_DATABASE_URL="$$url" REGMO_BROWSER_TEST=required REGMO_AXE="$(abspath $(AXE))" $(GO) test -race -count=1 ./...
 
 # The benchmark suite (cmd/benchtable): a throwaway PostgreSQL (fsync off), regmo and the bare
 # baseline server (cmd/baseline) under wrk at 1, 16 and 64 connections, then the Go benchmarks

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/api/param"
+	"github.com/bremen/regmo/api/render"
 	"github.com/bremen/regmo/domain"
 )
 
@@ -54,9 +55,9 @@ const (
 	mediaXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 )
 
-// render turns a report into CSV or a workbook when the client asked for one; ok is false
-// for JSON. tables is called only then.
-func render(ctx context.Context, format *string, name string, at time.Time, tables func() []table) (reportFile, bool, error) {
+// renderReport turns a report into CSV or a workbook when the client asked for one; ok is
+// false for JSON. tables is called only then.
+func renderReport(ctx context.Context, format *string, name string, at time.Time, tables func() []render.Table) (reportFile, bool, error) {
 	f := "json"
 	if format != nil {
 		f = *format
@@ -68,10 +69,10 @@ func render(ctx context.Context, format *string, name string, at time.Time, tabl
 	switch f {
 	case "csv":
 		file.contentType = mediaCSV
-		file.data, err = writeCSV(tables()[0])
+		file.data, err = render.CSV(tables()[0])
 	case "xlsx":
 		file.contentType = mediaXLSX
-		file.data, err = writeXLSX(tables())
+		file.data, err = render.XLSX(tables())
 	default:
 		return reportFile{}, false, nil
 	}
@@ -121,7 +122,7 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	if err != nil {
 		return nil, err
 	}
-	if file, ok, err := render(ctx, (*string)(p.Format), "readiness", r.AsOf, func() []table { return readinessTables(r) }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(p.Format), "readiness", r.AsOf, func() []render.Table { return render.Readiness(r) }); ok || err != nil {
 		return file, err
 	}
 	body := oapi.ReadinessReport{AsOf: r.AsOf, GeneratedAt: r.GeneratedAt, Ressorts: make([]oapi.RessortReadiness, len(r.Ressorts))}
@@ -144,13 +145,11 @@ func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueRepor
 		return nil, err
 	}
 	body := oapi.OverdueReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.OverdueItem, len(items))}
-	t := table{sheet: "Überfällig", header: []string{"Ressort", "Schlüssel", "Name", "Art", "Dimension", "Stufe", "Zieldatum", "Tage überfällig"}}
 	for i, it := range items {
 		body.Items[i] = oapi.OverdueItem{Ressort: it.Ressort, Key: it.Key, Name: it.Name, Kind: oapi.OverdueItemKind(it.Kind),
 			Dimension: oapi.OverdueItemDimension(it.Dimension), Stage: oapi.Stage(it.Stage), TargetDate: it.TargetDate, DaysOverdue: it.DaysOverdue}
-		t.rows = append(t.rows, []any{it.Ressort, it.Key, it.Name, kindLabel(it.Kind), it.Dimension, it.Stage, it.TargetDate, it.DaysOverdue})
 	}
-	if file, ok, err := render(ctx, (*string)(req.Params.Format), "overdue", when, func() []table { return []table{t} }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "overdue", when, func() []render.Table { return render.Overdue(items) }); ok || err != nil {
 		return file, err
 	}
 	return oapi.GetOverdueReport200JSONResponse{Body: body}, nil
@@ -166,12 +165,10 @@ func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsiste
 		return nil, err
 	}
 	body := oapi.ConsistencyReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Findings: make([]oapi.Finding, len(findings))}
-	t := table{sheet: "Befunde", header: []string{"Regel", "Ressort", "Schlüssel", "Name", "Art", "Befund"}}
 	for i, f := range findings {
 		body.Findings[i] = oapi.Finding{Rule: f.Rule, Ressort: f.Ressort, Key: f.Key, Name: f.Name, Kind: oapi.FindingKind(f.Kind), Detail: f.Detail}
-		t.rows = append(t.rows, []any{f.Rule, f.Ressort, f.Key, f.Name, kindLabel(f.Kind), f.Detail})
 	}
-	if file, ok, err := render(ctx, (*string)(req.Params.Format), "consistency", when, func() []table { return []table{t} }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "consistency", when, func() []render.Table { return render.Consistency(findings) }); ok || err != nil {
 		return file, err
 	}
 	return oapi.GetConsistencyReport200JSONResponse{Body: body}, nil
@@ -187,21 +184,15 @@ func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlag
 		return nil, err
 	}
 	body := oapi.AnlageCoverageReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.CoverageItem, len(coverage))}
-	t := table{sheet: "Anlage-Abdeckung", header: []string{"Nr.", "Register der Anlage", "Lücke", "Ressort", "Schlüssel", "Name", "IDNr", "NOOTS", "DSC"}}
 	for i, c := range coverage {
 		regs := make([]oapi.RegisterStages, len(c.Registers))
 		for j, e := range c.Registers {
 			regs[j] = oapi.RegisterStages{Ressort: e.Ressort, Key: e.Key, Name: e.Name, Idnr: oapi.Stage(e.Readiness.IDNr.Stage),
 				Noots: oapi.Stage(e.Readiness.NOOTS.Stage), Dsc: oapi.Stage(e.Readiness.DSC.Stage)}
-			t.rows = append(t.rows, []any{c.Anlage.Nr, c.Anlage.Name, "nein", e.Ressort, e.Key, e.Name,
-				string(e.Readiness.IDNr.Stage), string(e.Readiness.NOOTS.Stage), string(e.Readiness.DSC.Stage)})
-		}
-		if len(regs) == 0 {
-			t.rows = append(t.rows, []any{c.Anlage.Nr, c.Anlage.Name, "ja", "", "", "", "", "", ""})
 		}
 		body.Items[i] = oapi.CoverageItem{Nr: c.Anlage.Nr, Name: c.Anlage.Name, Gap: len(regs) == 0, Registers: regs}
 	}
-	if file, ok, err := render(ctx, (*string)(req.Params.Format), "anlage-coverage", when, func() []table { return []table{t} }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "anlage-coverage", when, func() []render.Table { return render.AnlageCoverage(coverage) }); ok || err != nil {
 		return file, err
 	}
 	return oapi.GetAnlageCoverageReport200JSONResponse{Body: body}, nil
@@ -217,16 +208,14 @@ func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedRepor
 		return nil, err
 	}
 	body := oapi.BlockedReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.BlockedItem, len(blocked))}
-	t := table{sheet: "Blockiert", header: []string{"Ressort", "Schlüssel", "Onlinedienst", "blockiert durch Ressort", "Register-Schlüssel", "Register", "NOOTS-Stufe"}}
 	for i, b := range blocked {
 		by := make([]oapi.Blocker, len(b.Blockers))
 		for j, r := range b.Blockers {
 			by[j] = oapi.Blocker{Ressort: r.Ressort, Key: r.Key, Name: r.Name, NootsStage: oapi.Stage(r.NOOTSStage)}
-			t.rows = append(t.rows, []any{b.Onlinedienst.Ressort, b.Onlinedienst.Key, b.Onlinedienst.Name, r.Ressort, r.Key, r.Name, string(r.NOOTSStage)})
 		}
 		body.Items[i] = oapi.BlockedItem{Ressort: b.Onlinedienst.Ressort, Key: b.Onlinedienst.Key, Name: b.Onlinedienst.Name, BlockedBy: by}
 	}
-	if file, ok, err := render(ctx, (*string)(req.Params.Format), "blocked", when, func() []table { return []table{t} }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "blocked", when, func() []render.Table { return render.Blocked(blocked) }); ok || err != nil {
 		return file, err
 	}
 	return oapi.GetBlockedReport200JSONResponse{Body: body}, nil
@@ -250,29 +239,16 @@ func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressRep
 	}
 	body := oapi.ProgressReport{From: p.From, To: p.To, GeneratedAt: now.UTC(),
 		Ready: make([]oapi.ProgressLine, len(p.Lines)), Changes: make([]oapi.StageChange, len(p.Changes))}
-	ready := table{sheet: "Stand", header: []string{"Ressort", "Art", "Dimension", "Anzahl am Beginn", "bereit am Beginn", "Anzahl am Ende", "bereit am Ende"}}
-	changes := table{sheet: "Änderungen", header: []string{"Ressort", "Schlüssel", "Name", "Art", "Dimension", "von", "nach", "Zeitpunkt", "geändert von"}}
 	for i, l := range p.Lines {
 		body.Ready[i] = oapi.ProgressLine{Ressort: l.Ressort, Kind: oapi.ProgressLineKind(l.Kind), Dimension: oapi.ProgressLineDimension(l.Dimension),
 			CountFrom: l.CountFrom, ReadyFrom: l.ReadyFrom, CountTo: l.CountTo, ReadyTo: l.ReadyTo}
-		ready.rows = append(ready.rows, []any{l.Ressort, kindLabel(l.Kind), string(l.Dimension), l.CountFrom, l.ReadyFrom, l.CountTo, l.ReadyTo})
 	}
 	for i, c := range p.Changes {
 		body.Changes[i] = oapi.StageChange{Ressort: c.Ressort, Key: c.Key, Name: c.Name, Kind: oapi.StageChangeKind(c.Kind),
 			Dimension: oapi.StageChangeDimension(c.Dimension), From: c.From, To: c.To, At: c.At.UTC(), Actor: c.Actor}
-		changes.rows = append(changes.rows, []any{c.Ressort, c.Key, c.Name, kindLabel(c.Kind), string(c.Dimension), c.From, c.To,
-			c.At.UTC().Format(time.RFC3339), c.Actor})
 	}
-	if file, ok, err := render(ctx, (*string)(req.Params.Format), "progress", to, func() []table { return []table{changes, ready} }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "progress", to, func() []render.Table { return render.Progress(p) }); ok || err != nil {
 		return file, err
 	}
 	return oapi.GetProgressReport200JSONResponse{Body: body}, nil
-}
-
-// kindLabel is how exports name a kind.
-func kindLabel(k domain.Kind) string {
-	if k == domain.KindOnlinedienst {
-		return "Onlinedienst"
-	}
-	return "Register"
 }

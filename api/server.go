@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -17,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/api/web"
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/policies"
 )
@@ -38,6 +40,10 @@ type Config struct {
 	// CallerTTL bounds how long an authenticated caller is answered from memory; 0 means
 	// one second, a negative value reads every caller from the database.
 	CallerTTL time.Duration
+	// Web configures the web interface served beside the API (pages under /).
+	Web web.Options
+	// NoWeb leaves the web interface out: every path goes to the API.
+	NoWeb bool
 }
 
 // defaultCallerTTL is the longest a lost notification could leave a revoked right in force:
@@ -61,6 +67,8 @@ type Server struct {
 	// stop ends the background work New started; Close calls it once.
 	stop     func()
 	stopOnce sync.Once
+	// web serves every path that is not the API's; nil without the web interface.
+	web *web.Handler
 	// handlerHook, when set, learns the operation of every request that reaches its handler
 	// (tests, see export_test.go).
 	handlerHook func(operationID string)
@@ -138,6 +146,14 @@ func New(cfg Config) (*Server, error) {
 	if err := s.register(oapi.NewStrictHandler(h, nil)); err != nil {
 		return nil, err
 	}
+	if !cfg.NoWeb {
+		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory,
+			Access: access, Ressorts: h.ressorts, DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
+			CSVImport: func(r io.Reader, k domain.Kind) domain.ImportSource { return newCSVImport(r, k) }})
+		if err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -150,7 +166,13 @@ func New(cfg Config) (*Server, error) {
 			s.log.Info("database answers again")
 		})
 	}()
-	s.stop = func() { cancel(); <-done }
+	s.stop = func() {
+		cancel()
+		<-done
+		if s.web != nil {
+			s.web.Close()
+		}
+	}
 	return s, nil
 }
 
@@ -158,8 +180,15 @@ func New(cfg Config) (*Server, error) {
 // Call it before closing the database.
 func (s *Server) Close() { s.stopOnce.Do(s.stop) }
 
-// ServeHTTP makes the server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+// ServeHTTP makes the server an http.Handler: the web interface's pages go to it, every other
+// path to the API's router, which fails closed on anything openapi.yaml does not name.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.web == nil || !web.Owns(r.URL.Path) {
+		s.echo.ServeHTTP(w, r)
+		return
+	}
+	s.web.ServeHTTP(w, r)
+}
 
 // Ping checks that the database answers; readiness and start-up use it.
 func ping(ctx context.Context, db *gorm.DB) error {

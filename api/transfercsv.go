@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bremen/regmo/api/render"
 	"github.com/bremen/regmo/domain"
 )
 
@@ -118,7 +119,7 @@ func csvColumns(kind domain.Kind) []csvColumn {
 // unneutralize removes the ' the export puts before a cell that a spreadsheet would run as
 // a formula, and nothing else.
 func unneutralize(s string) string {
-	if len(s) >= 2 && s[0] == '\'' && strings.IndexByte(formulaStarts, s[1]) >= 0 {
+	if len(s) >= 2 && s[0] == '\'' && strings.IndexByte(render.FormulaStarts, s[1]) >= 0 {
 		return s[1:]
 	}
 	return s
@@ -418,13 +419,13 @@ func (c *csvImport) recordRead(rec []string, err error) {
 
 // writeCSVExport writes entries of one kind in the import format.
 type csvExport struct {
-	w    *csvWriter
+	w    *render.CSVWriter
 	cols []csvColumn
 	row  []string
 }
 
 func newCSVExport(w io.Writer, kind domain.Kind) (*csvExport, error) {
-	cw := newCSVWriter(w)
+	cw := render.NewCSVWriter(w)
 	cols := csvColumns(kind)
 	header := make([]string, len(cols))
 	for i, col := range cols {

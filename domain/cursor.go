@@ -2,10 +2,10 @@ package domain
 
 import (
 	"crypto/sha256"
-	"errors"
-	"fmt"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"

@@ -7,8 +7,13 @@ import "slices"
 type Precondition struct {
 	set      bool
 	any      bool
+	absent   bool
 	versions []int64
 }
+
+// IfAbsent requires that no entry exists (If-None-Match: *): a form that creates an entry
+// must not overwrite one created meanwhile.
+func IfAbsent() Precondition { return Precondition{set: true, absent: true} }
 
 // IfExists requires that the entry exists, in any version (If-Match: *).
 func IfExists() Precondition { return Precondition{set: true, any: true} }
@@ -24,8 +29,8 @@ func (p Precondition) holds(current *Entry) bool {
 	if !p.set {
 		return true
 	}
-	if current == nil {
-		return false
+	if p.absent || current == nil {
+		return p.absent && current == nil
 	}
 	return p.any || slices.Contains(p.versions, current.Version)
 }

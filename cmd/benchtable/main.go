@@ -421,11 +421,11 @@ func parseWrk(text string) (httpResult, error) {
 var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+(.+)$`)
 
 // goBenchmarks are the benchmarks the table shows, by package; others are not run.
-const goBenchmarks = `^(BenchmarkDecide|BenchmarkDecideUncached|BenchmarkReadinessReport|BenchmarkImport|BenchmarkScopedRead)$`
+const goBenchmarks = `^(BenchmarkDecide|BenchmarkDecideUncached|BenchmarkReadinessReport|BenchmarkImport|BenchmarkScopedRead|BenchmarkOverview)$`
 
 func goPart(ctx context.Context, env *harness.Env, cfg config, rep *report) error {
 	env.Logf("Go benchmarks (-count %d); BenchmarkReadinessReport seeds 1,000,000 entries per count", cfg.runs)
-	args := []string{"test", "-p", "1", "-run", "^$", "-bench", goBenchmarks, "-count", strconv.Itoa(cfg.runs), "./api", "./domain"}
+	args := []string{"test", "-p", "1", "-run", "^$", "-bench", goBenchmarks, "-count", strconv.Itoa(cfg.runs), "./api", "./api/web", "./domain"}
 	cmd := harness.Command(ctx, cfg.goCmd, args...)
 	cmd.Env = append(os.Environ(), "REGMO_TEST_DATABASE_URL="+env.AdminURL)
 	logPath := filepath.Join(env.Dir, "gobench.log")
@@ -680,6 +680,12 @@ func (r *report) rows() [][]string {
 		if tx, ok := r.metric("BenchmarkScopedRead/"+q.name+"/transaction", "ns/op"); ok {
 			rows = append(rows, []string{"↳ for comparison: BEGIN, scope, query, COMMIT", dur(tx / 1e9), "", fmt.Sprintf("%.2f×", tx/un), "", ""})
 		}
+	}
+	// The web interface's overview (issue 13)
+	if d, ok := r.metric("BenchmarkOverview", "ns/op"); ok {
+		rows = append(rows, []string{"Web overview, 10,000 entries", dur(d / 1e9), "", "", "< 200 ms", verdict(d < 200e6)})
+	} else {
+		rows = append(rows, []string{"Web overview, 10,000 entries", notAvailable, "", "", "< 200 ms", ""})
 	}
 	// Authorization
 	if d, ok := r.metric("BenchmarkDecide", "ns/op"); ok {

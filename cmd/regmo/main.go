@@ -34,6 +34,7 @@ Usage:
   regmo user list             list users and their bindings
   regmo token issue NAME [--ttl 720h] [--label TEXT]    print a new API token on stdout
   regmo token revoke ID       revoke a token at once
+  regmo login-link USER       print a one-time login link for the web interface (15 minutes)
 
 Roles: ressortverantwortliche (needs --ressort), ozg-koordination, admin.
 
@@ -45,6 +46,12 @@ Environment:
   REGMO_MIGRATE       "false" skips migrations when serve starts
   REGMO_LOG_LEVEL     debug, info (default), warn, error
   REGMO_TRUSTED_PROXIES  addresses/prefixes whose X-Forwarded-For is trusted (default none)
+  REGMO_PUBLIC_URL    where browsers reach the web interface (default http://127.0.0.1:8080);
+                      https:// marks the session cookie Secure
+  REGMO_OIDC_ISSUER, REGMO_OIDC_CLIENT_ID, REGMO_OIDC_CLIENT_SECRET
+                      single sign-on through an OpenID provider (redirect URL:
+                      <REGMO_PUBLIC_URL>/auth/callback)
+  REGMO_OIDC_USER_CLAIM  the ID token claim that names the regmo user (default preferred_username)
 `
 
 func main() {
@@ -88,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return userCmd(ctx, args[1:], stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, args[1:], stdout, stderr)
+	case "login-link":
+		return loginLink(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "regmo: unknown command %q\n\n%s", args[0], usage)
 	return exitError(2)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/api"
+	"github.com/bremen/regmo/api/web"
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/migrations"
 	"gorm.io/gorm"
@@ -69,7 +70,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if metricsAddr != "" {
 		metrics = api.NewMetrics()
 	}
-	srv, err := api.New(api.Config{DB: db, Log: log, TrustedProxies: os.Getenv("REGMO_TRUSTED_PROXIES"), Metrics: metrics})
+	srv, err := api.New(api.Config{DB: db, Log: log, TrustedProxies: os.Getenv("REGMO_TRUSTED_PROXIES"), Metrics: metrics,
+		Web: webOptions()})
 	if err != nil {
 		return err
 	}
@@ -117,6 +119,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// webOptions reads the web interface's settings from the environment.
+func webOptions() web.Options {
+	o := web.Options{PublicURL: publicURL(), SecureCookies: os.Getenv("REGMO_COOKIE_SECURE") == "true"}
+	issuer, id, secret := os.Getenv("REGMO_OIDC_ISSUER"), os.Getenv("REGMO_OIDC_CLIENT_ID"), os.Getenv("REGMO_OIDC_CLIENT_SECRET")
+	if issuer != "" && id != "" && secret != "" {
+		o.OIDC = &web.OIDC{Issuer: issuer, ClientID: id, ClientSecret: secret, UserClaim: os.Getenv("REGMO_OIDC_USER_CLAIM")}
+	}
+	return o
 }
 
 // migrateUp applies the pending migrations as DATABASE_URL's role, which owns the schema.
