@@ -290,29 +290,16 @@ func importMemberName(kind domain.Kind) string {
 	return "registers"
 }
 
-// decodeProblem names the field encoding/json could not decode.
+// decodeProblem reports an item that the contract's schema let through but encoding/json
+// could not decode: the two disagree, which must never let the item pass. The schema names
+// every broken field itself, so this is the fallback, in the decoder's own words.
 func decodeProblem(err error) domain.FieldError {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
 		// The content's fields are promoted into the item; the path names them as sent.
-		return domain.FieldError{Field: strings.TrimPrefix(typeErr.Field, "Content."), Message: "must be " + jsonTypeName(typeErr.Type.String())}
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return domain.FieldError{Field: clip(strings.Trim(name, `"`)), Message: "is not a field of this kind of entry (names are case-sensitive)"}
+		return domain.FieldError{Field: strings.TrimPrefix(typeErr.Field, "Content."), Message: "has a value of the wrong type"}
 	}
 	return domain.FieldError{Field: "", Message: "cannot be read: " + err.Error()}
-}
-
-func jsonTypeName(goType string) string {
-	switch {
-	case goType == "string" || goType == "domain.Stage":
-		return "a string"
-	case goType == "int" || goType == "*int":
-		return "a whole number"
-	case strings.HasPrefix(goType, "[]"):
-		return "an array of strings"
-	}
-	return "an object"
 }
 
 // clip keeps a name from a client short enough to quote in an answer.
