@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -135,90 +136,88 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	return oapi.GetReadinessReport200JSONResponse{Body: body}, nil
 }
 
+// findingsReport answers a report read as of an instant over some Ressorts: it parses the
+// parameters, reads with read in the caller's scope, and answers the file the client asked
+// for or the JSON body toJSON makes. R is the operation's response type; reportFile is one.
+func findingsReport[T any, R any](ctx context.Context, h *handler, asOf *string, ressorts *[]string, format *string, name string,
+	read func(context.Context, domain.ReadScope, domain.ReportFilter) (T, time.Time, error),
+	tables func(T) []render.Table, toJSON func(T, time.Time) R) (R, error) {
+	var none R
+	at, err := param.AsOf(asOf, h.inventory.Now())
+	if err != nil {
+		return none, err
+	}
+	found, when, err := read(ctx, readScope(ctx), reportFilter(at, ressorts))
+	if err != nil {
+		return none, err
+	}
+	file, ok, err := renderReport(ctx, format, name, when, func() []render.Table { return tables(found) })
+	if err != nil || !ok {
+		return toJSON(found, when), err
+	}
+	answer, isAnswer := any(file).(R)
+	if !isAnswer {
+		return none, fmt.Errorf("api: report %s cannot answer a file", name)
+	}
+	return answer, nil
+}
+
 func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueReportRequestObject) (oapi.GetOverdueReportResponseObject, error) {
-	at, err := param.AsOf(req.Params.AsOf, h.inventory.Now())
-	if err != nil {
-		return nil, err
-	}
-	items, when, err := h.inventory.Overdue(ctx, readScope(ctx), reportFilter(at, req.Params.Ressort))
-	if err != nil {
-		return nil, err
-	}
-	body := oapi.OverdueReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.OverdueItem, len(items))}
-	for i, it := range items {
-		body.Items[i] = oapi.OverdueItem{Ressort: it.Ressort, Key: it.Key, Name: it.Name, Kind: oapi.OverdueItemKind(it.Kind),
-			Dimension: oapi.OverdueItemDimension(it.Dimension), Stage: oapi.Stage(it.Stage), TargetDate: it.TargetDate, DaysOverdue: it.DaysOverdue}
-	}
-	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "overdue", when, func() []render.Table { return render.Overdue(items) }); ok || err != nil {
-		return file, err
-	}
-	return oapi.GetOverdueReport200JSONResponse{Body: body}, nil
+	p := req.Params
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), "overdue", h.inventory.Overdue, render.Overdue,
+		func(items []domain.OverdueItem, when time.Time) oapi.GetOverdueReportResponseObject {
+			body := oapi.OverdueReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.OverdueItem, len(items))}
+			for i, it := range items {
+				body.Items[i] = oapi.OverdueItem{Ressort: it.Ressort, Key: it.Key, Name: it.Name, Kind: oapi.OverdueItemKind(it.Kind),
+					Dimension: oapi.OverdueItemDimension(it.Dimension), Stage: oapi.Stage(it.Stage), TargetDate: it.TargetDate, DaysOverdue: it.DaysOverdue}
+			}
+			return oapi.GetOverdueReport200JSONResponse{Body: body}
+		})
 }
 
 func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsistencyReportRequestObject) (oapi.GetConsistencyReportResponseObject, error) {
-	at, err := param.AsOf(req.Params.AsOf, h.inventory.Now())
-	if err != nil {
-		return nil, err
-	}
-	findings, when, err := h.inventory.Consistency(ctx, readScope(ctx), reportFilter(at, req.Params.Ressort))
-	if err != nil {
-		return nil, err
-	}
-	body := oapi.ConsistencyReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Findings: make([]oapi.Finding, len(findings))}
-	for i, f := range findings {
-		body.Findings[i] = oapi.Finding{Rule: f.Rule, Ressort: f.Ressort, Key: f.Key, Name: f.Name, Kind: oapi.FindingKind(f.Kind), Detail: f.Detail}
-	}
-	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "consistency", when, func() []render.Table { return render.Consistency(findings) }); ok || err != nil {
-		return file, err
-	}
-	return oapi.GetConsistencyReport200JSONResponse{Body: body}, nil
+	p := req.Params
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), "consistency", h.inventory.Consistency, render.Consistency,
+		func(findings []domain.Finding, when time.Time) oapi.GetConsistencyReportResponseObject {
+			body := oapi.ConsistencyReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Findings: make([]oapi.Finding, len(findings))}
+			for i, f := range findings {
+				body.Findings[i] = oapi.Finding{Rule: f.Rule, Ressort: f.Ressort, Key: f.Key, Name: f.Name, Kind: oapi.FindingKind(f.Kind), Detail: f.Detail}
+			}
+			return oapi.GetConsistencyReport200JSONResponse{Body: body}
+		})
 }
 
 func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlageCoverageReportRequestObject) (oapi.GetAnlageCoverageReportResponseObject, error) {
-	at, err := param.AsOf(req.Params.AsOf, h.inventory.Now())
-	if err != nil {
-		return nil, err
-	}
-	coverage, when, err := h.inventory.AnlageCoverage(ctx, readScope(ctx), reportFilter(at, req.Params.Ressort))
-	if err != nil {
-		return nil, err
-	}
-	body := oapi.AnlageCoverageReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.CoverageItem, len(coverage))}
-	for i, c := range coverage {
-		regs := make([]oapi.RegisterStages, len(c.Registers))
-		for j, e := range c.Registers {
-			regs[j] = oapi.RegisterStages{Ressort: e.Ressort, Key: e.Key, Name: e.Name, Idnr: oapi.Stage(e.Readiness.IDNr.Stage),
-				Noots: oapi.Stage(e.Readiness.NOOTS.Stage), Dsc: oapi.Stage(e.Readiness.DSC.Stage)}
-		}
-		body.Items[i] = oapi.CoverageItem{Nr: c.Anlage.Nr, Name: c.Anlage.Name, Gap: len(regs) == 0, Registers: regs}
-	}
-	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "anlage-coverage", when, func() []render.Table { return render.AnlageCoverage(coverage) }); ok || err != nil {
-		return file, err
-	}
-	return oapi.GetAnlageCoverageReport200JSONResponse{Body: body}, nil
+	p := req.Params
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), "anlage-coverage", h.inventory.AnlageCoverage, render.AnlageCoverage,
+		func(coverage []domain.CoverageEntry, when time.Time) oapi.GetAnlageCoverageReportResponseObject {
+			body := oapi.AnlageCoverageReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.CoverageItem, len(coverage))}
+			for i, c := range coverage {
+				regs := make([]oapi.RegisterStages, len(c.Registers))
+				for j, e := range c.Registers {
+					regs[j] = oapi.RegisterStages{Ressort: e.Ressort, Key: e.Key, Name: e.Name, Idnr: oapi.Stage(e.Readiness.IDNr.Stage),
+						Noots: oapi.Stage(e.Readiness.NOOTS.Stage), Dsc: oapi.Stage(e.Readiness.DSC.Stage)}
+				}
+				body.Items[i] = oapi.CoverageItem{Nr: c.Anlage.Nr, Name: c.Anlage.Name, Gap: len(regs) == 0, Registers: regs}
+			}
+			return oapi.GetAnlageCoverageReport200JSONResponse{Body: body}
+		})
 }
 
 func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedReportRequestObject) (oapi.GetBlockedReportResponseObject, error) {
-	at, err := param.AsOf(req.Params.AsOf, h.inventory.Now())
-	if err != nil {
-		return nil, err
-	}
-	blocked, when, err := h.inventory.Blocked(ctx, readScope(ctx), reportFilter(at, req.Params.Ressort))
-	if err != nil {
-		return nil, err
-	}
-	body := oapi.BlockedReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.BlockedItem, len(blocked))}
-	for i, b := range blocked {
-		by := make([]oapi.Blocker, len(b.Blockers))
-		for j, r := range b.Blockers {
-			by[j] = oapi.Blocker{Ressort: r.Ressort, Key: r.Key, Name: r.Name, NootsStage: oapi.Stage(r.NOOTSStage)}
-		}
-		body.Items[i] = oapi.BlockedItem{Ressort: b.Onlinedienst.Ressort, Key: b.Onlinedienst.Key, Name: b.Onlinedienst.Name, BlockedBy: by}
-	}
-	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "blocked", when, func() []render.Table { return render.Blocked(blocked) }); ok || err != nil {
-		return file, err
-	}
-	return oapi.GetBlockedReport200JSONResponse{Body: body}, nil
+	p := req.Params
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), "blocked", h.inventory.Blocked, render.Blocked,
+		func(blocked []domain.Blocked, when time.Time) oapi.GetBlockedReportResponseObject {
+			body := oapi.BlockedReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.BlockedItem, len(blocked))}
+			for i, b := range blocked {
+				by := make([]oapi.Blocker, len(b.Blockers))
+				for j, r := range b.Blockers {
+					by[j] = oapi.Blocker{Ressort: r.Ressort, Key: r.Key, Name: r.Name, NootsStage: oapi.Stage(r.NOOTSStage)}
+				}
+				body.Items[i] = oapi.BlockedItem{Ressort: b.Onlinedienst.Ressort, Key: b.Onlinedienst.Key, Name: b.Onlinedienst.Name, BlockedBy: by}
+			}
+			return oapi.GetBlockedReport200JSONResponse{Body: body}
+		})
 }
 
 func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressReportRequestObject) (oapi.GetProgressReportResponseObject, error) {
