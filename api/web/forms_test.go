@@ -105,7 +105,7 @@ func TestImportDryRunAndConfirm(t *testing.T) {
 
 	// A second dry run replaces the first: the confirmation of the page that showed the first
 	// file imports nothing, and that of the second imports exactly the second file.
-	fileB := importHeader + "SIS,waffenregister,Nationales Waffenregister (Bremen),in_progress\n"
+	fileB := importHeader + "SIS,waffenregister,Waffenregister (Bremen),in_progress\n"
 	if p := b.upload(csrf, "registers", "b.csv", fileB); p.code != http.StatusOK {
 		t.Fatalf("second dry run = %d\n%s", p.code, p.body)
 	}
