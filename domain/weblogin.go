@@ -16,6 +16,9 @@ import (
 // LoginLinkTTL is how long a one-time login link of the web interface may be redeemed.
 const LoginLinkTTL = 15 * time.Minute
 
+// LoginLinkEventKey is the key of the audit event of an issued login link (entity type token).
+const LoginLinkEventKey = "login-link"
+
 // loginLinkPrefix starts the secret of every login link.
 const loginLinkPrefix = "regmo-login_"
 
@@ -64,8 +67,9 @@ func (a *Access) CallerByName(ctx context.Context, name string) (Caller, error) 
 }
 
 // IssueLoginLink creates a one-time login secret for an active user, valid for ttl (0 means
-// LoginLinkTTL). Only its SHA-256 hash is stored; the secret is shown once.
-func (a *Access) IssueLoginLink(ctx context.Context, user string, ttl time.Duration) (string, time.Time, error) {
+// LoginLinkTTL), and appends its event to the audit trail. Only its SHA-256 hash is stored;
+// the secret is shown once and reaches neither the trail nor a log.
+func (a *Access) IssueLoginLink(ctx context.Context, actor string, scope WriteScope, user string, ttl time.Duration) (string, time.Time, error) {
 	if ttl <= 0 {
 		ttl = LoginLinkTTL
 	}
@@ -82,11 +86,22 @@ func (a *Access) IssueLoginLink(ctx context.Context, user string, ttl time.Durat
 	}
 	s := loginLinkPrefix + base64.RawURLEncoding.EncodeToString(secret[:])
 	hash := sha256.Sum256([]byte(s))
-	expires := a.now().Add(ttl).UTC()
-	// The hash is not the first value after "(": GORM would expand a byte slice there.
-	if err := a.db.WithContext(ctx).Exec(`INSERT INTO login_links (user_name, hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		user, hash[:], a.now(), expires).Error; err != nil {
-		return "", time.Time{}, fmt.Errorf("store: issue login link for %s: %w", user, err)
+	now := a.now()
+	expires := now.Add(ttl).UTC()
+	err = writeTx(ctx, a.db, scope, func(tx *gorm.DB) error {
+		// The hash is not the first value after "(": GORM would expand a byte slice there.
+		if err := tx.Exec(`INSERT INTO login_links (user_name, hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+			user, hash[:], now, expires).Error; err != nil {
+			return fmt.Errorf("store: issue login link for %s: %w", user, err)
+		}
+		// A login link is a short-lived credential like a token, so its event is a token's
+		// (the trail's entity types are the API's); it has no id, so the key says what it is
+		// and the changes whose it is. Neither the secret nor its hash is recorded.
+		return recordEvent(ctx, tx, Event{At: now, Actor: actor, Action: ActionCreated, EntityType: "token",
+			Key: LoginLinkEventKey, Changes: map[string]Change{"user": {To: user}, "expires_at": {To: expires.Format(time.RFC3339)}}})
+	})
+	if err != nil {
+		return "", time.Time{}, err
 	}
 	return s, expires, nil
 }

@@ -41,22 +41,46 @@ func bindingsText(bs []domain.Binding) string {
 }
 
 // parseBindings reads one binding per line: "admin", "ozg-koordination" or
-// "ressortverantwortliche SF"; the domain checks them.
-func parseBindings(s string) []domain.Binding {
-	var out []domain.Binding
-	for _, line := range strings.Split(s, "\n") {
+// "ressortverantwortliche SF" (several codes make one binding each); the domain checks them.
+// lines holds each binding's line in the text, so that a refusal can name the line.
+func parseBindings(s string) (out []domain.Binding, lines []int) {
+	for i, line := range strings.Split(s, "\n") {
 		f := strings.Fields(line)
 		switch len(f) {
 		case 0:
 		case 1:
 			out = append(out, domain.Binding{Role: f[0]})
+			lines = append(lines, i+1)
 		default:
 			for _, code := range f[1:] {
 				out = append(out, domain.Binding{Role: f[0], Ressort: strings.ToUpper(strings.Trim(code, ","))})
+				lines = append(lines, i+1)
 			}
 		}
 	}
-	return out
+	return out, lines
+}
+
+var userFieldLabels = map[string]string{"name": "Name (Anmeldename)", "display_name": "Anzeigename", "email": "E-Mail",
+	"label": "Bezeichnung", "ttl": "Gültigkeit", "user": "Nutzer"}
+
+// userFieldLabel names a field of a user in the words of the form; bindings[2].ressort is
+// the line of the Rollen field that binding came from.
+func userFieldLabel(lines []int) func(string) string {
+	return func(f string) string {
+		if l, ok := userFieldLabels[f]; ok {
+			return l
+		}
+		var i int
+		var sub string
+		if _, err := fmt.Sscanf(f, "bindings[%d].%s", &i, &sub); err == nil && i >= 0 && i < len(lines) {
+			return fmt.Sprintf("Rollen, Zeile %d", lines[i])
+		}
+		if strings.HasPrefix(f, "bindings") {
+			return "Rollen"
+		}
+		return f
+	}
 }
 
 func (h *Handler) adminPage(q *request) {
@@ -87,10 +111,11 @@ func (h *Handler) adminPutUser(q *request) {
 		return
 	}
 	f := userFormFrom(q.r)
-	u := domain.User{Name: f.Name, DisplayName: f.DisplayName, Email: f.Email, Active: f.Active, Bindings: parseBindings(f.Bindings)}
+	bindings, lines := parseBindings(f.Bindings)
+	u := domain.User{Name: f.Name, DisplayName: f.DisplayName, Email: f.Email, Active: f.Active, Bindings: bindings}
 	_, created, err := h.cfg.Access.PutUser(q.ctx, q.caller.User, write, u)
 	if err != nil {
-		msgs, ok := userErrors(err)
+		msgs, ok := userErrors(err, userFieldLabel(lines))
 		if !ok {
 			h.serverError(q.w, q.r, err)
 			return
@@ -155,7 +180,7 @@ func (h *Handler) adminIssueToken(q *request) {
 	}
 	token, _, err := h.cfg.Access.IssueToken(q.ctx, q.caller.User, write, name, strings.TrimSpace(q.r.PostFormValue("label")), time.Duration(days)*24*time.Hour)
 	if err != nil {
-		msgs, ok := userErrors(err)
+		msgs, ok := userErrors(err, userFieldLabel(nil))
 		if !ok {
 			h.serverError(q.w, q.r, err)
 			return
@@ -178,7 +203,7 @@ func (h *Handler) adminRevokeToken(q *request) {
 		return
 	}
 	if err := h.cfg.Access.RevokeToken(q.ctx, q.caller.User, write, name, id); err != nil {
-		msgs, ok := userErrors(err)
+		msgs, ok := userErrors(err, userFieldLabel(nil))
 		if !ok {
 			h.serverError(q.w, q.r, err)
 			return

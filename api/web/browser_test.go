@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +153,30 @@ func (b *tab) check(name string) {
 	}
 }
 
+// pdfPageObject is a page object of a PDF; /Type /Pages is the tree above the pages.
+var pdfPageObject = regexp.MustCompile(`/Type\s*/Page\b`)
+
+// pdfPages prints the page as the browser's print dialogue would on A4 landscape (the page's
+// @page rule decides the size and margins), saves the PDF beside the screenshots and counts
+// its pages. Chromium writes every page object uncompressed, so counting them is enough.
+func (b *tab) pdfPages(name string) int {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), chromedp.PDFLandscape(),
+		chromedp.PDFPreferCSSPageSize(), chromedp.PDFPrintBackground()))
+	if err != nil {
+		b.t.Fatalf("%s: print to PDF: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shot, name+".pdf"), pdf, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		b.t.Fatalf("%s: the browser printed no PDF", name)
+	}
+	return len(pdfPageObject.FindAll(pdf, -1))
+}
+
 func TestBrowser(t *testing.T) {
 	skipWithoutDB(t)
 	chromium, axe := chromiumPath(t), axeSource(t)
@@ -204,6 +230,10 @@ func TestBrowser(t *testing.T) {
 	k.check("uebersicht-veraenderung")
 	k.open("/druck")
 	k.check("druck")
+	// The print view is the Senate annex: the demo inventory fits one sheet of A4 landscape.
+	if n := k.pdfPages("druck"); n != 1 {
+		t.Errorf("the print view prints on %d pages of A4 landscape, want 1", n)
+	}
 	for _, r := range []string{"berichte", "berichte/bereitschaft", "berichte/fortschritt?von=2025-01-01", "berichte/ueberfaellig",
 		"berichte/blockiert", "berichte/konsistenz", "berichte/anlage"} {
 		if st := k.open("/" + r); st != http.StatusOK {

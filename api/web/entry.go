@@ -200,7 +200,7 @@ func (h *Handler) saveEntry(q *request) {
 			h.showEntry(q, http.StatusConflict, d)
 			return
 		default:
-			msgs, ok := userErrors(err)
+			msgs, ok := userErrors(err, fieldLabel)
 			if !ok {
 				h.serverError(q.w, q.r, err)
 				return
@@ -220,19 +220,20 @@ func entryURL(e domain.Entry) string {
 	return "/ressorts/" + e.Ressort + "/" + kindPath(e.Kind) + "/" + e.Key
 }
 
-// userErrors turns the domain's refusal of an input into messages for the form.
-func userErrors(err error) ([]string, bool) {
+// userErrors turns the domain's refusal of an input into German messages for the form,
+// each naming its field with label.
+func userErrors(err error, label func(field string) string) ([]string, bool) {
 	var verr *domain.ValidationError
 	if errors.As(err, &verr) {
 		var out []string
 		for _, f := range verr.Fields {
-			out = append(out, fieldLabel(f.Field)+": "+f.Message)
+			out = append(out, label(f.Field)+": "+germanMessage(f.Message))
 		}
 		return out, true
 	}
 	var nf *domain.NotFoundError
 	if errors.As(err, &nf) {
-		return []string{nf.Detail}, true
+		return []string{sentence(germanMessage(nf.Detail))}, true
 	}
 	var ref *domain.ReferencedError
 	if errors.As(err, &ref) {
@@ -244,7 +245,7 @@ func userErrors(err error) ([]string, bool) {
 var fieldLabels = map[string]string{
 	"name": "Name", "description": "Beschreibung", "idnrg_anlage_nr": "Nr. der Anlage zu § 1 IDNrG",
 	"legal_basis": "Rechtsgrundlage", "fachverfahren": "Fachverfahren", "contact": "Kontakt (E-Mail)",
-	"leika_keys": "LeiKa-Schlüssel", "url": "Adresse (URL)", "nachweise_from": "Nachweise aus Registern", "key": "Schlüssel",
+	"leika_keys": "LeiKa-Schlüssel", "url": "Adresse (URL)", "nachweise_from": "Nachweise aus Registern", "key": "Schlüssel", "ressort": "Ressort",
 }
 
 // fieldLabel names a field of the domain (readiness.noots.stage) in German.
@@ -259,7 +260,12 @@ func fieldLabel(f string) string {
 			return dimensionLabel(parts[0]) + ": " + cmpMsg(sub[parts[1]], parts[1])
 		}
 	}
+	// A list's element, counted from 1 as people count: nachweise_from[0] is the first.
+	var n int
 	if i := strings.Index(f, "["); i > 0 {
+		if _, err := fmt.Sscanf(f[i:], "[%d]", &n); err == nil && strings.HasSuffix(f, "]") {
+			return fmt.Sprintf("%s, Nr. %d", fieldLabel(f[:i]), n+1)
+		}
 		return fieldLabel(f[:i]) + f[i:]
 	}
 	return f
@@ -475,7 +481,7 @@ func (h *Handler) createEntry(q *request) {
 		case errors.Is(err, domain.ErrPrecondition):
 			errs = []string{fmt.Sprintf("Schlüssel: Im Ressort %s gibt es schon einen Eintrag „%s“. Wählen Sie einen anderen Schlüssel.", code, key)}
 		default:
-			msgs, ok := userErrors(err)
+			msgs, ok := userErrors(err, fieldLabel)
 			if !ok {
 				h.serverError(q.w, q.r, err)
 				return

@@ -37,6 +37,11 @@ type importData struct {
 	KindOpts []option
 }
 
+var importActionLabels = map[domain.ImportAction]string{domain.ImportCreated: "neu", domain.ImportUpdated: "geändert",
+	domain.ImportUnchanged: "unverändert", domain.ImportDeleted: "gelöscht"}
+
+func importActionLabel(a domain.ImportAction) string { return cmpMsg(importActionLabels[a], string(a)) }
+
 func importKinds() []option {
 	return []option{{"registers", "Register"}, {"onlinedienste", "Onlinedienste"}}
 }
@@ -137,13 +142,13 @@ func (h *Handler) runImport(q *request, write domain.WriteScope, kind domain.Kin
 		d.Errors, d.Total = ierr.Errors, ierr.Total
 		return http.StatusUnprocessableEntity
 	case errors.As(err, &bad):
-		d.Problem = bad.Detail
+		d.Problem = germanMessage(bad.Detail)
 		return http.StatusUnprocessableEntity
 	case errors.As(err, &forbidden):
 		d.Problem = "Die Datei enthält Einträge von Ressorts, für die Sie nicht zuständig sind: " + strings.Join(forbidden.Ressorts, ", ") + ". Es wurde nichts importiert."
 		return http.StatusForbidden
 	case errors.As(err, &large):
-		d.Problem = large.Detail
+		d.Problem = germanMessage(large.Detail)
 		return http.StatusRequestEntityTooLarge
 	}
 	h.serverError(q.w, q.r, err)

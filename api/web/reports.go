@@ -135,7 +135,7 @@ func (h *Handler) reportPage(q *request) {
 		}
 	}
 	if err != nil {
-		if msgs, ok := userErrors(err); ok {
+		if msgs, ok := userErrors(err, fieldLabel); ok {
 			d.Error = msgs[0]
 			tables = nil
 		} else {

@@ -116,7 +116,7 @@ func newEnvOn(t testing.TB, cfg api.Config, ln net.Listener) *env {
 // link issues a one-time login link for user, as regmo login-link does.
 func (e *env) link(user string) string {
 	e.t.Helper()
-	secret, _, err := domain.NewAccess(e.owner).WithClock(e.clock.Now).IssueLoginLink(context.Background(), user, 0)
+	secret, _, err := domain.NewAccess(e.owner).WithClock(e.clock.Now).IssueLoginLink(context.Background(), "test", domain.WriteAll(), user, 0)
 	if err != nil {
 		e.t.Fatalf("login link: %v", err)
 	}

@@ -24,7 +24,8 @@ func publicURL() string {
 }
 
 // loginLink prints a one-time link into the web interface for a user (valid 15 minutes,
-// stored only as a hash). It works on the database directly, like regmo user.
+// stored only as a hash) and records that it did in the audit trail. It works on the
+// database directly, like regmo user.
 func loginLink(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	name, rest := splitName(args)
 	fs := newFlags("login-link", "login-link USER", stderr)
@@ -37,7 +38,7 @@ func loginLink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer closeDB()
-	secret, _, err := domain.NewAccess(db).IssueLoginLink(ctx, name, domain.LoginLinkTTL)
+	secret, _, err := domain.NewAccess(db).IssueLoginLink(ctx, cliActor, domain.WriteAll(), name, domain.LoginLinkTTL)
 	if err != nil {
 		return err
 	}
