@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -26,15 +27,21 @@ func requestID(c echo.Context) string {
 	return id
 }
 
+// newRequestID is the caller's X-Request-Id when it is plain, else a fresh one.
+func newRequestID(r *http.Request) string {
+	id := r.Header.Get(echo.HeaderXRequestID)
+	if !clientRequestID.MatchString(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	return id
+}
+
 // requestID takes the caller's X-Request-Id or makes one, and echoes it.
 func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := c.Request().Header.Get(echo.HeaderXRequestID)
-		if !clientRequestID.MatchString(id) {
-			var b [12]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
+		id := newRequestID(c.Request())
 		c.Set(requestIDKey, id)
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
 		err := next(c)
@@ -114,3 +121,66 @@ func bodyWall(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// serveWeb gives a page of the web interface what the API's chain gives an operation: a
+// request id, a deadline, a log line (the path only: a query may carry a login link's secret
+// or an OIDC code) and a panic turned into a logged 500.
+func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := newRequestID(r)
+	w.Header().Set(echo.HeaderXRequestID, id)
+	ctx, cancel := context.WithTimeout(r.Context(), s.requestTimeout)
+	defer cancel()
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler { //nolint:errorlint // the sentinel net/http panics with
+				panic(p)
+			}
+			s.log.Error("panic", slog.String("request_id", id), slog.String("panic", fmt.Sprint(p)),
+				slog.String("stack", string(debug.Stack())))
+			if sw.status == 0 {
+				http.Error(sw, "Interner Fehler: bitte versuchen Sie es später noch einmal.", http.StatusInternalServerError)
+			}
+			sw.status = http.StatusInternalServerError
+		}
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("method", metricMethod(r.Method)),
+			slog.String("route", "(web) "+r.URL.Path),
+			slog.Int("status", sw.code()),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", id),
+		)
+	}()
+	s.web.ServeHTTP(sw, r.WithContext(ctx))
+}
+
+// statusWriter notes the status a page answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

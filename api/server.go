@@ -187,7 +187,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.echo.ServeHTTP(w, r)
 		return
 	}
-	s.web.ServeHTTP(w, r)
+	s.serveWeb(w, r)
 }
 
 // Ping checks that the database answers; readiness and start-up use it.
