@@ -106,6 +106,9 @@ func DigestMessage(base, to, displayName string, d Digest) Message {
 	}
 	b.WriteString("\nAnteil bereit je Ressort und Dimension (Vorwoche → jetzt):\n")
 	for _, s := range d.Shares {
+		if s.CountFrom == 0 && s.CountTo == 0 {
+			continue // a Ressort without entries has no share to compare
+		}
 		fmt.Fprintf(&b, "- %s %s: %s → %s (%d von %d)\n", s.Ressort, dimensionNames[s.Dimension],
 			percent(s.ReadyFrom, s.CountFrom), percent(s.ReadyTo, s.CountTo), s.ReadyTo, s.CountTo)
 	}
