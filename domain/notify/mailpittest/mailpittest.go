@@ -57,6 +57,7 @@ func Start(t testing.TB) *Server {
 	}
 	bin := strings.TrimSpace(string(out))
 	s := &Server{SMTP: freePort(t), API: "http://" + freePort(t)}
+	//nolint:gosec // bin is the path go tool printed for the pinned mailpit
 	cmd := exec.Command(bin, "--smtp", s.SMTP, "--listen", strings.TrimPrefix(s.API, "http://"),
 		"--database", t.TempDir()+"/mailpit.db", "--disable-version-check", "--quiet", "--smtp-auth-allow-insecure")
 	if err := cmd.Start(); err != nil {
@@ -67,9 +68,9 @@ func Start(t testing.TB) *Server {
 	for {
 		resp, err := http.Get(s.API + "/api/v1/messages")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if c, err := net.Dial("tcp", s.SMTP); err == nil {
-				c.Close()
+				_ = c.Close()
 				return s
 			}
 		}
@@ -104,7 +105,7 @@ func (s *Server) Clear(t testing.TB) {
 	if err != nil {
 		t.Fatalf("mailpit: clear: %v", err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 }
 
 func (s *Server) get(t testing.TB, path string, v any) {
