@@ -116,7 +116,7 @@ func TestReminderContents(t *testing.T) {
 		{"1 day", "SF/erbschaft „Register erbschaft“, IDNr (Stufe: geplant): Zieldatum 11.03.2026, morgen", true},
 		{"newly overdue", "SF/gestern „Register gestern“, IDNr (Stufe: geplant): Zieldatum 09.03.2026 überschritten", true},
 		{"entry link", base + "/ressorts/SF/register/grundsteuer", true},
-		{"opt-out link", base + "/konto", true},
+		{"opt-out", "PUT " + base + "/v1/me/notifications", true},
 		{"old overdue", "SF/alt", false},
 		{"ready", "SF/fertig", false},
 		{"no threshold", "SF/acht-tage", false},
