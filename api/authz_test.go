@@ -82,6 +82,8 @@ func matrix(tokenIDs map[string]int64) map[string]matrixRow {
 		"getReady":                 {public, fixed("GET", "/readyz", "")},
 		"getOpenAPI":               {public, fixed("GET", "/openapi.yaml", "")},
 		"getMe":                    {anyone, fixed("GET", "/v1/me", "")},
+		"getMyNotifications":       {anyone, fixed("GET", "/v1/me/notifications", "")},
+		"putMyNotifications":       {anyone, fixed("PUT", "/v1/me/notifications", `{"reminder":false,"digest":true}`)},
 		"listRessorts":             {anyone, fixed("GET", "/v1/ressorts", "")},
 		"listIdnrgAnlage":          {anyone, fixed("GET", "/v1/reference/idnrg-anlage", "")},
 		"putRessort":               {adminOnly, fixed("PUT", "/v1/ressorts/SGFV", `{"name":"Senatorin für Gesundheit"}`)},

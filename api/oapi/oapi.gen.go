@@ -905,6 +905,24 @@ type KindSummary struct {
 // Example: 99050012104000
 type LeikaKey = string
 
+// NotificationSettings defines model for NotificationSettings.
+type NotificationSettings struct {
+	Digest bool `json:"digest"`
+
+	// Email where the e-mails go; empty: nowhere
+	Email    string `json:"email"`
+	Reminder bool   `json:"reminder"`
+}
+
+// NotificationSettingsInput defines model for NotificationSettingsInput.
+type NotificationSettingsInput struct {
+	// Digest the weekly digest, Monday 07:00 Europe/Berlin
+	Digest bool `json:"digest"`
+
+	// Reminder the daily reminder of target dates 30, 7 and 1 day(s) ahead and newly overdue
+	Reminder bool `json:"reminder"`
+}
+
 // Onlinedienst defines model for Onlinedienst.
 type Onlinedienst struct {
 	CreatedAt   time.Time `json:"created_at"`
@@ -1708,6 +1726,9 @@ type GetRegisterHistoryParams struct {
 // ImportInventoryJSONRequestBody defines body for ImportInventory for application/json ContentType.
 type ImportInventoryJSONRequestBody = Inventory
 
+// PutMyNotificationsJSONRequestBody defines body for PutMyNotifications for application/json ContentType.
+type PutMyNotificationsJSONRequestBody = NotificationSettingsInput
+
 // PutRessortJSONRequestBody defines body for PutRessort for application/json ContentType.
 type PutRessortJSONRequestBody = RessortInput
 
@@ -1752,6 +1773,12 @@ type ServerInterface interface {
 	// GetMe The authenticated user and their role bindings
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
+	// GetMyNotifications Which e-mails you receive (daily reminder, weekly digest)
+	// (GET /v1/me/notifications)
+	GetMyNotifications(ctx echo.Context) error
+	// PutMyNotifications Turn the daily reminder or the weekly digest on or off for yourself
+	// (PUT /v1/me/notifications)
+	PutMyNotifications(ctx echo.Context) error
 	// ListOnlinedienste Onlinedienste across Ressorts
 	// (GET /v1/onlinedienste)
 	ListOnlinedienste(ctx echo.Context, params ListOnlinediensteParams) error
@@ -2014,6 +2041,24 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// GetMyNotifications converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyNotifications(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyNotifications(ctx)
+	return err
+}
+
+// PutMyNotifications converts echo context to params.
+func (w *ServerInterfaceWrapper) PutMyNotifications(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutMyNotifications(ctx)
 	return err
 }
 
@@ -3095,6 +3140,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReady, options.OperationMiddlewares["getReady"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI, options.OperationMiddlewares["getOpenAPI"]...)
 	router.GET(options.BaseURL+"/v1/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.GET(options.BaseURL+"/v1/me/notifications", wrapper.GetMyNotifications, options.OperationMiddlewares["getMyNotifications"]...)
+	router.PUT(options.BaseURL+"/v1/me/notifications", wrapper.PutMyNotifications, options.OperationMiddlewares["putMyNotifications"]...)
 	router.GET(options.BaseURL+"/v1/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.PUT(options.BaseURL+"/v1/users/:name", wrapper.PutUser, options.OperationMiddlewares["putUser"]...)
 	router.GET(options.BaseURL+"/v1/users/:name/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
@@ -3838,6 +3885,303 @@ type GetMedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetMedefaultApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyNotificationsRequestObject struct {
+}
+
+type GetMyNotificationsResponseObject interface {
+	VisitGetMyNotificationsResponse(w http.ResponseWriter) error
+}
+
+type GetMyNotifications200JSONResponse NotificationSettings
+
+func (response GetMyNotifications200JSONResponse) VisitGetMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyNotifications400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyNotifications400ApplicationProblemPlusJSONResponse) VisitGetMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyNotifications401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyNotifications401ApplicationProblemPlusJSONResponse) VisitGetMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyNotifications403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyNotifications403ApplicationProblemPlusJSONResponse) VisitGetMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyNotifications429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyNotifications429ApplicationProblemPlusJSONResponse) VisitGetMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyNotifications503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMyNotifications503ApplicationProblemPlusJSONResponse) VisitGetMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyNotificationsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetMyNotificationsdefaultApplicationProblemPlusJSONResponse) VisitGetMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMyNotificationsRequestObject struct {
+	Body *PutMyNotificationsJSONRequestBody
+}
+
+type PutMyNotificationsResponseObject interface {
+	VisitPutMyNotificationsResponse(w http.ResponseWriter) error
+}
+
+type PutMyNotifications200JSONResponse NotificationSettings
+
+func (response PutMyNotifications200JSONResponse) VisitPutMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMyNotifications400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response PutMyNotifications400ApplicationProblemPlusJSONResponse) VisitPutMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMyNotifications401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PutMyNotifications401ApplicationProblemPlusJSONResponse) VisitPutMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMyNotifications403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response PutMyNotifications403ApplicationProblemPlusJSONResponse) VisitPutMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMyNotifications413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response PutMyNotifications413ApplicationProblemPlusJSONResponse) VisitPutMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMyNotifications415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PutMyNotifications415ApplicationProblemPlusJSONResponse) VisitPutMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMyNotifications422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response PutMyNotifications422ApplicationProblemPlusJSONResponse) VisitPutMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMyNotifications429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PutMyNotifications429ApplicationProblemPlusJSONResponse) VisitPutMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMyNotifications503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PutMyNotifications503ApplicationProblemPlusJSONResponse) VisitPutMyNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutMyNotificationsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response PutMyNotificationsdefaultApplicationProblemPlusJSONResponse) VisitPutMyNotificationsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8745,6 +9089,12 @@ type StrictServerInterface interface {
 	// GetMe The authenticated user and their role bindings
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// GetMyNotifications Which e-mails you receive (daily reminder, weekly digest)
+	// (GET /v1/me/notifications)
+	GetMyNotifications(ctx context.Context, request GetMyNotificationsRequestObject) (GetMyNotificationsResponseObject, error)
+	// PutMyNotifications Turn the daily reminder or the weekly digest on or off for yourself
+	// (PUT /v1/me/notifications)
+	PutMyNotifications(ctx context.Context, request PutMyNotificationsRequestObject) (PutMyNotificationsResponseObject, error)
 	// ListOnlinedienste Onlinedienste across Ressorts
 	// (GET /v1/onlinedienste)
 	ListOnlinedienste(ctx context.Context, request ListOnlinediensteRequestObject) (ListOnlinediensteResponseObject, error)
@@ -9032,6 +9382,75 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyNotifications operation middleware
+func (sh *strictHandler) GetMyNotifications(ctx echo.Context) error {
+	var request GetMyNotificationsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyNotifications(ctx.Request().Context(), request.(GetMyNotificationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyNotifications")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyNotificationsResponseObject); ok {
+		return validResponse.VisitGetMyNotificationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutMyNotifications operation middleware
+func (sh *strictHandler) PutMyNotifications(ctx echo.Context) error {
+	var request PutMyNotificationsRequestObject
+
+	var body PutMyNotificationsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutMyNotifications(ctx.Request().Context(), request.(PutMyNotificationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutMyNotifications")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutMyNotificationsResponseObject); ok {
+		return validResponse.VisitPutMyNotificationsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -35,6 +35,7 @@ Usage:
   regmo token issue NAME [--ttl 720h] [--label TEXT]    print a new API token on stdout
   regmo token revoke ID       revoke a token at once
   regmo login-link USER       print a one-time login link for the web interface (15 minutes)
+  regmo notify run [--at INSTANT]  do what the e-mail scheduler does at the instant (idempotent)
 
 Roles: ressortverantwortliche (needs --ressort), ozg-koordination, admin.
 
@@ -52,6 +53,11 @@ Environment:
                       single sign-on through an OpenID provider (redirect URL:
                       <REGMO_PUBLIC_URL>/auth/callback)
   REGMO_OIDC_USER_CLAIM  the ID token claim that names the regmo user (default preferred_username)
+  REGMO_SMTP_URL      smtp://[user:pass@]host[:587] (STARTTLS unless loopback) or smtps://…;
+                      unset: no e-mail is sent
+  REGMO_MAIL_FROM     sender of the reminders and the digest
+  REGMO_NOTIFY        "false" keeps serve from running the e-mail schedule
+  REGMO_NOTIFY_LEASE  how long a claimed e-mail job stays with its instance (default 2m)
 `
 
 func main() {
@@ -95,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return userCmd(ctx, args[1:], stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, args[1:], stdout, stderr)
+	case "notify":
+		return notifyCmd(ctx, args[1:], stdout, stderr)
 	case "login-link":
 		return loginLink(ctx, args[1:], stdout, stderr)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/api/web"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/migrations"
 	"gorm.io/gorm"
 )
@@ -82,6 +83,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 		defer stop()
+	}
+	if os.Getenv("REGMO_NOTIFY") != "false" {
+		// The same code path as regmo notify run, once a minute against the clock.
+		var nm *notify.Metrics
+		if metrics != nil {
+			nm = notify.NewMetrics(db)
+			metrics.MustRegister(nm.Collectors()...)
+		}
+		n, err := newNotifier(db, log, nm)
+		if err != nil {
+			return err
+		}
+		go n.Run(ctx, time.Minute)
 	}
 	addr := os.Getenv("REGMO_ADDR")
 	if addr == "" {

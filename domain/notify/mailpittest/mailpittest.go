@@ -1,0 +1,124 @@
+// Package mailpittest starts a real SMTP server for tests: mailpit (github.com/axllent/mailpit,
+// a tool dependency in go.mod), on free ports, read back through its HTTP API.
+package mailpittest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Server is a running mailpit.
+type Server struct {
+	SMTP string // host:port
+	API  string // http://host:port
+}
+
+// Message is what the API says of one message.
+type Message struct {
+	ID        string `json:"ID"`
+	MessageID string `json:"MessageID"`
+	Subject   string `json:"Subject"`
+	To        []struct {
+		Address string `json:"Address"`
+	} `json:"To"`
+	Text string `json:"Text"`
+}
+
+// Recipient is the first To address.
+func (m Message) Recipient() string {
+	if len(m.To) == 0 {
+		return ""
+	}
+	return m.To[0].Address
+}
+
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Start runs mailpit until the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	out, err := exec.Command("go", "tool", "-n", "mailpit").Output()
+	if err != nil {
+		t.Fatalf("build mailpit (go tool -n mailpit): %v", err)
+	}
+	bin := strings.TrimSpace(string(out))
+	s := &Server{SMTP: freePort(t), API: "http://" + freePort(t)}
+	//nolint:gosec // bin is the path go tool printed for the pinned mailpit
+	cmd := exec.Command(bin, "--smtp", s.SMTP, "--listen", strings.TrimPrefix(s.API, "http://"),
+		"--database", t.TempDir()+"/mailpit.db", "--disable-version-check", "--quiet", "--smtp-auth-allow-insecure")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start mailpit: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(s.API + "/api/v1/messages")
+		if err == nil {
+			_ = resp.Body.Close()
+			if c, err := net.Dial("tcp", s.SMTP); err == nil {
+				_ = c.Close()
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailpit does not answer on %s: %v", s.API, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Messages returns every message received, with its text, oldest first.
+func (s *Server) Messages(t testing.TB) []Message {
+	t.Helper()
+	var list struct {
+		Messages []Message `json:"messages"`
+	}
+	s.get(t, "/api/v1/messages?limit=1000", &list)
+	out := make([]Message, 0, len(list.Messages))
+	for i := len(list.Messages) - 1; i >= 0; i-- { // the API lists the newest first
+		var full Message
+		s.get(t, "/api/v1/message/"+list.Messages[i].ID, &full)
+		out = append(out, full)
+	}
+	return out
+}
+
+// Clear deletes every message.
+func (s *Server) Clear(t testing.TB) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, s.API+"/api/v1/messages", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("mailpit: clear: %v", err)
+	}
+	_ = resp.Body.Close()
+}
+
+func (s *Server) get(t testing.TB, path string, v any) {
+	t.Helper()
+	resp, err := http.Get(s.API + path)
+	if err != nil {
+		t.Fatalf("mailpit: GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("mailpit: GET %s: status %d", path, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("mailpit: GET %s: %v", path, fmt.Errorf("decode: %w", err))
+	}
+}

@@ -1,0 +1,350 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/bremen/regmo/domain"
+	"gorm.io/gorm"
+)
+
+// MaxAttempts is how often a failing e-mail is tried before the job is given up; with the
+// backoff of retryDelay the last try lies about a day after the first.
+const MaxAttempts = 10
+
+// retryDelay is the wait before attempt n+1: 1, 2, 4 … minutes, at most 6 hours.
+func retryDelay(attempts int) time.Duration {
+	d := time.Minute << min(attempts-1, 9)
+	return min(d, 6*time.Hour)
+}
+
+// Notifier runs the schedule: it enqueues the e-mails a slot calls for and works the queue.
+type Notifier struct {
+	db        *gorm.DB
+	inv       *domain.Inventory
+	access    *domain.Access
+	prefs     *PrefsStore
+	mailer    *Mailer
+	publicURL string
+	instance  string
+	// Lease is how long a claimed job stays with its instance; a killed instance's job goes
+	// to another after it.
+	Lease   time.Duration
+	Log     *slog.Logger
+	Metrics *Metrics
+}
+
+// Config configures a Notifier.
+type Config struct {
+	DB        *gorm.DB // as regmo_app
+	Mailer    *Mailer  // nil: nothing is sent (and nothing queued)
+	PublicURL string
+	Log       *slog.Logger
+	Metrics   *Metrics
+}
+
+// New returns a notifier.
+func New(c Config) *Notifier {
+	host, _ := os.Hostname()
+	log := c.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Notifier{db: c.DB, inv: domain.NewInventory(c.DB), access: domain.NewAccess(c.DB), prefs: NewPrefsStore(c.DB),
+		mailer: c.Mailer, publicURL: c.PublicURL, instance: host + ":" + strconv.Itoa(os.Getpid()),
+		Lease: 2 * time.Minute, Log: log, Metrics: c.Metrics}
+}
+
+// Result says what one run did.
+type Result struct {
+	Queued, Sent, Empty, Failed, Retried int
+	// Held counts pending jobs claimed by another instance (or waiting for a retry).
+	Held int
+}
+
+// RunAt does what the scheduler does at the instant: enqueue the slot's e-mails (a second
+// run finds them queued already) and work every job that is due. Content is read when the
+// e-mail goes out, so a date moved in between is already moved.
+func (n *Notifier) RunAt(ctx context.Context, at time.Time) (Result, error) {
+	var res Result
+	if n.mailer == nil {
+		return res, nil
+	}
+	q, err := n.Enqueue(ctx, at)
+	if err != nil {
+		return res, err
+	}
+	res.Queued = q
+	for {
+		j, ok, err := n.claim(ctx)
+		if err != nil {
+			return res, err
+		}
+		if !ok {
+			break
+		}
+		n.work(ctx, j, &res)
+	}
+	if err := n.db.WithContext(ctx).Raw(`SELECT count(*) FROM notify_jobs WHERE state = 'pending'`).Scan(&res.Held).Error; err != nil {
+		return res, fmt.Errorf("store: pending jobs: %w", err)
+	}
+	return res, nil
+}
+
+// Run runs the schedule every interval until ctx ends.
+func (n *Notifier) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := n.RunAt(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			n.Log.Error("notify: run", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// recipient is a user who may be sent e-mail of a kind.
+func (n *Notifier) recipients(ctx context.Context, kind string) ([]domain.User, error) {
+	users, err := n.access.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []domain.User
+	for _, u := range users {
+		if _, ok := scopeFor(u, kind); !ok || !u.Active || u.Email == "" {
+			continue
+		}
+		p, err := n.prefs.Get(ctx, u.Name)
+		if err != nil {
+			return nil, err
+		}
+		if p.wants(kind) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// scopeFor is what the user's e-mail of the kind reads: for the reminder the Ressorts the
+// user is Ressortverantwortliche/r of, for the digest everything (the OZG-Koordination).
+func scopeFor(u domain.User, kind string) (domain.ReadScope, bool) {
+	var codes []string
+	for _, b := range u.Bindings {
+		switch {
+		case kind == KindDigest && b.Role == domain.RoleOZGKoordination:
+			return domain.ReadAll(), true
+		case kind == KindReminder && b.Role == domain.RoleRessortverantwortliche:
+			codes = append(codes, b.Ressort)
+		}
+	}
+	return domain.ReadRessorts(codes...), len(codes) > 0
+}
+
+// Enqueue inserts the slot's jobs; the unique key (kind, user, slot) drops what another run
+// or instance queued already.
+func (n *Notifier) Enqueue(ctx context.Context, at time.Time) (int, error) {
+	day, ok := Slot(at)
+	if !ok {
+		return 0, nil
+	}
+	kinds := []string{KindReminder}
+	if isMonday(day) {
+		kinds = append(kinds, KindDigest)
+	}
+	total := 0
+	for _, kind := range kinds {
+		users, err := n.recipients(ctx, kind)
+		if err != nil {
+			return total, err
+		}
+		for _, u := range users {
+			r := n.db.WithContext(ctx).Exec(`INSERT INTO notify_jobs (kind, user_name, slot) VALUES (?, ?, ?::date)
+				ON CONFLICT ON CONSTRAINT notify_jobs_once DO NOTHING`, kind, u.Name, day)
+			if r.Error != nil {
+				return total, fmt.Errorf("store: enqueue %s for %s: %w", kind, u.Name, r.Error)
+			}
+			total += int(r.RowsAffected)
+		}
+	}
+	return total, nil
+}
+
+type job struct {
+	ID       int64  `gorm:"column:id"`
+	Kind     string `gorm:"column:kind"`
+	User     string `gorm:"column:user_name"`
+	Slot     string `gorm:"column:slot"`
+	Attempts int    `gorm:"column:attempts"`
+}
+
+// claim takes one due job for this instance. SKIP LOCKED lets instances claim side by side;
+// the lease hands the job of a killed instance to another once it has run out.
+func (n *Notifier) claim(ctx context.Context) (job, bool, error) {
+	var jobs []job
+	err := n.db.WithContext(ctx).Raw(`UPDATE notify_jobs SET locked_by = ?, locked_until = now() + ?::interval,
+			attempts = attempts + 1
+		WHERE id = (SELECT id FROM notify_jobs
+			WHERE state = 'pending' AND run_after <= now() AND (locked_until IS NULL OR locked_until < now())
+			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+		RETURNING id, kind, user_name, to_char(slot, 'YYYY-MM-DD') AS slot, attempts`,
+		n.instance, fmt.Sprintf("%d milliseconds", n.Lease.Milliseconds())).Scan(&jobs).Error
+	if err != nil {
+		return job{}, false, fmt.Errorf("store: claim job: %w", err)
+	}
+	if len(jobs) == 0 {
+		return job{}, false, nil
+	}
+	return jobs[0], true, nil
+}
+
+// work composes and sends one job's e-mail and records the outcome.
+func (n *Notifier) work(ctx context.Context, j job, res *Result) {
+	msg, items, err := n.compose(ctx, j)
+	if err == nil && items == 0 {
+		res.Empty++
+		n.finish(ctx, j, "empty", "", 0)
+		return
+	}
+	if err == nil {
+		// The mailer's timeout is below the lease: the job is still ours when it returns.
+		sendCtx, cancel := context.WithTimeout(ctx, n.Lease/2)
+		n.mailer.Timeout = min(n.mailer.Timeout, n.Lease/2)
+		err = n.mailer.Send(sendCtx, msg)
+		cancel()
+	}
+	if err != nil {
+		n.fail(ctx, j, err, res)
+		return
+	}
+	res.Sent++
+	n.Metrics.sent(j.Kind)
+	n.finish(ctx, j, "sent", msg.ID, items)
+}
+
+func (n *Notifier) compose(ctx context.Context, j job) (Message, int, error) {
+	u, err := n.access.User(ctx, j.User)
+	if err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return Message{}, 0, nil
+		}
+		return Message{}, 0, err
+	}
+	scope, ok := scopeFor(u, j.Kind)
+	p, err := n.prefs.Get(ctx, u.Name)
+	if err != nil {
+		return Message{}, 0, err
+	}
+	// Who was deactivated, lost the role or opted out since the job was queued gets nothing.
+	if !ok || !u.Active || u.Email == "" || !p.wants(j.Kind) {
+		return Message{}, 0, nil
+	}
+	var msg Message
+	var items int
+	switch j.Kind {
+	case KindDigest:
+		d, err := BuildDigest(ctx, n.inv, scope, j.Slot)
+		if err != nil {
+			return Message{}, 0, err
+		}
+		msg = DigestMessage(n.publicURL, u.Email, u.DisplayName, d)
+		items = 1 // the digest goes out every Monday, also after a quiet week
+	default:
+		since, err := n.lastReminder(ctx, u.Name, j.Slot)
+		if err != nil {
+			return Message{}, 0, err
+		}
+		entries, err := n.entries(ctx, scope)
+		if err != nil {
+			return Message{}, 0, err
+		}
+		list := ReminderItems(entries, j.Slot, since)
+		msg = ReminderMessage(n.publicURL, u.Email, u.DisplayName, j.Slot, list)
+		items = len(list)
+	}
+	msg.ID = fmt.Sprintf("%s.%s.%s@regmo", j.Kind, j.Slot, u.Name)
+	msg.Date = time.Now()
+	return msg, items, nil
+}
+
+// lastReminder is the day of the user's last reminder worked before the slot (sent or with
+// nothing to say); without one, the day before, so that the first names what became overdue
+// that day.
+func (n *Notifier) lastReminder(ctx context.Context, user, slot string) (string, error) {
+	var last []string
+	err := n.db.WithContext(ctx).Raw(`SELECT to_char(max(slot), 'YYYY-MM-DD') FROM notify_jobs
+		WHERE kind = 'reminder' AND user_name = ? AND slot < ?::date AND state IN ('sent', 'empty')
+		HAVING max(slot) IS NOT NULL`, user, slot).Scan(&last).Error
+	if err != nil {
+		return "", fmt.Errorf("store: last reminder of %s: %w", user, err)
+	}
+	if len(last) == 0 {
+		return addDays(slot, -1), nil
+	}
+	return last[0], nil
+}
+
+// entries reads every entry of both kinds in the scope, page by page.
+func (n *Notifier) entries(ctx context.Context, scope domain.ReadScope) ([]domain.Entry, error) {
+	var all []domain.Entry
+	for _, kind := range []domain.Kind{domain.KindRegister, domain.KindOnlinedienst} {
+		cursor := ""
+		for {
+			page, err := n.inv.List(ctx, scope, domain.Filter{Kind: kind, Limit: domain.MaxLimit, Cursor: cursor})
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, page.Entries...)
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+		}
+	}
+	return all, nil
+}
+
+// finish records the outcome, only while the job is still this instance's: a job whose
+// lease ran out belongs to whoever claimed it next.
+func (n *Notifier) finish(ctx context.Context, j job, state, messageID string, items int) {
+	ctx = context.WithoutCancel(ctx)
+	r := n.db.WithContext(ctx).Exec(`UPDATE notify_jobs SET state = ?, message_id = NULLIF(?, ''), items = ?, done_at = now(),
+			locked_by = NULL, locked_until = NULL, last_error = NULL
+		WHERE id = ? AND state = 'pending' AND locked_by = ?`, state, messageID, items, j.ID, n.instance)
+	if r.Error != nil {
+		n.Log.Error("notify: record job", slog.Int64("job", j.ID), slog.String("error", r.Error.Error()))
+	} else if r.RowsAffected == 0 {
+		n.Log.Warn("notify: job was taken over before it was recorded", slog.Int64("job", j.ID))
+	}
+}
+
+// fail schedules a retry with backoff, or gives the job up after MaxAttempts.
+func (n *Notifier) fail(ctx context.Context, j job, cause error, res *Result) {
+	ctx = context.WithoutCancel(ctx)
+	n.Log.Warn("notify: send failed", slog.Int64("job", j.ID), slog.String("kind", j.Kind), slog.String("user", j.User),
+		slog.Int("attempt", j.Attempts), slog.String("error", cause.Error()))
+	state := "pending"
+	if j.Attempts >= MaxAttempts {
+		state = "failed"
+		res.Failed++
+		n.Metrics.failed(j.Kind)
+	} else {
+		res.Retried++
+		n.Metrics.retried(j.Kind)
+	}
+	err := n.db.WithContext(ctx).Exec(`UPDATE notify_jobs SET state = ?, last_error = ?, locked_by = NULL, locked_until = NULL,
+			run_after = now() + ?::interval, done_at = CASE WHEN ? = 'failed' THEN now() END
+		WHERE id = ? AND state = 'pending' AND locked_by = ?`,
+		state, cause.Error(), fmt.Sprintf("%d seconds", int(retryDelay(j.Attempts).Seconds())), state, j.ID, n.instance).Error
+	if err != nil {
+		n.Log.Error("notify: record failure", slog.Int64("job", j.ID), slog.String("error", err.Error()))
+	}
+}
