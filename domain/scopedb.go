@@ -98,11 +98,3 @@ func queryEntriesIn(ctx context.Context, db *gorm.DB, sc ReadScope, size int, qu
 	})
 	return out, err
 }
-
-// nativeFields are fields for pgx's own scanning, which decodes text[] into []string itself
-// (textArray's Scan reads the text form database/sql hands over).
-func (r *entryRow) nativeFields() []any {
-	f := r.fields()
-	f[10], f[12] = (*[]string)(&r.LeikaKeys), (*[]string)(&r.NachweiseFrom)
-	return f
-}
