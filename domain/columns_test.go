@@ -167,16 +167,37 @@ func TestContentColumnsCoverContent(t *testing.T) {
 	}
 }
 
-// fullContent has every field set, each to a different value.
+// fullContent has every field set, each to a different value that the columns' types take,
+// whatever fields Content has.
 func fullContent() Content {
-	n := 7
-	st := func(i int) Status {
-		return Status{Stage: StagePlanned, TargetDate: "2028-12-" + strconv.Itoa(10+i), Note: "Notiz " + strconv.Itoa(i),
-			EvidenceURL: "https://x.de/" + strconv.Itoa(i)}
+	var c Content
+	i := 0
+	var fill func(v reflect.Value)
+	fill = func(v reflect.Value) {
+		for j := range v.NumField() {
+			f, name := v.Field(j), v.Type().Field(j).Name
+			i++
+			switch {
+			case f.Kind() == reflect.Struct:
+				fill(f)
+			case f.Type() == reflect.TypeFor[Stage]():
+				f.Set(reflect.ValueOf(Stages[i%len(Stages)]))
+			case name == "TargetDate":
+				f.SetString("2028-12-" + strconv.Itoa(10+i%20))
+			case f.Kind() == reflect.String:
+				f.SetString("Wert " + strconv.Itoa(i))
+			case f.Type() == reflect.TypeFor[*int]():
+				n := i
+				f.Set(reflect.ValueOf(&n))
+			case f.Type() == reflect.TypeFor[[]string]():
+				f.Set(reflect.ValueOf([]string{"Wert " + strconv.Itoa(i)}))
+			default:
+				panic("fullContent: no value for a " + f.Type().String())
+			}
+		}
 	}
-	return Content{Name: "Name", Description: "Beschreibung", AnlageNr: &n, LegalBasis: "§ 1", Fachverfahren: "OK.EWO",
-		Contact: "a@b.de", LeikaKeys: []string{"99000000000000"}, URL: "https://service.bremen.de/",
-		NachweiseFrom: []string{"SIS/melderegister"}, Readiness: Readiness{IDNr: st(1), NOOTS: st(2), DSC: st(3)}}
+	fill(reflect.ValueOf(&c).Elem())
+	return c
 }
 
 // TestEntryRoundTrip: an entry written through the declared values and read back through
