@@ -29,11 +29,16 @@ func queryEntries(ctx context.Context, db *gorm.DB, query string, args ...any) (
 func scanEntries(rows *sql.Rows, size int) ([]entryRow, error) {
 	defer rows.Close()
 	out := make([]entryRow, 0, size)
+	// The destinations are built once: every row is scanned into the same cleared row and
+	// then copied.
+	var row entryRow
+	dest := row.fields()
 	for rows.Next() {
-		out = append(out, entryRow{})
-		if err := rows.Scan(out[len(out)-1].fields()...); err != nil {
+		row = entryRow{}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
+		out = append(out, row)
 	}
 	return out, rows.Err()
 }

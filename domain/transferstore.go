@@ -90,9 +90,11 @@ func (s transferStore) loadAddressed(ctx context.Context, items []ImportItem, lo
 	}
 	defer rows.Close()
 	out := map[itemAddress]entryRow{}
+	var r entryRow
+	dest := r.fields()
 	for rows.Next() {
-		var r entryRow
-		if err := rows.Scan(r.fields()...); err != nil {
+		r = entryRow{}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: read the entries of an import: %w", err)
 		}
 		out[itemAddress{Kind(r.Kind), r.Ressort, r.Key}] = r
