@@ -72,7 +72,9 @@ func statusColumns(dim string, status func(*domain.Readiness) *domain.Status) []
 	}
 }
 
-// csvColumns lists the columns of a kind in the order the export writes them.
+// csvColumns lists the columns of a kind in the order the export writes them: the CSV
+// format's one mapping of an entry, named like the columns of entries (domain/columns.go
+// declares those). TestEveryColumnIsMapped fails when a column of entries is missing here.
 func csvColumns(kind domain.Kind) []csvColumn {
 	cols := []csvColumn{
 		textColumn("ressort", func(it *domain.ImportItem) *string { return &it.Ressort }, func(e domain.Entry) string { return e.Ressort }),

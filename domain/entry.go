@@ -2,7 +2,6 @@ package domain
 
 import (
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 )
@@ -78,13 +77,15 @@ func (c *Content) normalize() {
 	}
 }
 
-// equal reports whether two normalised contents are the same.
+// equal reports whether two normalised contents are the same, column by column of
+// entryTable.
 func (c Content) equal(o Content) bool {
-	return c.Name == o.Name && c.Description == o.Description &&
-		((c.AnlageNr == nil && o.AnlageNr == nil) || (c.AnlageNr != nil && o.AnlageNr != nil && *c.AnlageNr == *o.AnlageNr)) &&
-		c.LegalBasis == o.LegalBasis && c.Fachverfahren == o.Fachverfahren && c.Contact == o.Contact &&
-		slices.Equal(c.LeikaKeys, o.LeikaKeys) && c.URL == o.URL && slices.Equal(c.NachweiseFrom, o.NachweiseFrom) &&
-		c.Readiness == o.Readiness
+	for i := range contentTable {
+		if !contentTable[i].equal(&c, &o) {
+			return false
+		}
+	}
+	return true
 }
 
 // Refs parses NachweiseFrom; call it only on validated content.

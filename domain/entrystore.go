@@ -6,55 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 )
-
-// entryRow is one row of the entries table.
-type entryRow struct {
-	ID               int64      `gorm:"column:id"`
-	Kind             string     `gorm:"column:kind"`
-	Ressort          string     `gorm:"column:ressort"`
-	Key              string     `gorm:"column:key"`
-	Name             string     `gorm:"column:name"`
-	Description      string     `gorm:"column:description"`
-	IdnrgAnlageNr    *int       `gorm:"column:idnrg_anlage_nr"`
-	LegalBasis       string     `gorm:"column:legal_basis"`
-	Fachverfahren    string     `gorm:"column:fachverfahren"`
-	Contact          string     `gorm:"column:contact"`
-	LeikaKeys        textArray  `gorm:"column:leika_keys"`
-	URL              string     `gorm:"column:url"`
-	NachweiseFrom    textArray  `gorm:"column:nachweise_from"`
-	IdnrStage        string     `gorm:"column:idnr_stage"`
-	IdnrTargetDate   *time.Time `gorm:"column:idnr_target_date"`
-	IdnrNote         string     `gorm:"column:idnr_note"`
-	IdnrEvidenceURL  string     `gorm:"column:idnr_evidence_url"`
-	NootsStage       string     `gorm:"column:noots_stage"`
-	NootsTargetDate  *time.Time `gorm:"column:noots_target_date"`
-	NootsNote        string     `gorm:"column:noots_note"`
-	NootsEvidenceURL string     `gorm:"column:noots_evidence_url"`
-	DscStage         string     `gorm:"column:dsc_stage"`
-	DscTargetDate    *time.Time `gorm:"column:dsc_target_date"`
-	DscNote          string     `gorm:"column:dsc_note"`
-	DscEvidenceURL   string     `gorm:"column:dsc_evidence_url"`
-	Version          int64      `gorm:"column:version"`
-	CreatedAt        time.Time  `gorm:"column:created_at"`
-	UpdatedAt        time.Time  `gorm:"column:updated_at"`
-	UpdatedBy        string     `gorm:"column:updated_by"`
-}
-
-// fields are the scan destinations of entryColumns, in their order.
-func (r *entryRow) fields() []any {
-	return []any{&r.ID, &r.Kind, &r.Ressort, &r.Key, &r.Name, &r.Description, &r.IdnrgAnlageNr, &r.LegalBasis,
-		&r.Fachverfahren, &r.Contact, &r.LeikaKeys, &r.URL, &r.NachweiseFrom,
-		&r.IdnrStage, &r.IdnrTargetDate, &r.IdnrNote, &r.IdnrEvidenceURL,
-		&r.NootsStage, &r.NootsTargetDate, &r.NootsNote, &r.NootsEvidenceURL,
-		&r.DscStage, &r.DscTargetDate, &r.DscNote, &r.DscEvidenceURL,
-		&r.Version, &r.CreatedAt, &r.UpdatedAt, &r.UpdatedBy}
-}
 
 // queryEntries runs a query selecting entryColumns ($n placeholders) on db's connection or
 // transaction, past GORM's statement building and reflection: one entry and a list page
@@ -71,85 +29,18 @@ func queryEntries(ctx context.Context, db *gorm.DB, query string, args ...any) (
 func scanEntries(rows *sql.Rows, size int) ([]entryRow, error) {
 	defer rows.Close()
 	out := make([]entryRow, 0, size)
+	// The destinations are built once: every row is scanned into the same cleared row and
+	// then copied.
+	var row entryRow
+	dest := row.fields()
 	for rows.Next() {
-		out = append(out, entryRow{})
-		if err := rows.Scan(out[len(out)-1].fields()...); err != nil {
+		row = entryRow{}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
+		out = append(out, row)
 	}
 	return out, rows.Err()
-}
-
-// entryColumns lists the columns entryRow reads, in the order contentValues writes the
-// content ones.
-const entryColumns = `id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis,
-	fachverfahren, contact, leika_keys, url, nachweise_from,
-	idnr_stage, idnr_target_date, idnr_note, idnr_evidence_url,
-	noots_stage, noots_target_date, noots_note, noots_evidence_url,
-	dsc_stage, dsc_target_date, dsc_note, dsc_evidence_url,
-	version, created_at, updated_at, updated_by`
-
-// contentColumns are the columns a write sets from Content.
-const contentColumns = `name, description, idnrg_anlage_nr, legal_basis, fachverfahren, contact,
-	leika_keys, url, nachweise_from,
-	idnr_stage, idnr_target_date, idnr_note, idnr_evidence_url,
-	noots_stage, noots_target_date, noots_note, noots_evidence_url,
-	dsc_stage, dsc_target_date, dsc_note, dsc_evidence_url`
-
-// contentValues returns the values of contentColumns.
-func contentValues(c Content) []any {
-	vals := []any{c.Name, c.Description, c.AnlageNr, c.LegalBasis, c.Fachverfahren, c.Contact,
-		textArray(c.LeikaKeys), c.URL, textArray(c.NachweiseFrom)}
-	for _, s := range []Status{c.Readiness.IDNr, c.Readiness.NOOTS, c.Readiness.DSC} {
-		var date any
-		if s.TargetDate != "" {
-			date = s.TargetDate
-		}
-		vals = append(vals, string(s.Stage), date, s.Note, s.EvidenceURL)
-	}
-	return vals
-}
-
-func dateString(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format(time.DateOnly)
-}
-
-func (r entryRow) entry() Entry {
-	return Entry{
-		Kind:    Kind(r.Kind),
-		Ressort: r.Ressort,
-		Key:     r.Key,
-		Content: Content{
-			Name:          r.Name,
-			Description:   r.Description,
-			AnlageNr:      r.IdnrgAnlageNr,
-			LegalBasis:    r.LegalBasis,
-			Fachverfahren: r.Fachverfahren,
-			Contact:       r.Contact,
-			LeikaKeys:     nilIfEmpty(r.LeikaKeys),
-			URL:           r.URL,
-			NachweiseFrom: nilIfEmpty(r.NachweiseFrom),
-			Readiness: Readiness{
-				IDNr:  Status{Stage(r.IdnrStage), dateString(r.IdnrTargetDate), r.IdnrNote, r.IdnrEvidenceURL},
-				NOOTS: Status{Stage(r.NootsStage), dateString(r.NootsTargetDate), r.NootsNote, r.NootsEvidenceURL},
-				DSC:   Status{Stage(r.DscStage), dateString(r.DscTargetDate), r.DscNote, r.DscEvidenceURL},
-			},
-		},
-		Version:   r.Version,
-		CreatedAt: r.CreatedAt.UTC(),
-		UpdatedAt: r.UpdatedAt.UTC(),
-		UpdatedBy: r.UpdatedBy,
-	}
-}
-
-func nilIfEmpty(a textArray) []string {
-	if len(a) == 0 {
-		return nil
-	}
-	return a
 }
 
 // entryStore owns the SQL of entries and nachweise. db is the pool or a transaction.
@@ -171,29 +62,39 @@ func (s entryStore) lock(ctx context.Context, kind Kind, ressort, key string) (*
 // insert creates an entry and returns its row; with a change, its history is written by the
 // same statement (see write).
 func (s entryStore) insert(ctx context.Context, kind Kind, ressort, key string, c Content, actor string, now time.Time, ch *change) (entryRow, error) {
-	args := append([]any{kind, ressort, key}, contentValues(c)...)
-	args = append(args, now, now, actor)
-	row, err := s.write(ctx, `INSERT INTO entries (kind, ressort, key, `+contentColumns+`,
-		created_at, updated_at, updated_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args, kind, ressort, key, ch)
+	e := Entry{Kind: kind, Ressort: ressort, Key: key, Content: c, CreatedAt: now, UpdatedAt: now, UpdatedBy: actor}
+	args, err := values(insertTable, 0, &e)
+	if err != nil {
+		return entryRow{}, fmt.Errorf("store: insert %s %s/%s: %w", kind, ressort, key, err)
+	}
+	row, err := s.write(ctx, `INSERT INTO entries (`+joinColumns(insertTable, "")+`)
+		VALUES (`+placeholders(1, len(args))+`)`, args, kind, ressort, key, ch)
 	if err != nil {
 		return entryRow{}, fmt.Errorf("store: insert %s %s/%s: %w", kind, ressort, key, err)
 	}
 	return row, nil
 }
 
+// updateSQL replaces an entry's content and raises its version; its parameters are the
+// values of updateTable, then the id.
+var updateSQL = func() string {
+	set := make([]string, len(updateTable))
+	for i, c := range updateTable {
+		set[i] = c.name + " = $" + strconv.Itoa(i+1)
+	}
+	return `UPDATE entries SET ` + strings.Join(set, ", ") + `, version = version + 1
+		WHERE id = $` + strconv.Itoa(len(updateTable)+1)
+}()
+
 // update replaces an entry's content and raises its version; with a change, its history is
 // written by the same statement.
 func (s entryStore) update(ctx context.Context, kind Kind, ressort, key string, id int64, c Content, actor string, now time.Time, ch *change) (entryRow, error) {
-	cols := strings.Split(contentColumns, ",")
-	set := make([]string, len(cols))
-	for i, col := range cols {
-		set[i] = strings.TrimSpace(col) + " = ?"
+	e := Entry{Kind: kind, Ressort: ressort, Key: key, Content: c, UpdatedAt: now, UpdatedBy: actor}
+	args, err := values(updateTable, id, &e)
+	if err != nil {
+		return entryRow{}, fmt.Errorf("store: update entry %d: %w", id, err)
 	}
-	args := append(contentValues(c), now, actor, id)
-	row, err := s.write(ctx, `UPDATE entries SET `+strings.Join(set, ", ")+`,
-		version = version + 1, updated_at = ?, updated_by = ?
-		WHERE id = ?`, args, kind, ressort, key, ch)
+	row, err := s.write(ctx, updateSQL, append(args, id), kind, ressort, key, ch)
 	if err != nil {
 		return entryRow{}, fmt.Errorf("store: update entry %d: %w", id, err)
 	}
@@ -207,15 +108,13 @@ type change struct {
 	now           time.Time
 }
 
-// write runs a statement that writes one entries row. With a change, the same statement
-// closes the entry's previous version, appends the new version and the event: a write pays
-// for its history in rows, not in round trips. The version is copied with w.*, so
-// entry_versions must keep the columns of entries in their order (migrations add both).
+// write runs a statement ($n parameters, args) that writes one entries row. With a change,
+// the same statement closes the entry's previous version, appends the new version and the
+// event: a write pays for its history in rows, not in round trips. The version names every
+// column of entryTable, so entry_versions may order its columns as it likes.
 func (s entryStore) write(ctx context.Context, stmt string, args []any, kind Kind, ressort, key string, ch *change) (entryRow, error) {
-	var row entryRow
 	if ch == nil {
-		err := s.db.WithContext(ctx).Raw(stmt+` RETURNING `+entryColumns, args...).Scan(&row).Error
-		return row, err
+		return s.writeRow(ctx, stmt+` RETURNING `+entryColumns, args)
 	}
 	changes, err := contentChanges(ch.before, ch.after)
 	if err != nil {
@@ -225,17 +124,28 @@ func (s entryStore) write(ctx context.Context, stmt string, args []any, kind Kin
 	if err != nil {
 		return entryRow{}, fmt.Errorf("encode event changes: %w", err)
 	}
-	args = append(args, ch.now, ch.now, ch.actor, ch.action, string(kind), ressort, key, string(data), ch.now)
+	n := len(args)
+	p := func(i int) string { return "$" + strconv.Itoa(n+i) }
+	args = append(args, ch.now, ch.actor, ch.action, string(kind), ressort, key, string(data))
 	// entry_versions_close leaves the version this statement writes open (it closes only
 	// older ones), whichever of the two PostgreSQL runs first; the main query names closed
 	// so that it runs at all.
-	err = s.db.WithContext(ctx).Raw(`WITH w AS (`+stmt+` RETURNING *),
-		closed AS (SELECT entry_versions_close(ARRAY[w.id], ARRAY[w.version], ?) FROM w),
+	return s.writeRow(ctx, `WITH w AS (`+stmt+` RETURNING `+entryColumns+`),
+		closed AS (SELECT entry_versions_close(ARRAY[w.id], ARRAY[w.version], `+p(1)+`) FROM w),
 		event AS (INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
-			VALUES (?, ?, ?, ?, ?, ?, CAST(? AS jsonb))),
-		version AS (INSERT INTO entry_versions SELECT w.*, ?, NULL FROM w)
-		SELECT `+prefixed("w", entryColumns)+` FROM w, closed`, args...).Scan(&row).Error
-	return row, err
+			VALUES (`+placeholders(n+1, 6)+`, CAST(`+p(7)+` AS jsonb))),
+		version AS (INSERT INTO entry_versions (`+entryColumns+`, `+joinColumns(versionColumns, "")+`)
+			SELECT `+joinColumns(entryTable, "w")+`, `+p(1)+`, NULL FROM w)
+		SELECT `+joinColumns(entryTable, "w")+` FROM w, closed`, args)
+}
+
+// writeRow runs a statement that returns one row of entryColumns; no row gives the zero row.
+func (s entryStore) writeRow(ctx context.Context, stmt string, args []any) (entryRow, error) {
+	rows, err := queryEntries(ctx, s.db, stmt, args...)
+	if err != nil || len(rows) == 0 {
+		return entryRow{}, err
+	}
+	return rows[0], nil
 }
 
 // delete removes an entry.

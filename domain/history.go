@@ -59,47 +59,15 @@ func fields(v any) map[string]any {
 
 // contentFields is content as the flattened JSON document the API shows (see fields): the
 // values a JSON round trip gives (numbers as float64, lists as []any), empty fields absent.
-// It is built directly because an import computes it for a hundred thousand entries; a test
-// keeps it equal to the round trip.
+// It is built from entryTable's content columns, not by a round trip, because an import
+// computes it for a hundred thousand entries; a test keeps it equal to the round trip.
 func contentFields(c *Content) map[string]any {
-	out := make(map[string]any, 16)
+	out := make(map[string]any, len(contentTable))
 	if c == nil {
 		return out
 	}
-	text := func(name, v string) {
-		if v != "" {
-			out[name] = v
-		}
-	}
-	list := func(name string, vs []string) {
-		if len(vs) > 0 {
-			l := make([]any, len(vs))
-			for i, v := range vs {
-				l[i] = v
-			}
-			out[name] = l
-		}
-	}
-	out["name"] = c.Name
-	text("description", c.Description)
-	if c.AnlageNr != nil {
-		out["idnrg_anlage_nr"] = float64(*c.AnlageNr)
-	}
-	text("legal_basis", c.LegalBasis)
-	text("fachverfahren", c.Fachverfahren)
-	text("contact", c.Contact)
-	list("leika_keys", c.LeikaKeys)
-	text("url", c.URL)
-	list("nachweise_from", c.NachweiseFrom)
-	for _, d := range []struct {
-		name string
-		s    Status
-	}{{"idnr", c.Readiness.IDNr}, {"noots", c.Readiness.NOOTS}, {"dsc", c.Readiness.DSC}} {
-		prefix := "readiness." + d.name + "."
-		out[prefix+"stage"] = string(d.s.Stage)
-		text(prefix+"target_date", d.s.TargetDate)
-		text(prefix+"note", d.s.Note)
-		text(prefix+"evidence_url", d.s.EvidenceURL)
+	for i := range contentTable {
+		contentTable[i].flat(c, out)
 	}
 	return out
 }

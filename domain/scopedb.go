@@ -88,21 +88,18 @@ func queryEntriesIn(ctx context.Context, db *gorm.DB, sc ReadScope, size int, qu
 		}
 		defer rows.Close()
 		out = make([]entryRow, 0, size)
+		// The destinations are built once per query: every row is scanned into the same
+		// cleared row and then copied.
+		var row entryRow
+		dest := row.nativeFields()
 		for rows.Next() {
-			out = append(out, entryRow{})
-			if err := rows.Scan(out[len(out)-1].nativeFields()...); err != nil {
+			row = entryRow{}
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
+			out = append(out, row)
 		}
 		return rows.Err()
 	})
 	return out, err
-}
-
-// nativeFields are fields for pgx's own scanning, which decodes text[] into []string itself
-// (textArray's Scan reads the text form database/sql hands over).
-func (r *entryRow) nativeFields() []any {
-	f := r.fields()
-	f[10], f[12] = (*[]string)(&r.LeikaKeys), (*[]string)(&r.NachweiseFrom)
-	return f
 }

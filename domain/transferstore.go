@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
@@ -82,7 +81,7 @@ func (s transferStore) loadAddressed(ctx context.Context, items []ImportItem, lo
 		// A fixed order keeps two imports from locking crosswise.
 		suffix = ` ORDER BY e.id FOR UPDATE OF e`
 	}
-	rows, err := s.db.Statement.ConnPool.QueryContext(ctx, `SELECT `+prefixed("e", entryColumns)+`
+	rows, err := s.db.Statement.ConnPool.QueryContext(ctx, `SELECT `+joinColumns(entryTable, "e")+`
 		FROM unnest($1::text[], $2::text[], $3::text[]) AS a(kind, ressort, key)
 		JOIN entries e ON e.kind = a.kind AND e.ressort = a.ressort AND e.key = a.key`+suffix,
 		kinds, codes, keys)
@@ -91,14 +90,11 @@ func (s transferStore) loadAddressed(ctx context.Context, items []ImportItem, lo
 	}
 	defer rows.Close()
 	out := map[itemAddress]entryRow{}
+	var r entryRow
+	dest := r.fields()
 	for rows.Next() {
-		var r entryRow
-		if err := rows.Scan(&r.ID, &r.Kind, &r.Ressort, &r.Key, &r.Name, &r.Description, &r.IdnrgAnlageNr,
-			&r.LegalBasis, &r.Fachverfahren, &r.Contact, &r.LeikaKeys, &r.URL, &r.NachweiseFrom,
-			&r.IdnrStage, &r.IdnrTargetDate, &r.IdnrNote, &r.IdnrEvidenceURL,
-			&r.NootsStage, &r.NootsTargetDate, &r.NootsNote, &r.NootsEvidenceURL,
-			&r.DscStage, &r.DscTargetDate, &r.DscNote, &r.DscEvidenceURL,
-			&r.Version, &r.CreatedAt, &r.UpdatedAt, &r.UpdatedBy); err != nil {
+		r = entryRow{}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: read the entries of an import: %w", err)
 		}
 		out[itemAddress{Kind(r.Kind), r.Ressort, r.Key}] = r
@@ -119,21 +115,12 @@ func (s transferStore) loadRessort(ctx context.Context, ressort string, kinds []
 	if lock {
 		suffix = ` FOR UPDATE`
 	}
-	var rows []entryRow
-	err := s.db.WithContext(ctx).Raw(`SELECT `+entryColumns+` FROM entries
-		WHERE ressort = ? AND kind = ANY(?::text[]) ORDER BY kind, key`+suffix, ressort, ks).Scan(&rows).Error
+	rows, err := queryEntries(ctx, s.db, `SELECT `+entryColumns+` FROM entries
+		WHERE ressort = $1 AND kind = ANY($2::text[]) ORDER BY kind, key`+suffix, ressort, []string(ks))
 	if err != nil {
 		return nil, fmt.Errorf("store: load the entries of %s: %w", ressort, err)
 	}
 	return rows, nil
-}
-
-func prefixed(alias, columns string) string {
-	cols := strings.Split(columns, ",")
-	for i, c := range cols {
-		cols[i] = alias + "." + strings.TrimSpace(c)
-	}
-	return strings.Join(cols, ", ")
 }
 
 // planRow is an entry an import creates or updates.
@@ -275,21 +262,13 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func columnNames(list string) []string {
-	cols := strings.Split(list, ",")
-	for i := range cols {
-		cols[i] = strings.TrimSpace(cols[i])
-	}
-	return cols
-}
-
-// entryCopyColumns are the columns of entries (entryColumns) that COPY writes, and
-// versionCopyColumns those of entry_versions.
+// The columns COPY writes: those of entries (entryTable) into entries, with versionColumns
+// into entry_versions, and with the row's position into the staging table of updates.
 var (
-	entryCopyColumns   = columnNames(entryColumns)
-	versionCopyColumns = append(columnNames(entryColumns), "valid_from", "valid_to")
+	entryCopyColumns   = slices.Concat(entryTable)
+	versionCopyColumns = slices.Concat(entryTable, versionColumns)
 	eventCopyColumns   = []string{"at", "actor", "action", "entity_type", "ressort", "key", "changes"}
-	stagingColumns     = append([]string{"ord"}, entryCopyColumns...)
+	stagingColumns     = slices.Concat([]entryColumn{{name: "ord"}}, entryTable)
 )
 
 // stagingTable holds the updated rows of an import for the set-based UPDATE; it is filled
@@ -302,39 +281,17 @@ func (r *planRow) rowValues(id int64, actor string, now time.Time) ([]any, error
 		// The entry and its version are written from the very same values.
 		return r.vals, nil
 	}
-	c := r.item.Content
-	version, created := int64(1), now
+	e := Entry{Kind: r.item.Kind, Ressort: r.item.Ressort, Key: r.item.Key, Content: r.item.Content,
+		Version: 1, CreatedAt: now, UpdatedAt: now, UpdatedBy: actor}
 	if r.current != nil {
-		version, created = r.current.Version+1, r.current.CreatedAt
+		e.Version, e.CreatedAt = r.current.Version+1, r.current.CreatedAt
 	}
-	var anlage any
-	if c.AnlageNr != nil {
-		anlage = int32(*c.AnlageNr)
+	vals, err := values(entryTable, id, &e)
+	if err != nil {
+		return nil, fmt.Errorf("store: import: %w", err)
 	}
-	vals := make([]any, 0, len(versionCopyColumns)+1)
-	vals = append(vals, id, string(r.item.Kind), r.item.Ressort, r.item.Key,
-		c.Name, c.Description, anlage, c.LegalBasis, c.Fachverfahren, c.Contact,
-		nonNil(c.LeikaKeys), c.URL, nonNil(c.NachweiseFrom))
-	for _, st := range []Status{c.Readiness.IDNr, c.Readiness.NOOTS, c.Readiness.DSC} {
-		var date any
-		if st.TargetDate != "" {
-			d, err := time.Parse(time.DateOnly, st.TargetDate)
-			if err != nil {
-				return nil, fmt.Errorf("store: import: target date %q: %w", st.TargetDate, err)
-			}
-			date = pgtype.Date{Time: d, Valid: true}
-		}
-		vals = append(vals, string(st.Stage), date, st.Note, st.EvidenceURL)
-	}
-	r.vals = append(vals, version, created, now, actor)
-	return r.vals, nil
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
+	r.vals = vals
+	return vals, nil
 }
 
 // apply writes a plan in one transaction. New entries, all new versions and all events go
@@ -429,12 +386,11 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 			}); err != nil {
 				return err
 			}
-			set := make([]string, 0, len(entryCopyColumns))
-			for _, c := range columnNames(contentColumns) {
-				set = append(set, c+" = r."+c)
+			var set []string
+			for _, c := range columnsWith(roleContent, roleVersion, roleUpdated) {
+				set = append(set, c.name+" = r."+c.name)
 			}
-			if _, err := pc.Exec(ctx, `UPDATE entries e SET `+strings.Join(set, ", ")+`,
-					version = r.version, updated_at = r.updated_at, updated_by = r.updated_by
+			if _, err := pc.Exec(ctx, `UPDATE entries e SET `+strings.Join(set, ", ")+`
 				FROM import_rows r WHERE e.id = r.id`); err != nil {
 				return fmt.Errorf("store: import: update: %w", err)
 			}
@@ -479,8 +435,8 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 		WHERE o.id = ANY($1::bigint[])`, ods)
 }
 
-// copyRows COPYs rows into a table; extend adapts the entry values to the table.
-func (s transferStore) copyRows(ctx context.Context, pc *pgx.Conn, table string, columns []string, rows []*planRow, p *importPlan, extend func(*planRow, []any) []any) error {
+// copyRows COPYs rows into a table; extend adapts the entry values to the table's columns.
+func (s transferStore) copyRows(ctx context.Context, pc *pgx.Conn, table string, columns []entryColumn, rows []*planRow, p *importPlan, extend func(*planRow, []any) []any) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -495,12 +451,11 @@ func (s transferStore) copyRows(ctx context.Context, pc *pgx.Conn, table string,
 		return vals, nil
 	}
 	keep := make([]bool, len(columns))
-	if table == "import_rows" {
+	for c, col := range columns {
 		// The staging table has no defaults: every column goes.
-		for c := range keep {
-			keep[c] = true
-		}
-	} else {
+		keep[c] = table == "import_rows" || col.isDefault == nil
+	}
+	if table != "import_rows" {
 		// A column that holds its default in every row is left to the default: registers
 		// carry no Onlinedienst fields, and most rows leave notes and links empty.
 		for i := range rows {
@@ -509,14 +464,14 @@ func (s transferStore) copyRows(ctx context.Context, pc *pgx.Conn, table string,
 				return err
 			}
 			for c, v := range vals {
-				keep[c] = keep[c] || !isColumnDefault(columns[c], v)
+				keep[c] = keep[c] || !columns[c].isDefault(v)
 			}
 		}
 	}
 	var cols []string
 	for c, k := range keep {
 		if k {
-			cols = append(cols, columns[c])
+			cols = append(cols, columns[c].name)
 		}
 	}
 	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
@@ -567,28 +522,6 @@ func copyIn(ctx context.Context, pc *pgx.Conn, table string, cols []string, src 
 		return 0, fmt.Errorf("store: import: insert into %s: %w", table, err)
 	}
 	return tag.RowsAffected(), nil
-}
-
-// isColumnDefault reports whether v is what entries (and entry_versions, which copies its
-// defaults) would store when the column is left out. The address, name, version and
-// bookkeeping columns are always written.
-func isColumnDefault(column string, v any) bool {
-	switch column {
-	case "id", "kind", "ressort", "key", "name", "version", "created_at", "updated_at", "updated_by", "valid_from":
-		return false
-	}
-	switch v := v.(type) {
-	case nil:
-		return true
-	case string:
-		if strings.HasSuffix(column, "_stage") {
-			return v == string(StageNotStarted)
-		}
-		return v == ""
-	case []string:
-		return len(v) == 0
-	}
-	return false
 }
 
 // assignIDs gives every row its entry id: the current one, or one drawn from the entries'
