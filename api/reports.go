@@ -57,19 +57,22 @@ const (
 
 // renderReport turns a report into CSV or a workbook when the client asked for one; ok is
 // false for JSON. tables is called only then.
-func renderReport(ctx context.Context, format *string, name string, at time.Time, tables func() []render.Table) (reportFile, bool, error) {
+func renderReport(ctx context.Context, format, dialect *string, name string, at time.Time, tables func() []render.Table) (reportFile, bool, error) {
+	csv, d, err := csvDialect(ctx, format, dialect)
+	if err != nil {
+		return reportFile{}, false, err
+	}
 	f := "json"
-	if format != nil {
-		f = *format
-	} else if wantsCSV(ctx, nil) {
+	if csv {
 		f = "csv"
+	} else if format != nil {
+		f = *format
 	}
 	file := reportFile{disposition: attachment(name, at, f)}
-	var err error
 	switch f {
 	case "csv":
 		file.contentType = mediaCSV
-		file.data, err = render.CSV(tables()[0])
+		file.data, err = render.DialectCSV(tables()[0], d)
 	case "xlsx":
 		file.contentType = mediaXLSX
 		file.data, err = render.XLSX(tables())
@@ -122,7 +125,7 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	if err != nil {
 		return nil, err
 	}
-	if file, ok, err := renderReport(ctx, (*string)(p.Format), "readiness", r.AsOf, func() []render.Table { return render.Readiness(r) }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(p.Format), (*string)(p.Dialect), "readiness", r.AsOf, func() []render.Table { return render.Readiness(r) }); ok || err != nil {
 		return file, err
 	}
 	body := oapi.ReadinessReport{AsOf: r.AsOf, GeneratedAt: r.GeneratedAt, Ressorts: make([]oapi.RessortReadiness, len(r.Ressorts))}
@@ -149,7 +152,7 @@ func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueRepor
 		body.Items[i] = oapi.OverdueItem{Ressort: it.Ressort, Key: it.Key, Name: it.Name, Kind: oapi.OverdueItemKind(it.Kind),
 			Dimension: oapi.OverdueItemDimension(it.Dimension), Stage: oapi.Stage(it.Stage), TargetDate: it.TargetDate, DaysOverdue: it.DaysOverdue}
 	}
-	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "overdue", when, func() []render.Table { return render.Overdue(items) }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), (*string)(req.Params.Dialect), "overdue", when, func() []render.Table { return render.Overdue(items) }); ok || err != nil {
 		return file, err
 	}
 	return oapi.GetOverdueReport200JSONResponse{Body: body}, nil
@@ -168,7 +171,7 @@ func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsiste
 	for i, f := range findings {
 		body.Findings[i] = oapi.Finding{Rule: f.Rule, Ressort: f.Ressort, Key: f.Key, Name: f.Name, Kind: oapi.FindingKind(f.Kind), Detail: f.Detail}
 	}
-	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "consistency", when, func() []render.Table { return render.Consistency(findings) }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), (*string)(req.Params.Dialect), "consistency", when, func() []render.Table { return render.Consistency(findings) }); ok || err != nil {
 		return file, err
 	}
 	return oapi.GetConsistencyReport200JSONResponse{Body: body}, nil
@@ -192,7 +195,7 @@ func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlag
 		}
 		body.Items[i] = oapi.CoverageItem{Nr: c.Anlage.Nr, Name: c.Anlage.Name, Gap: len(regs) == 0, Registers: regs}
 	}
-	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "anlage-coverage", when, func() []render.Table { return render.AnlageCoverage(coverage) }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), (*string)(req.Params.Dialect), "anlage-coverage", when, func() []render.Table { return render.AnlageCoverage(coverage) }); ok || err != nil {
 		return file, err
 	}
 	return oapi.GetAnlageCoverageReport200JSONResponse{Body: body}, nil
@@ -215,7 +218,7 @@ func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedRepor
 		}
 		body.Items[i] = oapi.BlockedItem{Ressort: b.Onlinedienst.Ressort, Key: b.Onlinedienst.Key, Name: b.Onlinedienst.Name, BlockedBy: by}
 	}
-	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "blocked", when, func() []render.Table { return render.Blocked(blocked) }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), (*string)(req.Params.Dialect), "blocked", when, func() []render.Table { return render.Blocked(blocked) }); ok || err != nil {
 		return file, err
 	}
 	return oapi.GetBlockedReport200JSONResponse{Body: body}, nil
@@ -247,7 +250,7 @@ func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressRep
 		body.Changes[i] = oapi.StageChange{Ressort: c.Ressort, Key: c.Key, Name: c.Name, Kind: oapi.StageChangeKind(c.Kind),
 			Dimension: oapi.StageChangeDimension(c.Dimension), From: c.From, To: c.To, At: c.At.UTC(), Actor: c.Actor}
 	}
-	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "progress", to, func() []render.Table { return render.Progress(p) }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), (*string)(req.Params.Dialect), "progress", to, func() []render.Table { return render.Progress(p) }); ok || err != nil {
 		return file, err
 	}
 	return oapi.GetProgressReport200JSONResponse{Body: body}, nil

@@ -114,6 +114,7 @@ type ItemError struct {
 	Index   int
 	Line    int
 	Sheet   string // the workbook sheet Line counts in, "" for CSV and JSON
+	Cell    string // in a workbook, the cell (F7) when the error concerns one
 	Kind    Kind
 	Ressort string
 	Key     string
