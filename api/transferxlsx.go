@@ -57,8 +57,8 @@ type xlsxImport struct {
 type xlsxSheet struct {
 	sheet  workbook.Sheet
 	kind   domain.Kind
-	header int           // the row holding the column names
-	cols   []*csvColumn  // by column - 1; nil where the header cell is empty
+	header int            // the row holding the column names
+	cols   []*csvColumn   // by column - 1; nil where the header cell is empty
 	named  map[string]int // every header cell's name (lower case), to its column
 }
 
