@@ -365,3 +365,44 @@ func TestXLSXReplaceKeepsMissingSheet(t *testing.T) {
 
 // sink keeps results alive across a measurement.
 var sink *httptest.ResponseRecorder
+
+// TestReadinessWorkbookChart: the readiness workbook carries a native chart of the ready
+// share per Ressort and dimension, drawn from the sheet Diagramm.
+func TestReadinessWorkbookChart(t *testing.T) {
+	ts := newTestServer(t)
+	importResult(t, ts.do(request{method: "POST", path: "/v1/import", body: seedImport}))
+	rec := ts.do(request{method: "GET", path: "/v1/reports/readiness?format=xlsx"})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(rec.Body.Bytes()), int64(rec.Body.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chart string
+	for _, f := range zr.File {
+		if strings.HasPrefix(f.Name, "xl/charts/chart") {
+			rc, _ := f.Open()
+			var b bytes.Buffer
+			_, _ = b.ReadFrom(rc)
+			_ = rc.Close()
+			chart = b.String()
+		}
+	}
+	if !strings.Contains(chart, "<barChart>") || !strings.Contains(chart, "Diagramm&#39;!$B$2:$B$") || !strings.Contains(chart, "Anteil bereit") {
+		t.Errorf("no column chart over Diagramm in the workbook: %.300s", chart)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(rec.Body.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, _ := f.GetRows("Diagramm")
+	// SIS: melderegister is live in idnr; SF: nothing ready in idnr.
+	want := map[string]string{"SF": "0", "SIS": "100", "Gesamt": "33.3"}
+	for _, row := range rows[1:] {
+		if w, ok := want[row[0]]; ok && row[1] != w {
+			t.Errorf("IDNr bereit %% of %s = %s, want %s", row[0], row[1], w)
+		}
+	}
+}

@@ -1516,6 +1516,7 @@ type ListAuditParamsAction string
 
 // ExportInventoryParams defines parameters for ExportInventory.
 type ExportInventoryParams struct {
+	// Format `json` when left out (CSV with `dialect=excel-de`)
 	Format *ExportInventoryParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 
 	// Kind only this kind; required with `format=csv`
