@@ -1543,7 +1543,7 @@ type ExportInventoryParamsDialect string
 
 // ImportInventoryParams defines parameters for ImportInventory.
 type ImportInventoryParams struct {
-	// Kind for CSV (required there), which kind the rows are
+	// Kind for CSV (required there), which kind the rows are; a 400 with JSON or XLSX, which name their kinds
 	Kind *ImportInventoryParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
 
 	// DryRun validate and report what would happen, writing nothing
