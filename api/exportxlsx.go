@@ -15,7 +15,7 @@ import (
 // dimensionLabel says in German what a dimension is, for the header comments.
 var dimensionLabel = map[string]string{
 	"idnr":  "IDNr (die Identifikationsnummer als zusätzliches Merkmal speichern, § 2 Nr. 1 IDNrG; Frist 31.12.2028)",
-	"noots": "NOOTS (Anschluss an das National-Once-Only-Technical-System; testing = Prüfung in der Referenzumgebung, live = Produktion)",
+	"noots": "NOOTS (Anschluss an das National-Once-Only-Technical-System; testing = Prüfung in der Referenzumgebung, live = Echtbetrieb)",
 	"dsc":   "DSC (Lieferung an das Datenschutzcockpit; erst danach darf ein Register die IDNr in Übermittlungen nutzen)",
 }
 

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -362,9 +361,6 @@ func TestXLSXReplaceKeepsMissingSheet(t *testing.T) {
 		t.Errorf("replace: got %s, want %s (the Onlinedienst of SF stays)", got, want)
 	}
 }
-
-// sink keeps results alive across a measurement.
-var sink *httptest.ResponseRecorder
 
 // TestReadinessWorkbookChart: the readiness workbook carries a native chart of the ready
 // share per Ressort and dimension, drawn from the sheet Diagramm.
