@@ -125,7 +125,7 @@ generate:
 # Fails when the generated server code or the embedded contract is stale.
 check-generated:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
-	sed "s|^output:.*|output: $$tmp/oapi.gen.go|" api/oapi/config.yaml > $$tmp/config.yaml; \
+	sed -e "s|^output:.*|output: $$tmp/oapi.gen.go|" -e "s|: templates/|: $(CURDIR)/api/oapi/templates/|" api/oapi/config.yaml > $$tmp/config.yaml; \
 	$(GO) tool oapi-codegen -config $$tmp/config.yaml openapi.yaml; \
 	if ! diff -u api/oapi/oapi.gen.go $$tmp/oapi.gen.go || ! cmp -s openapi.yaml api/oapi/openapi.yaml; then \
 		echo "generated code is stale: run make generate and commit"; exit 1; fi; \

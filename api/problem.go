@@ -127,6 +127,13 @@ func importProblem(e *domain.ImportError) *problem {
 		if ie.Line > 0 {
 			fe.Line = &ie.Line
 		}
+		if ie.Sheet != "" {
+			sheet := oapi.FieldErrorSheet(ie.Sheet)
+			fe.Sheet = &sheet
+		}
+		if ie.Cell != "" {
+			fe.Cell = &ie.Cell
+		}
 		if ie.Kind != "" {
 			k := oapi.FieldErrorKind(ie.Kind)
 			fe.Kind = &k

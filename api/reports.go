@@ -58,19 +58,22 @@ const (
 
 // renderReport turns a report into CSV or a workbook when the client asked for one; ok is
 // false for JSON. tables is called only then.
-func renderReport(ctx context.Context, format *string, name string, at time.Time, tables func() []render.Table) (reportFile, bool, error) {
+func renderReport(ctx context.Context, format, dialect *string, name string, at time.Time, tables func() []render.Table) (reportFile, bool, error) {
+	csv, d, err := csvDialect(ctx, format, dialect)
+	if err != nil {
+		return reportFile{}, false, err
+	}
 	f := "json"
-	if format != nil {
-		f = *format
-	} else if wantsCSV(ctx, nil) {
+	if csv {
 		f = "csv"
+	} else if format != nil {
+		f = *format
 	}
 	file := reportFile{disposition: attachment(name, at, f)}
-	var err error
 	switch f {
 	case "csv":
 		file.contentType = mediaCSV
-		file.data, err = render.CSV(tables()[0])
+		file.data, err = render.DialectCSV(tables()[0], d)
 	case "xlsx":
 		file.contentType = mediaXLSX
 		file.data, err = render.XLSX(tables())
@@ -123,7 +126,7 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	if err != nil {
 		return nil, err
 	}
-	if file, ok, err := renderReport(ctx, (*string)(p.Format), "readiness", r.AsOf, func() []render.Table { return render.Readiness(r) }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(p.Format), (*string)(p.Dialect), "readiness", r.AsOf, func() []render.Table { return render.Readiness(r) }); ok || err != nil {
 		return file, err
 	}
 	body := oapi.ReadinessReport{AsOf: r.AsOf, GeneratedAt: r.GeneratedAt, Ressorts: make([]oapi.RessortReadiness, len(r.Ressorts))}
@@ -139,7 +142,7 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 // findingsReport answers a report read as of an instant over some Ressorts: it parses the
 // parameters, reads with read in the caller's scope, and answers the file the client asked
 // for or the JSON body toJSON makes. R is the operation's response type; reportFile is one.
-func findingsReport[T any, R any](ctx context.Context, h *handler, asOf *string, ressorts *[]string, format *string, name string,
+func findingsReport[T any, R any](ctx context.Context, h *handler, asOf *string, ressorts *[]string, format, dialect *string, name string,
 	read func(context.Context, domain.ReadScope, domain.ReportFilter) (T, time.Time, error),
 	tables func(T) []render.Table, toJSON func(T, time.Time) R) (R, error) {
 	var none R
@@ -151,7 +154,7 @@ func findingsReport[T any, R any](ctx context.Context, h *handler, asOf *string,
 	if err != nil {
 		return none, err
 	}
-	file, ok, err := renderReport(ctx, format, name, when, func() []render.Table { return tables(found) })
+	file, ok, err := renderReport(ctx, format, dialect, name, when, func() []render.Table { return tables(found) })
 	if err != nil || !ok {
 		return toJSON(found, when), err
 	}
@@ -164,7 +167,7 @@ func findingsReport[T any, R any](ctx context.Context, h *handler, asOf *string,
 
 func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueReportRequestObject) (oapi.GetOverdueReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), "overdue", h.inventory.Overdue, render.Overdue,
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "overdue", h.inventory.Overdue, render.Overdue,
 		func(items []domain.OverdueItem, when time.Time) oapi.GetOverdueReportResponseObject {
 			body := oapi.OverdueReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.OverdueItem, len(items))}
 			for i, it := range items {
@@ -177,7 +180,7 @@ func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueRepor
 
 func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsistencyReportRequestObject) (oapi.GetConsistencyReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), "consistency", h.inventory.Consistency, render.Consistency,
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "consistency", h.inventory.Consistency, render.Consistency,
 		func(findings []domain.Finding, when time.Time) oapi.GetConsistencyReportResponseObject {
 			body := oapi.ConsistencyReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Findings: make([]oapi.Finding, len(findings))}
 			for i, f := range findings {
@@ -189,7 +192,7 @@ func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsiste
 
 func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlageCoverageReportRequestObject) (oapi.GetAnlageCoverageReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), "anlage-coverage", h.inventory.AnlageCoverage, render.AnlageCoverage,
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "anlage-coverage", h.inventory.AnlageCoverage, render.AnlageCoverage,
 		func(coverage []domain.CoverageEntry, when time.Time) oapi.GetAnlageCoverageReportResponseObject {
 			body := oapi.AnlageCoverageReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.CoverageItem, len(coverage))}
 			for i, c := range coverage {
@@ -206,7 +209,7 @@ func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlag
 
 func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedReportRequestObject) (oapi.GetBlockedReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), "blocked", h.inventory.Blocked, render.Blocked,
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "blocked", h.inventory.Blocked, render.Blocked,
 		func(blocked []domain.Blocked, when time.Time) oapi.GetBlockedReportResponseObject {
 			body := oapi.BlockedReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.BlockedItem, len(blocked))}
 			for i, b := range blocked {
@@ -246,7 +249,7 @@ func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressRep
 		body.Changes[i] = oapi.StageChange{Ressort: c.Ressort, Key: c.Key, Name: c.Name, Kind: oapi.StageChangeKind(c.Kind),
 			Dimension: oapi.StageChangeDimension(c.Dimension), From: c.From, To: c.To, At: c.At.UTC(), Actor: c.Actor}
 	}
-	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), "progress", to, func() []render.Table { return render.Progress(p) }); ok || err != nil {
+	if file, ok, err := renderReport(ctx, (*string)(req.Params.Format), (*string)(req.Params.Dialect), "progress", to, func() []render.Table { return render.Progress(p) }); ok || err != nil {
 		return file, err
 	}
 	return oapi.GetProgressReport200JSONResponse{Body: body}, nil

@@ -301,7 +301,7 @@ func TestReportWorkbooks(t *testing.T) {
 		path, file, sheet string
 		sheets            int
 	}{
-		{"/v1/reports/readiness?format=xlsx", "readiness-2026-03-15.xlsx", "Bereitschaft", 1},
+		{"/v1/reports/readiness?format=xlsx", "readiness-2026-03-15.xlsx", "Bereitschaft", 2}, // and Diagramm
 		{"/v1/reports/overdue?format=xlsx", "overdue-2026-03-15.xlsx", "Überfällig", 1},
 		{"/v1/reports/consistency?format=xlsx", "consistency-2026-03-15.xlsx", "Befunde", 1},
 		{"/v1/reports/anlage-coverage?format=xlsx", "anlage-coverage-2026-03-15.xlsx", "Anlage-Abdeckung", 1},

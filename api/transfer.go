@@ -15,6 +15,7 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/api/param"
+	"github.com/bremen/regmo/api/render"
 	"github.com/bremen/regmo/domain"
 )
 
@@ -26,8 +27,8 @@ type streamKey struct{}
 
 // stream is a streamed request body as the handler receives it.
 type stream struct {
-	body io.Reader
-	csv  bool
+	body      io.Reader
+	csv, xlsx bool
 }
 
 // streamedBody stands in for the request body once it has been handed to the handler. It
@@ -50,7 +51,7 @@ func handOver(c echo.Context, m *matchedRoute) error {
 			fmt.Sprintf("The import body exceeds %d bytes; split it.", domain.MaxImportBytes))
 	}
 	body := http.MaxBytesReader(c.Response(), req.Body, domain.MaxImportBytes)
-	ctx := context.WithValue(req.Context(), streamKey{}, stream{body: body, csv: mediaType == "text/csv"})
+	ctx := context.WithValue(req.Context(), streamKey{}, stream{body: body, csv: mediaType == mediaCSV, xlsx: mediaType == mediaXLSX})
 	req = req.WithContext(ctx)
 	req.Body = streamedBody{body}
 	c.SetRequest(req)
@@ -64,7 +65,17 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 	}
 	p := req.Params
 	var src domain.ImportSource
+	var wb *xlsxImport
 	switch {
+	case in.xlsx && p.Kind != nil:
+		return nil, &param.Error{Name: "kind", Message: "applies to CSV imports only; a workbook names its kinds by its sheets Register and Onlinedienste"}
+	case in.xlsx:
+		var err error
+		if wb, err = newXLSXImport(in.body); err != nil {
+			return nil, err
+		}
+		defer wb.Close()
+		src = wb
 	case in.csv && p.Kind == nil:
 		return nil, &param.Error{Name: "kind", Message: "is required for a CSV import (registers or onlinedienste)"}
 	case in.csv:
@@ -90,9 +101,12 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 	}
 	res, err := h.inventory.Import(ctx, actor(ctx), writeScope(ctx), src, opt)
 	var verr *domain.ImportError
-	if in.csv && errors.As(err, &verr) {
+	if (in.csv || in.xlsx) && errors.As(err, &verr) {
 		for i := range verr.Errors {
 			verr.Errors[i].Field = csvField(verr.Errors[i].Field)
+		}
+		if wb != nil {
+			wb.annotate(verr)
 		}
 	}
 	if err != nil {
@@ -108,6 +122,9 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 		}
 		if it.Line > 0 {
 			item.Line = &it.Line
+		}
+		if it.Sheet != "" {
+			item.Sheet = &it.Sheet
 		}
 		out.Items[i] = item
 	}
@@ -146,19 +163,27 @@ func (h *handler) ExportInventory(ctx context.Context, req oapi.ExportInventoryR
 		return h.inventory.Export(ctx, sc, ressorts, kinds, yield)
 	}
 	name := "regmo-export-" + h.inventory.Today()
-	if wantsCSV(ctx, (*string)(p.Format)) {
+	csv, dialect, err := csvDialect(ctx, (*string)(p.Format), (*string)(p.Dialect))
+	if err != nil {
+		return nil, err
+	}
+	if csv {
 		if p.Kind == nil {
 			return nil, &param.Error{Name: "kind", Message: "is required for a CSV export (registers or onlinedienste)"}
 		}
 		return exportResponse{contentType: "text/csv; charset=utf-8", filename: name + ".csv",
-			write: func(w io.Writer) error { return writeCSVExportTo(w, kinds[0], export) }}, nil
+			write: func(w io.Writer) error { return writeCSVExportTo(w, kinds[0], dialect, export) }}, nil
+	}
+	if p.Format != nil && *p.Format == oapi.ExportInventoryParamsFormatXlsx {
+		return exportResponse{contentType: mediaXLSX, filename: name + ".xlsx",
+			write: func(w io.Writer) error { return writeXLSXExport(w, kinds, export) }}, nil
 	}
 	return exportResponse{contentType: "application/json", filename: name + ".json",
 		write: func(w io.Writer) error { return writeJSONExport(w, kinds, export) }}, nil
 }
 
-func writeCSVExportTo(w io.Writer, kind domain.Kind, export func(func(domain.Entry) error) error) error {
-	x, err := newCSVExport(w, kind)
+func writeCSVExportTo(w io.Writer, kind domain.Kind, d render.Dialect, export func(func(domain.Entry) error) error) error {
+	x, err := newCSVExport(w, kind, d)
 	if err != nil {
 		return err
 	}

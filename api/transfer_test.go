@@ -285,7 +285,7 @@ func TestImportCSVReportsEveryBadRow(t *testing.T) {
 		case "idnr_stage":
 			fmt.Fprintf(&b, "SF,r%04d,Register %d,fertig,\r\n", i, i)
 		case "idnrg":
-			fmt.Fprintf(&b, "SF,r%04d,Register %d,planned,31.12.2028\r\n", i, i)
+			fmt.Fprintf(&b, "SF,r%04d,Register %d,planned,31/12/2028\r\n", i, i) // TT.MM.JJJJ is a date since issue 14
 		case "count":
 			fmt.Fprintf(&b, "SF,r%04d,Register %d\r\n", i, i)
 		default:

@@ -63,8 +63,9 @@ func statusColumns(dim string, status func(*domain.Readiness) *domain.Status) []
 		{name: dim + "_stage",
 			set: func(it *domain.ImportItem, cell string) string { st(it).Stage = domain.Stage(cell); return "" },
 			get: func(e domain.Entry) string { return string(of(e).Stage) }},
-		textColumn(dim+"_target_date", func(it *domain.ImportItem) *string { return &st(it).TargetDate },
-			func(e domain.Entry) string { return of(e).TargetDate }),
+		{name: dim + "_target_date",
+			set: func(it *domain.ImportItem, cell string) string { st(it).TargetDate = isoDate(cell); return "" },
+			get: func(e domain.Entry) string { return of(e).TargetDate }},
 		textColumn(dim+"_note", func(it *domain.ImportItem) *string { return &st(it).Note },
 			func(e domain.Entry) string { return of(e).Note }),
 		textColumn(dim+"_evidence_url", func(it *domain.ImportItem) *string { return &st(it).EvidenceURL },
@@ -118,6 +119,24 @@ func csvColumns(kind domain.Kind) []csvColumn {
 	return append(cols, statusColumns("dsc", func(r *domain.Readiness) *domain.Status { return &r.DSC })...)
 }
 
+// isoDate turns a German date TT.MM.JJJJ (what Excel writes when it saves a date in a
+// German CSV or shows one as text) into YYYY-MM-DD; anything else stays as it is for the
+// rules to judge.
+func isoDate(cell string) string {
+	d, m, ok := strings.Cut(cell, ".")
+	m, y, ok2 := strings.Cut(m, ".")
+	if !ok || !ok2 || len(d) < 1 || len(d) > 2 || len(m) < 1 || len(m) > 2 || len(y) != 4 {
+		return cell
+	}
+	for _, part := range []string{d, m, y} {
+		if strings.Trim(part, "0123456789") != "" {
+			return cell
+		}
+	}
+	pad := func(s string) string { return strings.Repeat("0", 2-len(s)) + s }
+	return y + "-" + pad(m) + "-" + pad(d)
+}
+
 // unneutralize removes the ' the export puts before a cell that a spreadsheet would run as
 // a formula, and nothing else.
 func unneutralize(s string) string {
@@ -153,8 +172,9 @@ func newCSVImport(r io.Reader, kind domain.Kind) *csvImport {
 	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\xef\xbb\xbf")) {
 		_, _ = br.Discard(3)
 	}
-	rows := &rowLimit{r: br}
+	rows := &rowLimit{r: br, comma: headerSeparator(br)}
 	cr := csv.NewReader(rows)
+	cr.Comma = rune(rows.comma)
 	cr.ReuseRecord = true
 	return &csvImport{r: cr, kind: kind, head: br, rows: rows}
 }
@@ -174,6 +194,7 @@ var errRowTooLong = errors.New("row too long")
 // sends CR CR LF, of which csv removes one CR.
 type rowLimit struct {
 	r         io.Reader
+	comma     byte // the field separator
 	delivered int64
 	rowStart  int64 // csv.Reader.InputOffset after the last record
 	state     quoteState
@@ -226,12 +247,12 @@ func (l *rowLimit) quote(in []byte) []byte {
 			switch ch {
 			case '"':
 				l.state = quoted
-			case ',', '\n', '\r':
+			case l.comma, '\n', '\r':
 			default:
 				l.state = unquoted
 			}
 		case unquoted:
-			if ch == ',' || ch == '\n' || ch == '\r' {
+			if ch == l.comma || ch == '\n' || ch == '\r' {
 				l.state = fieldStart
 			}
 		case quoted:
@@ -244,7 +265,7 @@ func (l *rowLimit) quote(in []byte) []byte {
 			switch ch {
 			case '"':
 				l.state = quoted
-			case ',', '\n', '\r':
+			case l.comma, '\n', '\r':
 				l.state = fieldStart
 			default:
 				l.state = unquoted // csv's error: text after the closing quote
@@ -426,8 +447,8 @@ type csvExport struct {
 	row  []string
 }
 
-func newCSVExport(w io.Writer, kind domain.Kind) (*csvExport, error) {
-	cw := render.NewCSVWriter(w)
+func newCSVExport(w io.Writer, kind domain.Kind, d render.Dialect) (*csvExport, error) {
+	cw := render.NewDialectWriter(w, d)
 	cols := csvColumns(kind)
 	header := make([]string, len(cols))
 	for i, col := range cols {

@@ -38,9 +38,11 @@ type ImportItem struct {
 	Key     string
 	Content Content
 	// Index is the item's 0-based position among the items of its kind; Line its first line
-	// in a CSV file (0 for JSON).
+	// in a CSV file, or its row number as Excel shows it in a workbook (0 for JSON).
 	Index int
 	Line  int
+	// Sheet names the workbook sheet the item comes from ("" for CSV and JSON).
+	Sheet string
 	// Problems are what the reader found wrong with the item (a wrong type, an unknown
 	// field, a cell that is not UTF-8); the import refuses the item with them.
 	Problems []FieldError
@@ -83,6 +85,7 @@ type ImportedItem struct {
 	Action  ImportAction
 	Index   int
 	Line    int
+	Sheet   string
 }
 
 // ImportResult summarises an import.
@@ -110,6 +113,8 @@ func (r *ImportResult) add(it ImportedItem) {
 type ItemError struct {
 	Index   int
 	Line    int
+	Sheet   string // the workbook sheet Line counts in, "" for CSV and JSON
+	Cell    string // in a workbook, the cell (F7) when the error concerns one
 	Kind    Kind
 	Ressort string
 	Key     string
@@ -211,6 +216,11 @@ func (e *ImportError) Add(ie ItemError) { e.add(ie) }
 func (e *ImportError) Finish() *ImportError { return e.finish() }
 
 func cmpOrder(a, b ItemError) int {
+	// A workbook numbers the rows of each sheet anew; its errors come sheet by sheet in the
+	// order the sheets are read (registers first), after those that name no sheet.
+	if c := cmp.Compare(sheetRank(a), sheetRank(b)); c != 0 {
+		return c
+	}
 	if c := cmp.Compare(a.Line, b.Line); c != 0 {
 		return c
 	}
@@ -223,8 +233,19 @@ func cmpOrder(a, b ItemError) int {
 	return cmp.Compare(uint(a.Index), uint(b.Index)) // -1 (no item) last
 }
 
+func sheetRank(e ItemError) int {
+	switch {
+	case e.Sheet == "":
+		return 0
+	case e.Kind == KindRegister:
+		return 1
+	default:
+		return 2
+	}
+}
+
 func (e *ImportError) addItem(it *ImportItem, field, format string, args ...any) {
-	e.add(ItemError{Index: it.Index, Line: it.Line, Kind: it.Kind, Ressort: it.Ressort, Key: it.Key,
+	e.add(ItemError{Index: it.Index, Line: it.Line, Sheet: it.Sheet, Kind: it.Kind, Ressort: it.Ressort, Key: it.Key,
 		Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
@@ -357,14 +378,14 @@ func checkItem(it *ImportItem, opt ImportOptions) []ItemError {
 			return // the reader or the contract has said what is wrong with it
 		}
 		reported[field] = true
-		errs = append(errs, ItemError{Index: it.Index, Line: it.Line, Kind: it.Kind, Ressort: it.Ressort, Key: it.Key,
+		errs = append(errs, ItemError{Index: it.Index, Line: it.Line, Sheet: it.Sheet, Kind: it.Kind, Ressort: it.Ressort, Key: it.Key,
 			Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	for _, fe := range it.Problems {
 		if fe.Field == "" {
 			// An item the reader could not make out at all is reported with its own
 			// problems only.
-			errs = append(errs, ItemError{Index: it.Index, Line: it.Line, Kind: it.Kind, Ressort: it.Ressort, Key: it.Key,
+			errs = append(errs, ItemError{Index: it.Index, Line: it.Line, Sheet: it.Sheet, Kind: it.Kind, Ressort: it.Ressort, Key: it.Key,
 				Message: fe.Message})
 			return errs
 		}
@@ -459,7 +480,7 @@ func (inv *Inventory) applyImport(ctx context.Context, st transferStore, actor s
 				action = ImportUnchanged
 			}
 		}
-		result.add(ImportedItem{Kind: it.Kind, Ressort: it.Ressort, Key: it.Key, Action: action, Index: it.Index, Line: it.Line})
+		result.add(ImportedItem{Kind: it.Kind, Ressort: it.Ressort, Key: it.Key, Action: action, Index: it.Index, Line: it.Line, Sheet: it.Sheet})
 		if action == ImportUpdated {
 			plan.rows = append(plan.rows, planRow{item: it, action: action, current: &cur})
 		} else if action == ImportCreated {

@@ -107,6 +107,24 @@ func (e FieldErrorKind) Valid() bool {
 	}
 }
 
+// Defines values for FieldErrorSheet.
+const (
+	FieldErrorSheetOnlinedienste FieldErrorSheet = "Onlinedienste"
+	FieldErrorSheetRegister      FieldErrorSheet = "Register"
+)
+
+// Valid indicates whether the value is a known member of the FieldErrorSheet enum.
+func (e FieldErrorSheet) Valid() bool {
+	switch e {
+	case FieldErrorSheetOnlinedienste:
+		return true
+	case FieldErrorSheetRegister:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FindingKind.
 const (
 	FindingKindOnlinedienst FindingKind = "onlinedienst"
@@ -329,6 +347,21 @@ func (e StageChangeKind) Valid() bool {
 	}
 }
 
+// Defines values for CSVDialect.
+const (
+	CSVDialectExcelDe CSVDialect = "excel-de"
+)
+
+// Valid indicates whether the value is a known member of the CSVDialect enum.
+func (e CSVDialect) Valid() bool {
+	switch e {
+	case CSVDialectExcelDe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReportFormat.
 const (
 	ReportFormatCsv  ReportFormat = "csv"
@@ -405,6 +438,7 @@ func (e ListAuditParamsAction) Valid() bool {
 const (
 	ExportInventoryParamsFormatCsv  ExportInventoryParamsFormat = "csv"
 	ExportInventoryParamsFormatJson ExportInventoryParamsFormat = "json"
+	ExportInventoryParamsFormatXlsx ExportInventoryParamsFormat = "xlsx"
 )
 
 // Valid indicates whether the value is a known member of the ExportInventoryParamsFormat enum.
@@ -413,6 +447,8 @@ func (e ExportInventoryParamsFormat) Valid() bool {
 	case ExportInventoryParamsFormatCsv:
 		return true
 	case ExportInventoryParamsFormatJson:
+		return true
+	case ExportInventoryParamsFormatXlsx:
 		return true
 	default:
 		return false
@@ -431,6 +467,21 @@ func (e ExportInventoryParamsKind) Valid() bool {
 	case ExportInventoryParamsKindOnlinedienste:
 		return true
 	case ExportInventoryParamsKindRegisters:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportInventoryParamsDialect.
+const (
+	ExportInventoryParamsDialectExcelDe ExportInventoryParamsDialect = "excel-de"
+)
+
+// Valid indicates whether the value is a known member of the ExportInventoryParamsDialect enum.
+func (e ExportInventoryParamsDialect) Valid() bool {
+	switch e {
+	case ExportInventoryParamsDialectExcelDe:
 		return true
 	default:
 		return false
@@ -494,6 +545,21 @@ func (e GetAnlageCoverageReportParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for GetAnlageCoverageReportParamsDialect.
+const (
+	GetAnlageCoverageReportParamsDialectExcelDe GetAnlageCoverageReportParamsDialect = "excel-de"
+)
+
+// Valid indicates whether the value is a known member of the GetAnlageCoverageReportParamsDialect enum.
+func (e GetAnlageCoverageReportParamsDialect) Valid() bool {
+	switch e {
+	case GetAnlageCoverageReportParamsDialectExcelDe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetBlockedReportParamsFormat.
 const (
 	GetBlockedReportParamsFormatCsv  GetBlockedReportParamsFormat = "csv"
@@ -509,6 +575,21 @@ func (e GetBlockedReportParamsFormat) Valid() bool {
 	case GetBlockedReportParamsFormatJson:
 		return true
 	case GetBlockedReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetBlockedReportParamsDialect.
+const (
+	GetBlockedReportParamsDialectExcelDe GetBlockedReportParamsDialect = "excel-de"
+)
+
+// Valid indicates whether the value is a known member of the GetBlockedReportParamsDialect enum.
+func (e GetBlockedReportParamsDialect) Valid() bool {
+	switch e {
+	case GetBlockedReportParamsDialectExcelDe:
 		return true
 	default:
 		return false
@@ -536,6 +617,21 @@ func (e GetConsistencyReportParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for GetConsistencyReportParamsDialect.
+const (
+	GetConsistencyReportParamsDialectExcelDe GetConsistencyReportParamsDialect = "excel-de"
+)
+
+// Valid indicates whether the value is a known member of the GetConsistencyReportParamsDialect enum.
+func (e GetConsistencyReportParamsDialect) Valid() bool {
+	switch e {
+	case GetConsistencyReportParamsDialectExcelDe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetOverdueReportParamsFormat.
 const (
 	GetOverdueReportParamsFormatCsv  GetOverdueReportParamsFormat = "csv"
@@ -557,6 +653,21 @@ func (e GetOverdueReportParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for GetOverdueReportParamsDialect.
+const (
+	GetOverdueReportParamsDialectExcelDe GetOverdueReportParamsDialect = "excel-de"
+)
+
+// Valid indicates whether the value is a known member of the GetOverdueReportParamsDialect enum.
+func (e GetOverdueReportParamsDialect) Valid() bool {
+	switch e {
+	case GetOverdueReportParamsDialectExcelDe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetProgressReportParamsFormat.
 const (
 	GetProgressReportParamsFormatCsv  GetProgressReportParamsFormat = "csv"
@@ -572,6 +683,21 @@ func (e GetProgressReportParamsFormat) Valid() bool {
 	case GetProgressReportParamsFormatJson:
 		return true
 	case GetProgressReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetProgressReportParamsDialect.
+const (
+	GetProgressReportParamsDialectExcelDe GetProgressReportParamsDialect = "excel-de"
+)
+
+// Valid indicates whether the value is a known member of the GetProgressReportParamsDialect enum.
+func (e GetProgressReportParamsDialect) Valid() bool {
+	switch e {
+	case GetProgressReportParamsDialectExcelDe:
 		return true
 	default:
 		return false
@@ -611,6 +737,21 @@ func (e GetReadinessReportParamsFormat) Valid() bool {
 	case GetReadinessReportParamsFormatJson:
 		return true
 	case GetReadinessReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetReadinessReportParamsDialect.
+const (
+	GetReadinessReportParamsDialectExcelDe GetReadinessReportParamsDialect = "excel-de"
+)
+
+// Valid indicates whether the value is a known member of the GetReadinessReportParamsDialect enum.
+func (e GetReadinessReportParamsDialect) Valid() bool {
+	switch e {
+	case GetReadinessReportParamsDialectExcelDe:
 		return true
 	default:
 		return false
@@ -782,6 +923,11 @@ type EventList struct {
 
 // FieldError defines model for FieldError.
 type FieldError struct {
+	// Cell in an XLSX import, the cell (column letter and row number) when the error concerns one
+	//
+	// Example: F7
+	Cell *string `json:"cell,omitempty"`
+
 	// Field Example: readiness.noots.stage
 	Field string `json:"field"`
 
@@ -794,16 +940,22 @@ type FieldError struct {
 	// Kind in an import, the item's kind
 	Kind *FieldErrorKind `json:"kind,omitempty"`
 
-	// Line in a CSV import, the line in the file (the header is line 1)
+	// Line in a CSV import, the line in the file (the header is line 1); in an XLSX import, the row number as Excel shows it
 	Line    *int   `json:"line,omitempty"`
 	Message string `json:"message"`
 
 	// Ressort in an import, the item's Ressort
 	Ressort *string `json:"ressort,omitempty"`
+
+	// Sheet in an XLSX import, the sheet
+	Sheet *FieldErrorSheet `json:"sheet,omitempty"`
 }
 
 // FieldErrorKind in an import, the item's kind
 type FieldErrorKind string
+
+// FieldErrorSheet in an XLSX import, the sheet
+type FieldErrorSheet string
 
 // Finding defines model for Finding.
 type Finding struct {
@@ -855,11 +1007,14 @@ type ImportedItem struct {
 	Key  EntryKey         `json:"key"`
 	Kind ImportedItemKind `json:"kind"`
 
-	// Line for CSV, the line the item starts on
+	// Line for CSV, the line the item starts on; for XLSX, its row as Excel shows it
 	Line *int `json:"line,omitempty"`
 
 	// Ressort Example: SF
 	Ressort RessortCode `json:"ressort"`
+
+	// Sheet for XLSX, the sheet of the row
+	Sheet *string `json:"sheet,omitempty"`
 }
 
 // ImportedItemAction defines model for ImportedItem.Action.
@@ -1271,6 +1426,9 @@ type UserInput struct {
 // AsOf Example: 2026-09-30
 type AsOf = string
 
+// CSVDialect defines model for CSVDialect.
+type CSVDialect string
+
 // Code Example: SF
 type Code = RessortCode
 
@@ -1376,6 +1534,7 @@ type ListAuditParamsAction string
 
 // ExportInventoryParams defines parameters for ExportInventory.
 type ExportInventoryParams struct {
+	// Format `json` when left out (CSV with `dialect=excel-de`)
 	Format *ExportInventoryParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 
 	// Kind only this kind; required with `format=csv`
@@ -1383,6 +1542,12 @@ type ExportInventoryParams struct {
 
 	// Ressort only these Ressorts (repeatable)
 	Ressort *RessortFilter `form:"ressort,omitempty" json:"ressort,omitempty"`
+
+	// Dialect `excel-de`: CSV as a German Excel opens it by double-click: `;` between fields, a decimal
+	// comma, a UTF-8 byte order mark and CRLF line ends. Without it CSV is RFC 4180 (`,`, no
+	// byte order mark) for scripts. With no `format` it selects CSV; with `format=json` or
+	// `format=xlsx` it is a 400.
+	Dialect *ExportInventoryParamsDialect `form:"dialect,omitempty" json:"dialect,omitempty"`
 }
 
 // ExportInventoryParamsFormat defines parameters for ExportInventory.
@@ -1391,9 +1556,12 @@ type ExportInventoryParamsFormat string
 // ExportInventoryParamsKind defines parameters for ExportInventory.
 type ExportInventoryParamsKind string
 
+// ExportInventoryParamsDialect defines parameters for ExportInventory.
+type ExportInventoryParamsDialect string
+
 // ImportInventoryParams defines parameters for ImportInventory.
 type ImportInventoryParams struct {
-	// Kind for CSV (required there), which kind the rows are
+	// Kind for CSV (required there), which kind the rows are; a 400 with JSON or XLSX, which name their kinds
 	Kind *ImportInventoryParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
 
 	// DryRun validate and report what would happen, writing nothing
@@ -1492,10 +1660,19 @@ type GetAnlageCoverageReportParams struct {
 
 	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
 	Format *GetAnlageCoverageReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Dialect `excel-de`: CSV as a German Excel opens it by double-click: `;` between fields, a decimal
+	// comma, a UTF-8 byte order mark and CRLF line ends. Without it CSV is RFC 4180 (`,`, no
+	// byte order mark) for scripts. With no `format` it selects CSV; with `format=json` or
+	// `format=xlsx` it is a 400.
+	Dialect *GetAnlageCoverageReportParamsDialect `form:"dialect,omitempty" json:"dialect,omitempty"`
 }
 
 // GetAnlageCoverageReportParamsFormat defines parameters for GetAnlageCoverageReport.
 type GetAnlageCoverageReportParamsFormat string
+
+// GetAnlageCoverageReportParamsDialect defines parameters for GetAnlageCoverageReport.
+type GetAnlageCoverageReportParamsDialect string
 
 // GetBlockedReportParams defines parameters for GetBlockedReport.
 type GetBlockedReportParams struct {
@@ -1509,10 +1686,19 @@ type GetBlockedReportParams struct {
 
 	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
 	Format *GetBlockedReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Dialect `excel-de`: CSV as a German Excel opens it by double-click: `;` between fields, a decimal
+	// comma, a UTF-8 byte order mark and CRLF line ends. Without it CSV is RFC 4180 (`,`, no
+	// byte order mark) for scripts. With no `format` it selects CSV; with `format=json` or
+	// `format=xlsx` it is a 400.
+	Dialect *GetBlockedReportParamsDialect `form:"dialect,omitempty" json:"dialect,omitempty"`
 }
 
 // GetBlockedReportParamsFormat defines parameters for GetBlockedReport.
 type GetBlockedReportParamsFormat string
+
+// GetBlockedReportParamsDialect defines parameters for GetBlockedReport.
+type GetBlockedReportParamsDialect string
 
 // GetConsistencyReportParams defines parameters for GetConsistencyReport.
 type GetConsistencyReportParams struct {
@@ -1526,10 +1712,19 @@ type GetConsistencyReportParams struct {
 
 	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
 	Format *GetConsistencyReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Dialect `excel-de`: CSV as a German Excel opens it by double-click: `;` between fields, a decimal
+	// comma, a UTF-8 byte order mark and CRLF line ends. Without it CSV is RFC 4180 (`,`, no
+	// byte order mark) for scripts. With no `format` it selects CSV; with `format=json` or
+	// `format=xlsx` it is a 400.
+	Dialect *GetConsistencyReportParamsDialect `form:"dialect,omitempty" json:"dialect,omitempty"`
 }
 
 // GetConsistencyReportParamsFormat defines parameters for GetConsistencyReport.
 type GetConsistencyReportParamsFormat string
+
+// GetConsistencyReportParamsDialect defines parameters for GetConsistencyReport.
+type GetConsistencyReportParamsDialect string
 
 // GetOverdueReportParams defines parameters for GetOverdueReport.
 type GetOverdueReportParams struct {
@@ -1543,10 +1738,19 @@ type GetOverdueReportParams struct {
 
 	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
 	Format *GetOverdueReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Dialect `excel-de`: CSV as a German Excel opens it by double-click: `;` between fields, a decimal
+	// comma, a UTF-8 byte order mark and CRLF line ends. Without it CSV is RFC 4180 (`,`, no
+	// byte order mark) for scripts. With no `format` it selects CSV; with `format=json` or
+	// `format=xlsx` it is a 400.
+	Dialect *GetOverdueReportParamsDialect `form:"dialect,omitempty" json:"dialect,omitempty"`
 }
 
 // GetOverdueReportParamsFormat defines parameters for GetOverdueReport.
 type GetOverdueReportParamsFormat string
+
+// GetOverdueReportParamsDialect defines parameters for GetOverdueReport.
+type GetOverdueReportParamsDialect string
 
 // GetProgressReportParams defines parameters for GetProgressReport.
 type GetProgressReportParams struct {
@@ -1561,10 +1765,19 @@ type GetProgressReportParams struct {
 
 	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
 	Format *GetProgressReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Dialect `excel-de`: CSV as a German Excel opens it by double-click: `;` between fields, a decimal
+	// comma, a UTF-8 byte order mark and CRLF line ends. Without it CSV is RFC 4180 (`,`, no
+	// byte order mark) for scripts. With no `format` it selects CSV; with `format=json` or
+	// `format=xlsx` it is a 400.
+	Dialect *GetProgressReportParamsDialect `form:"dialect,omitempty" json:"dialect,omitempty"`
 }
 
 // GetProgressReportParamsFormat defines parameters for GetProgressReport.
 type GetProgressReportParamsFormat string
+
+// GetProgressReportParamsDialect defines parameters for GetProgressReport.
+type GetProgressReportParamsDialect string
 
 // GetReadinessReportParams defines parameters for GetReadinessReport.
 type GetReadinessReportParams struct {
@@ -1581,6 +1794,12 @@ type GetReadinessReportParams struct {
 
 	// Format `json` (default), `csv` or `xlsx` (an Excel workbook); `Accept: text/csv` also selects CSV
 	Format *GetReadinessReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Dialect `excel-de`: CSV as a German Excel opens it by double-click: `;` between fields, a decimal
+	// comma, a UTF-8 byte order mark and CRLF line ends. Without it CSV is RFC 4180 (`,`, no
+	// byte order mark) for scripts. With no `format` it selects CSV; with `format=json` or
+	// `format=xlsx` it is a 400.
+	Dialect *GetReadinessReportParamsDialect `form:"dialect,omitempty" json:"dialect,omitempty"`
 }
 
 // GetReadinessReportParamsKind defines parameters for GetReadinessReport.
@@ -1588,6 +1807,9 @@ type GetReadinessReportParamsKind string
 
 // GetReadinessReportParamsFormat defines parameters for GetReadinessReport.
 type GetReadinessReportParamsFormat string
+
+// GetReadinessReportParamsDialect defines parameters for GetReadinessReport.
+type GetReadinessReportParamsDialect string
 
 // ListRessortOnlinediensteParams defines parameters for ListRessortOnlinedienste.
 type ListRessortOnlinediensteParams struct {
@@ -1991,6 +2213,13 @@ func (w *ServerInterfaceWrapper) ExportInventory(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ressort: %s", err))
 	}
 
+	// ------------- Optional query parameter "dialect" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dialect", ctx.QueryParams(), &params.Dialect, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dialect: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ExportInventory(ctx, params)
 	return err
@@ -2246,6 +2475,13 @@ func (w *ServerInterfaceWrapper) GetAnlageCoverageReport(ctx echo.Context) error
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
 	}
 
+	// ------------- Optional query parameter "dialect" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dialect", ctx.QueryParams(), &params.Dialect, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dialect: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetAnlageCoverageReport(ctx, params)
 	return err
@@ -2276,6 +2512,13 @@ func (w *ServerInterfaceWrapper) GetBlockedReport(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "dialect" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dialect", ctx.QueryParams(), &params.Dialect, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dialect: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -2310,6 +2553,13 @@ func (w *ServerInterfaceWrapper) GetConsistencyReport(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
 	}
 
+	// ------------- Optional query parameter "dialect" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dialect", ctx.QueryParams(), &params.Dialect, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dialect: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetConsistencyReport(ctx, params)
 	return err
@@ -2340,6 +2590,13 @@ func (w *ServerInterfaceWrapper) GetOverdueReport(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "dialect" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dialect", ctx.QueryParams(), &params.Dialect, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dialect: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -2381,6 +2638,13 @@ func (w *ServerInterfaceWrapper) GetProgressReport(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
 	}
 
+	// ------------- Optional query parameter "dialect" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dialect", ctx.QueryParams(), &params.Dialect, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dialect: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetProgressReport(ctx, params)
 	return err
@@ -2418,6 +2682,13 @@ func (w *ServerInterfaceWrapper) GetReadinessReport(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "dialect" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dialect", ctx.QueryParams(), &params.Dialect, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dialect: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -3469,6 +3740,30 @@ func (response ExportInventory200JSONResponse) VisitExportInventoryResponse(w ht
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportInventory200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse struct {
+	Body          io.Reader
+	Headers       ExportInventory200ResponseHeaders
+	ContentLength int64
+}
+
+func (response ExportInventory200ApplicationvndOpenxmlformatsOfficedocumentSpreadsheetmlSheetResponse) VisitExportInventoryResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
 	return err
 }
 
@@ -9341,6 +9636,9 @@ func (sh *strictHandler) ImportInventory(ctx echo.Context, params ImportInventor
 		}
 		request.JSONBody = &body
 
+	}
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet") {
+		request.Body = ctx.Request().Body
 	}
 	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "text/csv") {
 		request.Body = ctx.Request().Body

@@ -22,6 +22,8 @@ type Table struct {
 	Sheet  string
 	Header []string
 	Rows   [][]any
+	// Chart, when set, puts a native Excel chart of the table beside it in the workbook.
+	Chart *Chart
 }
 
 // FormulaStarts are the first characters that make a spreadsheet read a cell as a formula
@@ -42,21 +44,22 @@ func Neutralize(s string) string {
 // keeps a CR inside a field as it is (csv.Writer drops a lone CR and turns LF into CRLF), so
 // a cell "\r=..." neither loses its CR nor changes on the way back in.
 type CSVWriter struct {
-	w   *bufio.Writer
-	err error
+	w     *bufio.Writer
+	comma byte
+	err   error
 }
 
-// NewCSVWriter writes records to w, buffered.
-func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: bufio.NewWriter(w)} }
+// NewCSVWriter writes RFC 4180 records to w, buffered.
+func NewCSVWriter(w io.Writer) *CSVWriter { return NewDialectWriter(w, RFC4180) }
 
 // Write writes one record.
 func (c *CSVWriter) Write(rec []string) error {
 	// bufio.Writer's errors are sticky: the record's last write reports the first failure.
 	for i, field := range rec {
 		if i > 0 {
-			_ = c.w.WriteByte(',')
+			_ = c.w.WriteByte(c.comma)
 		}
-		if !fieldNeedsQuotes(field) {
+		if !fieldNeedsQuotes(field, c.comma) {
 			_, _ = c.w.WriteString(field)
 			continue
 		}
@@ -76,11 +79,11 @@ func (c *CSVWriter) Error() error { return c.err }
 
 // fieldNeedsQuotes follows encoding/csv: separators, quotes and line ends need quotes, and
 // so does a leading space (which some readers trim) and the field \. (end of data in psql).
-func fieldNeedsQuotes(field string) bool {
+func fieldNeedsQuotes(field string, comma byte) bool {
 	if field == "" {
 		return false
 	}
-	if field == `\.` || strings.ContainsAny(field, ",\"\r\n") {
+	if field == `\.` || strings.ContainsAny(field, "\"\r\n") || strings.IndexByte(field, comma) >= 0 {
 		return true
 	}
 	r, _ := utf8.DecodeRuneInString(field)
@@ -88,28 +91,35 @@ func fieldNeedsQuotes(field string) bool {
 }
 
 // cell renders a value for CSV, neutralising strings.
-func cell(v any) string {
+func cell(v any, d Dialect) string {
 	switch x := v.(type) {
 	case string:
 		return Neutralize(x)
 	case float64:
-		return strconv.FormatFloat(x, 'f', 1, 64)
+		s := strconv.FormatFloat(x, 'f', 1, 64)
+		if d.DecimalComma {
+			s = strings.Replace(s, ".", ",", 1)
+		}
+		return s
 	default:
 		return fmt.Sprint(x)
 	}
 }
 
 // CSV writes one table as RFC 4180 CSV (CRLF line ends, UTF-8).
-func CSV(t Table) ([]byte, error) {
+func CSV(t Table) ([]byte, error) { return DialectCSV(t, RFC4180) }
+
+// DialectCSV writes one table as CSV in the dialect.
+func DialectCSV(t Table, d Dialect) ([]byte, error) {
 	var buf bytes.Buffer
-	w := NewCSVWriter(&buf)
+	w := NewDialectWriter(&buf, d)
 	if err := w.Write(t.Header); err != nil {
 		return nil, err
 	}
 	for _, row := range t.Rows {
 		rec := make([]string, len(row))
 		for i, v := range row {
-			rec[i] = cell(v)
+			rec[i] = cell(v, d)
 		}
 		if err := w.Write(rec); err != nil {
 			return nil, err
@@ -161,6 +171,11 @@ func XLSX(tables []Table) ([]byte, error) {
 		}
 		if err := f.SetPanes(t.Sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 			return nil, fmt.Errorf("xlsx: freeze: %w", err)
+		}
+		if t.Chart != nil {
+			if err := addChart(f, t); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var buf bytes.Buffer

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"math"
 	"time"
 
 	"github.com/bremen/regmo/domain"
@@ -38,7 +39,28 @@ func Readiness(r domain.ReadinessReport) []Table {
 			}
 		}
 	}
-	return []Table{t}
+	return []Table{t, readyShare(lines)}
+}
+
+// readyShare is the chart's table: per Ressort (and the total) and dimension, the share of
+// its registers and Onlinedienste together that is ready, in percent with one decimal.
+func readyShare(lines []domain.RessortSummary) Table {
+	t := Table{Sheet: "Diagramm", Header: []string{"Ressort", "IDNr bereit %", "NOOTS bereit %", "DSC bereit %"},
+		Chart: &Chart{Title: "Anteil bereit je Ressort und Dimension (Register und Onlinedienste)", Axis: "bereit (%)", Max: 100}}
+	for _, rs := range lines {
+		row := []any{rs.Ressort.Code}
+		for _, d := range domain.Dimensions {
+			ready := rs.Registers.Dimensions[d].Ready + rs.Onlinedienste.Dimensions[d].Ready
+			count := rs.Registers.Count + rs.Onlinedienste.Count
+			pct := 0.0
+			if count > 0 {
+				pct = math.Round(float64(ready)*1000/float64(count)) / 10
+			}
+			row = append(row, pct)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
 }
 
 // Overdue has one row per overdue dimension.

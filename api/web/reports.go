@@ -157,6 +157,10 @@ func (h *Handler) reportPage(q *request) {
 	}
 	link := func(format string) string {
 		v := url.Values{"format": {format}}
+		if format == "csv" {
+			// People click the button to open the file in Excel, which wants German CSV.
+			v.Set("dialect", "excel-de")
+		}
 		for k, s := range map[string]string{"stand": d.Stand, "von": d.Von, "bis": d.Bis} {
 			if s != "" {
 				v.Set(k, s)
@@ -181,7 +185,11 @@ func (h *Handler) download(q *request, rep report, at time.Time, format string, 
 	var ctype string
 	switch format {
 	case "csv":
-		data, err = render.CSV(tables[0])
+		d := render.RFC4180
+		if q.r.URL.Query().Get("dialect") == "excel-de" {
+			d = render.ExcelDE
+		}
+		data, err = render.DialectCSV(tables[0], d)
 		ctype = "text/csv; charset=utf-8"
 	case "xlsx":
 		data, err = render.XLSX(tables)

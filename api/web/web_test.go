@@ -510,6 +510,13 @@ func TestPages(t *testing.T) {
 			t.Errorf("download %s: %d %s %s", format, p.code, p.hdr.Get("Content-Type"), p.hdr.Get("Content-Disposition"))
 		}
 	}
+	// The CSV button gives the German Excel's CSV: byte order mark and ';'.
+	if _, body := b.get("/berichte/bereitschaft"); !strings.Contains(body, "dialect=excel-de") {
+		t.Error("the report page's CSV button does not ask for dialect=excel-de")
+	}
+	if p := b.page("/berichte/bereitschaft?format=csv&dialect=excel-de"); p.code != http.StatusOK || !strings.HasPrefix(p.body, "\ufeffRessort;Name;") {
+		t.Errorf("German CSV download: %d, starts %q", p.code, p.body[:min(len(p.body), 20)])
+	}
 	if code, _ := b.get("/ressorts/SIS/register/gibt-es-nicht"); code != http.StatusNotFound {
 		t.Errorf("missing entry = %d, want 404", code)
 	}

@@ -60,8 +60,8 @@ func TestBenchLine(t *testing.T) {
 func TestRowsWithoutGoBenchmarks(t *testing.T) {
 	rep := &report{cfg: config{goBench: true, conns: []int{1, 16, 64}}, goResults: map[string][]map[string]float64{}}
 	rows := rep.rows()
-	if len(rows) != 7 {
-		t.Fatalf("%d rows, want 7 (report, import, re-import, row-level security get and list, web overview, decision)", len(rows))
+	if len(rows) != 8 {
+		t.Fatalf("%d rows, want 8 (report, CSV import, XLSX import, re-import, row-level security get and list, web overview, decision)", len(rows))
 	}
 	for _, r := range rows {
 		if r[1] != notAvailable {

@@ -119,6 +119,22 @@ func TestSeedingScriptCycle(t *testing.T) {
 			t.Errorf("re-import of the export: exit %d, %q %q", code, stdout, stderr)
 		}
 	})
+	t.Run("workbook export imports back unchanged", func(t *testing.T) {
+		out, _, code := cli(t, "export", "--format", "xlsx", "--server", ts.URL)
+		if code != 0 {
+			t.Fatalf("export: exit %d", code)
+		}
+		if err := os.WriteFile("export.xlsx", []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		stdout, stderr, code := cli(t, "import", "export.xlsx", "--dry-run", "--server", ts.URL)
+		if code != 0 || !strings.Contains(stdout, "0 created, 0 updated, 4 unchanged") {
+			t.Errorf("dry run of the workbook: exit %d, %q %q", code, stdout, stderr)
+		}
+		if _, stderr, code := cli(t, "import", "export.xlsx", "--kind", "registers", "--server", ts.URL); code != 2 || !strings.Contains(stderr, "--kind") {
+			t.Errorf("workbook with --kind: exit %d, %q; want 2 naming --kind", code, stderr)
+		}
+	})
 	t.Run("no token", func(t *testing.T) {
 		t.Setenv("REGMO_TOKEN", "")
 		if _, stderr, code := cli(t, "export", "--server", ts.URL); code != 1 || !strings.Contains(stderr, "REGMO_TOKEN") {

@@ -79,6 +79,8 @@ type problem struct {
 		Message string `json:"message"`
 		Index   *int   `json:"index"`
 		Line    *int   `json:"line"`
+		Sheet   string `json:"sheet"`
+		Cell    string `json:"cell"`
 		Kind    string `json:"kind"`
 		Ressort string `json:"ressort"`
 		Key     string `json:"key"`
@@ -96,9 +98,14 @@ func reportProblem(resp *http.Response, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "regmo: %s (%d): %s\n", p.Title, p.Status, p.Detail)
 	for _, e := range p.Errors {
 		var where []string
-		if e.Line != nil {
+		switch {
+		case e.Sheet != "" && e.Cell != "":
+			where = append(where, fmt.Sprintf("%s!%s", e.Sheet, e.Cell))
+		case e.Sheet != "" && e.Line != nil:
+			where = append(where, fmt.Sprintf("%s row %d", e.Sheet, *e.Line))
+		case e.Line != nil:
 			where = append(where, fmt.Sprintf("line %d", *e.Line))
-		} else if e.Index != nil {
+		case e.Index != nil:
 			list := "registers"
 			if e.Kind == "onlinedienst" {
 				list = "onlinedienste"
@@ -117,7 +124,7 @@ func reportProblem(resp *http.Response, stderr io.Writer) error {
 }
 
 func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const synopsis = "import FILE [--dry-run] [--mode replace --ressort CODE] [--kind registers|onlinedienste] [--server URL]"
+	const synopsis = "import FILE.json|.csv|.xlsx [--dry-run] [--mode replace --ressort CODE] [--kind registers|onlinedienste] [--server URL]"
 	fs := newFlags("import", synopsis, stderr)
 	dryRun := fs.Bool("dry-run", false, "validate and show what would happen, write nothing")
 	mode := fs.String("mode", "upsert", "upsert, or replace: the file is the full inventory of --ressort")
@@ -139,8 +146,15 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintln(stderr, "regmo: a CSV file needs --kind registers or --kind onlinedienste")
 			return exitError(2)
 		}
+	case ".xlsx":
+		// A workbook names its kinds by its sheets Register and Onlinedienste.
+		contentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+		if *kind != "" {
+			fmt.Fprintln(stderr, "regmo: --kind is for CSV files; a workbook's sheets Register and Onlinedienste say the kind")
+			return exitError(2)
+		}
 	default:
-		fmt.Fprintf(stderr, "regmo: %s: the file must end in .json or .csv\n", files[0])
+		fmt.Fprintf(stderr, "regmo: %s: the file must end in .json, .csv or .xlsx\n", files[0])
 		return exitError(2)
 	}
 	c, err := newClient(*server)
@@ -203,9 +217,10 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const synopsis = "export [--format json|csv] [--kind registers|onlinedienste] [--ressort CODE]... [--server URL] > FILE"
+	const synopsis = "export [--format json|csv|xlsx] [--dialect excel-de] [--kind registers|onlinedienste] [--ressort CODE]... [--server URL] > FILE"
 	fs := newFlags("export", synopsis, stderr)
-	format := fs.String("format", "json", "json or csv (csv needs --kind)")
+	format := fs.String("format", "json", "json, csv (needs --kind) or xlsx (an Excel workbook to edit and import back)")
+	dialect := fs.String("dialect", "", "for csv: excel-de writes ; separators and a byte order mark for German Excel")
 	kind := fs.String("kind", "", "only registers or only onlinedienste")
 	var ressorts stringList
 	fs.Var(&ressorts, "ressort", "only this Ressort (repeatable)")
@@ -219,6 +234,9 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	q := url.Values{"format": {*format}}
+	if *dialect != "" {
+		q.Set("dialect", *dialect)
+	}
 	if *kind != "" {
 		q.Set("kind", *kind)
 	}
