@@ -357,10 +357,16 @@ func (r *entryRow) nativeFields() []any {
 
 func (r *entryRow) entry() Entry {
 	var e Entry
-	for i := range entryTable {
-		entryTable[i].load(r, &e)
-	}
+	r.loadInto(&e)
 	return e
+}
+
+// loadInto fills e from the row; a list page fills its entries in place, so that no entry is
+// copied on the way.
+func (r *entryRow) loadInto(e *Entry) {
+	for i := range entryTable {
+		entryTable[i].load(r, e)
+	}
 }
 
 // values are what a write stores in cols for the entry; id is the row's.

@@ -286,8 +286,8 @@ func (inv *Inventory) List(ctx context.Context, scope ReadScope, f Filter) (Page
 		page.Next = encodeCursor(cursor{Ressort: last.Ressort, Key: last.Key, Filter: f.fingerprint()})
 	}
 	page.Entries = make([]Entry, len(rows))
-	for i, r := range rows {
-		page.Entries[i] = r.entry()
+	for i := range rows {
+		rows[i].loadInto(&page.Entries[i])
 	}
 	return page, nil
 }
