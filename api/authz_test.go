@@ -12,6 +12,7 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/notify"
 )
 
 // principals of the permission matrix, in the order of its columns.
@@ -120,8 +121,15 @@ func matrix(tokenIDs map[string]int64) map[string]matrixRow {
 		"putUser": {adminOnly, func(p string) request {
 			return request{method: "PUT", path: "/v1/users/u-" + p, body: `{"display_name":"X"}`}
 		}},
-		"listTokens": {adminOnly, fixed("GET", "/v1/users/target/tokens", "")},
-		"issueToken": {adminOnly, fixed("POST", "/v1/users/target/tokens", `{"label":"matrix"}`)},
+		"listWebhooks":  {adminOnly, fixed("GET", "/v1/webhooks", "")},
+		"createWebhook": {adminOnly, fixed("POST", "/v1/webhooks", `{"url":"https://192.0.2.10/hook","events":["entry.created"]}`)},
+		"getWebhook":    {adminOnly, fixed("GET", fmt.Sprintf("/v1/webhooks/%d", tokenIDs["webhook"]), "")},
+		"deleteWebhook": {adminOnly, func(p string) request {
+			return request{method: "DELETE", path: fmt.Sprintf("/v1/webhooks/%d", tokenIDs["webhook-"+p])}
+		}},
+		"listWebhookDeliveries": {adminOnly, fixed("GET", fmt.Sprintf("/v1/webhooks/%d/deliveries", tokenIDs["webhook"]), "")},
+		"listTokens":            {adminOnly, fixed("GET", "/v1/users/target/tokens", "")},
+		"issueToken":            {adminOnly, fixed("POST", "/v1/users/target/tokens", `{"label":"matrix"}`)},
 		"revokeToken": {adminOnly, func(p string) request {
 			return request{method: "DELETE", path: fmt.Sprintf("/v1/users/target/tokens/%d", tokenIDs[p])}
 		}},
@@ -169,6 +177,19 @@ func TestPermissionMatrix(t *testing.T) {
 			t.Fatal(err)
 		}
 		tokenIDs[p] = tok.ID
+	}
+
+	// Webhooks to read and, one per principal, to delete (ids kept beside the tokens').
+	hooks := notify.NewWebhookStore(ts.db, nil)
+	for _, name := range append([]string{"webhook"}, principals...) {
+		if name != "webhook" {
+			name = "webhook-" + name
+		}
+		w, _, err := hooks.Create(ctx, "admin", "https://192.0.2.10/"+name, []string{notify.EventEntryCreated}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokenIDs[name] = w.ID
 	}
 
 	rows := matrix(tokenIDs)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/notify"
 )
 
 // handler implements the operations of openapi.yaml (oapi.StrictServerInterface).
@@ -16,6 +17,7 @@ type handler struct {
 	access    *domain.Access
 	inventory *domain.Inventory
 	ressorts  *domain.Ressorts
+	webhooks  *notify.WebhookStore
 	db        *gorm.DB
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/api/web"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/policies"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	Web web.Options
 	// NoWeb leaves the web interface out: every path goes to the API.
 	NoWeb bool
+	// WebhookAllow lists the hosts, addresses and prefixes webhooks may reach although they
+	// are loopback, link-local or private (REGMO_WEBHOOK_ALLOW).
+	WebhookAllow string
 }
 
 // defaultCallerTTL is the longest a lost notification could leave a revoked right in force:
@@ -110,6 +114,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
+	egress, err := notify.ParseEgress(cfg.WebhookAllow)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, contract: ct, access: access,
 		policy: &policy{enforcer: enforcer}, throttle: newThrottle(20, time.Minute), trustedProxies: proxies,
 		requestTimeout: cfg.RequestTimeout, metrics: cfg.Metrics, watch: domain.NewWatch(cache)}
@@ -141,6 +149,7 @@ func New(cfg Config) (*Server, error) {
 		access:    access,
 		inventory: inventory,
 		ressorts:  domain.NewRessorts(cfg.DB),
+		webhooks:  notify.NewWebhookStore(cfg.DB, egress),
 		db:        cfg.DB,
 	}
 	if err := s.register(oapi.NewStrictHandler(h, nil)); err != nil {

@@ -39,7 +39,8 @@ const mediaMergePatch = "application/merge-patch+json"
 type contract struct {
 	doc    *openapi3.T
 	routes map[routeID]*routers.Route
-	// noStore lists the operations whose answers carry a token, which no cache may keep.
+	// noStore lists the operations whose answers carry a token or a webhook's signing secret,
+	// which no cache may keep.
 	noStore map[*routers.Route]bool
 }
 
@@ -86,7 +87,7 @@ func answersToken(op *openapi3.Operation) bool {
 			continue
 		}
 		for _, mt := range resp.Value.Content {
-			if mt.Schema != nil && mt.Schema.Value != nil && mt.Schema.Value.Properties["token"] != nil {
+			if mt.Schema != nil && mt.Schema.Value != nil && (mt.Schema.Value.Properties["token"] != nil || mt.Schema.Value.Properties["secret"] != nil) {
 				return true
 			}
 		}

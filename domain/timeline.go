@@ -191,3 +191,20 @@ func (inv *Inventory) Lookup(ctx context.Context, scope ReadScope, kind Kind, re
 
 // Now is the service's clock.
 func (inv *Inventory) Now() time.Time { return inv.now() }
+
+// EntryEvent returns one event of a register or Onlinedienst, read in the scope: row-level
+// security decides as well, so an event of a Ressort the scope does not name is ErrNotFound.
+func (inv *Inventory) EntryEvent(ctx context.Context, scope ReadScope, id int64) (Event, error) {
+	var rows []eventRow
+	err := readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT id, at, actor, action, entity_type, ressort, key, changes::text AS changes FROM events
+			WHERE id = ? AND entity_type IN ('register', 'onlinedienst')`, id).Scan(&rows).Error
+	})
+	if err != nil {
+		return Event{}, fmt.Errorf("store: event %d: %w", id, err)
+	}
+	if len(rows) == 0 || !scope.Includes(*rows[0].Ressort) {
+		return Event{}, ErrNotFound
+	}
+	return rows[0].event()
+}

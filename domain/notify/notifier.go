@@ -30,6 +30,7 @@ type Notifier struct {
 	access    *domain.Access
 	prefs     *PrefsStore
 	mailer    *Mailer
+	egress    *Egress
 	publicURL string
 	instance  string
 	// Lease is how long a claimed job stays with its instance; a killed instance's job goes
@@ -42,7 +43,8 @@ type Notifier struct {
 // Config configures a Notifier.
 type Config struct {
 	DB        *gorm.DB // as regmo_app
-	Mailer    *Mailer  // nil: nothing is sent (and nothing queued)
+	Mailer    *Mailer  // nil: no e-mail is sent (and none queued); webhooks are delivered all the same
+	Egress    *Egress  // where webhooks may connect; nil: no internal address
 	PublicURL string
 	Log       *slog.Logger
 	Metrics   *Metrics
@@ -55,14 +57,21 @@ func New(c Config) *Notifier {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	egress := c.Egress
+	if egress == nil {
+		egress, _ = ParseEgress("")
+	}
 	return &Notifier{db: c.DB, inv: domain.NewInventory(c.DB), access: domain.NewAccess(c.DB), prefs: NewPrefsStore(c.DB),
-		mailer: c.Mailer, publicURL: c.PublicURL, instance: host + ":" + strconv.Itoa(os.Getpid()),
+		mailer: c.Mailer, egress: egress, publicURL: c.PublicURL, instance: host + ":" + strconv.Itoa(os.Getpid()),
 		Lease: 2 * time.Minute, Log: log, Metrics: c.Metrics}
 }
 
 // Result says what one run did.
 type Result struct {
 	Queued, Sent, Empty, Failed, Retried int
+	// Delivered counts webhook deliveries the receiver accepted; Withheld those whose event
+	// the webhook's owner may not read.
+	Delivered, Withheld int
 	// Held counts pending jobs claimed by another instance (or waiting for a retry).
 	Held int
 }
@@ -72,14 +81,13 @@ type Result struct {
 // e-mail goes out, so a date moved in between is already moved.
 func (n *Notifier) RunAt(ctx context.Context, at time.Time) (Result, error) {
 	var res Result
-	if n.mailer == nil {
-		return res, nil
+	if n.mailer != nil {
+		q, err := n.Enqueue(ctx, at)
+		if err != nil {
+			return res, err
+		}
+		res.Queued = q
 	}
-	q, err := n.Enqueue(ctx, at)
-	if err != nil {
-		return res, err
-	}
-	res.Queued = q
 	for {
 		j, ok, err := n.claim(ctx)
 		if err != nil {
@@ -179,11 +187,16 @@ func (n *Notifier) Enqueue(ctx context.Context, at time.Time) (int, error) {
 }
 
 type job struct {
-	ID       int64  `gorm:"column:id"`
-	Kind     string `gorm:"column:kind"`
-	User     string `gorm:"column:user_name"`
-	Slot     string `gorm:"column:slot"`
-	Attempts int    `gorm:"column:attempts"`
+	ID        int64     `gorm:"column:id"`
+	Kind      string    `gorm:"column:kind"`
+	User      string    `gorm:"column:user_name"`
+	Slot      string    `gorm:"column:slot"`
+	Attempts  int       `gorm:"column:attempts"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+	// Of a webhook delivery only.
+	WebhookID int64  `gorm:"column:webhook_id"`
+	EventID   int64  `gorm:"column:event_id"`
+	EventType string `gorm:"column:event_type"`
 }
 
 // claim takes one due job for this instance. SKIP LOCKED lets instances claim side by side;
@@ -194,9 +207,11 @@ func (n *Notifier) claim(ctx context.Context) (job, bool, error) {
 			attempts = attempts + 1
 		WHERE id = (SELECT id FROM notify_jobs
 			WHERE state = 'pending' AND run_after <= now() AND (locked_until IS NULL OR locked_until < now())
+				AND (kind = 'webhook' OR ?)
 			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, kind, user_name, to_char(slot, 'YYYY-MM-DD') AS slot, attempts`,
-		n.instance, fmt.Sprintf("%d milliseconds", n.Lease.Milliseconds())).Scan(&jobs).Error
+		RETURNING id, kind, user_name, coalesce(to_char(slot, 'YYYY-MM-DD'), '') AS slot, attempts, created_at,
+			coalesce(webhook_id, 0) AS webhook_id, coalesce(event_id, 0) AS event_id, coalesce(event_type, '') AS event_type`,
+		n.instance, fmt.Sprintf("%d milliseconds", n.Lease.Milliseconds()), n.mailer != nil).Scan(&jobs).Error
 	if err != nil {
 		return job{}, false, fmt.Errorf("store: claim job: %w", err)
 	}
@@ -208,6 +223,10 @@ func (n *Notifier) claim(ctx context.Context) (job, bool, error) {
 
 // work composes and sends one job's e-mail and records the outcome.
 func (n *Notifier) work(ctx context.Context, j job, res *Result) {
+	if j.Kind == KindWebhook {
+		n.deliver(ctx, j, res)
+		return
+	}
 	msg, items, err := n.compose(ctx, j)
 	if err == nil && items == 0 {
 		res.Empty++
@@ -332,7 +351,15 @@ func (n *Notifier) fail(ctx context.Context, j job, cause error, res *Result) {
 	n.Log.Warn("notify: send failed", slog.Int64("job", j.ID), slog.String("kind", j.Kind), slog.String("user", j.User),
 		slog.Int("attempt", j.Attempts), slog.String("error", cause.Error()))
 	state := "pending"
-	if j.Attempts >= MaxAttempts {
+	delay := retryDelay(j.Attempts)
+	giveUp := j.Attempts >= MaxAttempts
+	if j.Kind == KindWebhook {
+		// A delivery is retried until a day after it was queued, however many attempts
+		// that takes.
+		delay = webhookRetryDelay(j.Attempts)
+		giveUp = time.Since(j.CreatedAt)+delay > WebhookRetention
+	}
+	if giveUp {
 		state = "failed"
 		res.Failed++
 		n.Metrics.failed(j.Kind)
@@ -343,7 +370,7 @@ func (n *Notifier) fail(ctx context.Context, j job, cause error, res *Result) {
 	err := n.db.WithContext(ctx).Exec(`UPDATE notify_jobs SET state = ?, last_error = ?, locked_by = NULL, locked_until = NULL,
 			run_after = now() + ?::interval, done_at = CASE WHEN ? = 'failed' THEN now() END
 		WHERE id = ? AND state = 'pending' AND locked_by = ?`,
-		state, cause.Error(), fmt.Sprintf("%d seconds", int(retryDelay(j.Attempts).Seconds())), state, j.ID, n.instance).Error
+		state, cause.Error(), fmt.Sprintf("%d milliseconds", delay.Milliseconds()), state, j.ID, n.instance).Error
 	if err != nil {
 		n.Log.Error("notify: record failure", slog.Int64("job", j.ID), slog.String("error", err.Error()))
 	}
