@@ -56,7 +56,9 @@ Environment:
   REGMO_SMTP_URL      smtp://[user:pass@]host[:587] (STARTTLS unless loopback) or smtps://…;
                       unset: no e-mail is sent
   REGMO_MAIL_FROM     sender of the reminders and the digest
-  REGMO_NOTIFY        "false" keeps serve from running the e-mail schedule
+  REGMO_NOTIFY        "false" keeps serve from running the e-mail schedule and the webhook deliveries
+  REGMO_WEBHOOK_ALLOW hosts, addresses, prefixes webhooks may reach although loopback, link-local
+                      or private (comma-separated, e.g. hooks.intern,10.1.0.0/16; default none)
   REGMO_NOTIFY_LEASE  how long a claimed e-mail job stays with its instance (default 2m)
 `
 

@@ -28,7 +28,11 @@ func newNotifier(db *gorm.DB, log *slog.Logger, metrics *notify.Metrics) (*notif
 	if err != nil {
 		return nil, err
 	}
-	n := notify.New(notify.Config{DB: db, Mailer: mailer, PublicURL: publicURL(), Log: log, Metrics: metrics})
+	egress, err := notify.ParseEgress(os.Getenv("REGMO_WEBHOOK_ALLOW"))
+	if err != nil {
+		return nil, err
+	}
+	n := notify.New(notify.Config{DB: db, Mailer: mailer, Egress: egress, PublicURL: publicURL(), Log: log, Metrics: metrics})
 	if v := os.Getenv("REGMO_NOTIFY_LEASE"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Second {
@@ -68,13 +72,13 @@ func notifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if os.Getenv("REGMO_SMTP_URL") == "" {
-		fmt.Fprintln(stderr, "regmo: REGMO_SMTP_URL is not set; nothing is sent")
+		fmt.Fprintln(stderr, "regmo: REGMO_SMTP_URL is not set; no e-mail is sent (webhooks are delivered)")
 	}
 	res, err := n.RunAt(ctx, instant)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "notify %s: %d queued, %d sent, %d with nothing to say, %d retried, %d failed, %d pending\n",
-		instant.In(domain.Berlin).Format(time.RFC3339), res.Queued, res.Sent, res.Empty, res.Retried, res.Failed, res.Held)
+	fmt.Fprintf(stdout, "notify %s: %d queued, %d sent, %d with nothing to say, %d webhook deliveries, %d withheld, %d retried, %d failed, %d pending\n",
+		instant.In(domain.Berlin).Format(time.RFC3339), res.Queued, res.Sent, res.Empty, res.Delivered, res.Withheld, res.Retried, res.Failed, res.Held)
 	return nil
 }

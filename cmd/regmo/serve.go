@@ -72,7 +72,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		metrics = api.NewMetrics()
 	}
 	srv, err := api.New(api.Config{DB: db, Log: log, TrustedProxies: os.Getenv("REGMO_TRUSTED_PROXIES"), Metrics: metrics,
-		Web: webOptions()})
+		WebhookAllow: os.Getenv("REGMO_WEBHOOK_ALLOW"),
+		Web:          webOptions()})
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		defer stop()
 	}
 	if os.Getenv("REGMO_NOTIFY") != "false" {
-		// The same code path as regmo notify run, once a minute against the clock.
+		// The same code path as regmo notify run, once a minute against the clock: the
+		// e-mails and the webhook deliveries.
 		var nm *notify.Metrics
 		if metrics != nil {
 			nm = notify.NewMetrics(db)

@@ -22,7 +22,7 @@ import (
 // retried in lockstep (recommended by the Standard Webhooks specification).
 func webhookRetryDelay(attempts int) time.Duration {
 	d := min(30*time.Second<<min(attempts-1, 10), 4*time.Hour)
-	return d + rand.N(d/10+1)
+	return d + rand.N(d/10+1) //nolint:gosec // G404: jitter, not a secret
 }
 
 // webhookTimeout bounds one attempt: a receiver that answers slowly must not hold the lease.
