@@ -157,7 +157,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	if !cfg.NoWeb {
 		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory,
-			Access: access, Ressorts: h.ressorts, DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
+			Access: access, Ressorts: h.ressorts, Prefs: notify.NewPrefsStore(cfg.DB), DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
 			CSVImport: func(r io.Reader, k domain.Kind) domain.ImportSource { return newCSVImport(r, k) }})
 		if err != nil {
 			return nil, err

@@ -13,6 +13,7 @@ import (
 )
 
 type adminData struct {
+	SMTP   bool
 	Users  []domain.User
 	Errors []string
 	Form   userForm
@@ -96,7 +97,7 @@ func (h *Handler) showAdmin(q *request, status int, f userForm, errs []string) {
 		h.serverError(q.w, q.r, err)
 		return
 	}
-	q.page(status, "admin", "Verwaltung", adminData{Users: users, Form: f, Errors: errs})
+	q.page(status, "admin", "Verwaltung", adminData{SMTP: h.cfg.SMTPConfigured, Users: users, Form: f, Errors: errs})
 }
 
 func userFormFrom(r *http.Request) userForm {

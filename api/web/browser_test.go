@@ -308,6 +308,8 @@ func TestBrowser(t *testing.T) {
 	b.check("verwaltung")
 	b.open("/verwaltung/nutzer/sis")
 	b.check("verwaltung-nutzer")
+	a.open("/konto")
+	a.check("konto")
 
 	// Logging out ends the session.
 	a.open("/")

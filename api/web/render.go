@@ -216,6 +216,9 @@ func (q *request) view(title string, data any) view {
 	if q.may("listUsers", http.MethodGet, "") {
 		add("/verwaltung", "Verwaltung", strings.HasPrefix(path, "/verwaltung"))
 	}
+	if q.may("getMyNotifications", http.MethodGet, "") {
+		add(AccountPath, "Mein Konto", strings.HasPrefix(path, AccountPath))
+	}
 	return v
 }
 

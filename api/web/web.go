@@ -21,6 +21,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/notify"
 )
 
 //go:embed templates/*.html static/*
@@ -51,6 +52,9 @@ type Options struct {
 	SecureCookies bool
 	// OIDC, when set, offers single sign-on.
 	OIDC *OIDC
+	// SMTPConfigured says whether e-mail goes out (REGMO_SMTP_URL is set); the admin page
+	// says so when it does not.
+	SMTPConfigured bool
 	// IdleTimeout and Lifetime end a session 8 h after its last request and 24 h after the
 	// login unless they say otherwise.
 	IdleTimeout, Lifetime time.Duration
@@ -63,6 +67,8 @@ type Config struct {
 	Inventory  *domain.Inventory
 	Access     *domain.Access
 	Ressorts   *domain.Ressorts
+	// Prefs holds the users' e-mail choices (the user's own page).
+	Prefs *notify.PrefsStore
 	// DB holds the sessions (the service's pool, as regmo_app).
 	DB  *sql.DB
 	Log *slog.Logger
@@ -97,8 +103,8 @@ const (
 
 // New builds the web interface.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Authorizer == nil || cfg.Inventory == nil || cfg.Access == nil || cfg.DB == nil {
-		return nil, errors.New("web: Authorizer, Inventory, Access and DB are required")
+	if cfg.Authorizer == nil || cfg.Inventory == nil || cfg.Access == nil || cfg.DB == nil || cfg.Prefs == nil {
+		return nil, errors.New("web: Authorizer, Inventory, Access, Prefs and DB are required")
 	}
 	cfg.PublicURL = strings.TrimRight(cmp.Or(cfg.PublicURL, "http://127.0.0.1:8080"), "/")
 	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, defaultIdle)
@@ -167,6 +173,8 @@ func (h *Handler) routes() *http.ServeMux {
 	m.HandleFunc("GET /import", h.authed(h.importForm))
 	m.HandleFunc("POST /import", h.authed(h.importDryRun))
 	m.HandleFunc("POST /import/bestaetigen", h.authed(h.importConfirm))
+	m.HandleFunc("GET "+AccountPath, h.authed(h.accountPage))
+	m.HandleFunc("POST "+AccountPath+"/benachrichtigungen", h.authed(h.saveNotifications))
 	m.HandleFunc("GET /verwaltung", h.authed(h.adminPage))
 	m.HandleFunc("POST /verwaltung/nutzer", h.authed(h.adminPutUser))
 	m.HandleFunc("GET /verwaltung/nutzer/{name}", h.authed(h.adminUserPage))
@@ -181,10 +189,10 @@ func (h *Handler) routes() *http.ServeMux {
 // /openapi.yaml and anything unknown stay with the API.
 func Owns(p string) bool {
 	switch p {
-	case "/", "/anmelden", "/abmelden", "/druck", "/berichte", "/import", "/verwaltung":
+	case "/", "/anmelden", "/abmelden", "/druck", "/berichte", "/import", "/verwaltung", AccountPath:
 		return true
 	}
-	for _, prefix := range []string{"/static/", "/anmelden/", "/auth/", "/ressorts/", "/berichte/", "/import/", "/verwaltung/"} {
+	for _, prefix := range []string{"/static/", "/anmelden/", "/auth/", "/ressorts/", "/berichte/", "/import/", "/verwaltung/", AccountPath + "/"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}

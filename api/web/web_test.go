@@ -498,7 +498,7 @@ func TestPages(t *testing.T) {
 	for _, path := range []string{"/", "/?stand=2026-01-31", "/druck", "/ressorts/SIS", "/ressorts/SIS?art=onlinedienst&q=e&sortierung=name",
 		"/ressorts/SIS?dimension=noots&stufe=testing", melderegister, "/ressorts/SIS/onlinedienst/ewa", "/ressorts/SIS/neu?art=onlinedienst",
 		"/berichte", "/berichte/bereitschaft", "/berichte/ueberfaellig", "/berichte/blockiert", "/berichte/konsistenz",
-		"/berichte/anlage", "/berichte/fortschritt?von=2025-01-01", "/import", "/verwaltung", "/verwaltung/nutzer/sis"} {
+		"/berichte/anlage", "/berichte/fortschritt?von=2025-01-01", "/import", "/verwaltung", "/verwaltung/nutzer/sis", "/konto"} {
 		if code, body := b.get(path); code != http.StatusOK {
 			t.Errorf("GET %s = %d\n%s", path, code, body)
 		}

@@ -139,7 +139,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 // webOptions reads the web interface's settings from the environment.
 func webOptions() web.Options {
-	o := web.Options{PublicURL: publicURL(), SecureCookies: os.Getenv("REGMO_COOKIE_SECURE") == "true"}
+	o := web.Options{PublicURL: publicURL(), SecureCookies: os.Getenv("REGMO_COOKIE_SECURE") == "true",
+		SMTPConfigured: os.Getenv("REGMO_SMTP_URL") != ""}
 	issuer, id, secret := os.Getenv("REGMO_OIDC_ISSUER"), os.Getenv("REGMO_OIDC_CLIENT_ID"), os.Getenv("REGMO_OIDC_CLIENT_SECRET")
 	if issuer != "" && id != "" && secret != "" {
 		o.OIDC = &web.OIDC{Issuer: issuer, ClientID: id, ClientSecret: secret, UserClaim: os.Getenv("REGMO_OIDC_USER_CLAIM")}

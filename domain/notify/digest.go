@@ -112,7 +112,6 @@ func DigestMessage(base, to, displayName string, d Digest) Message {
 		fmt.Fprintf(&b, "- %s %s: %s → %s (%d von %d)\n", s.Ressort, dimensionNames[s.Dimension],
 			percent(s.ReadyFrom, s.CountFrom), percent(s.ReadyTo, s.CountTo), s.ReadyTo, s.CountTo)
 	}
-	fmt.Fprintf(&b, "\nZur Übersicht: %s/\n\nDen Wochenbericht können Sie abbestellen mit\n"+
-		"PUT %s/v1/me/notifications ({\"reminder\": true, \"digest\": false}).\n", base, base)
+	fmt.Fprintf(&b, "\nZur Übersicht: %s/\n\nDen Wochenbericht können Sie auf Ihrer Seite in regmo abbestellen:\n%s%s\n", base, base, AccountPath)
 	return Message{To: to, Subject: "regmo: Wochenbericht bis " + toLocal.Format("02.01.2006"), Body: b.String()}
 }

@@ -168,3 +168,7 @@ func addressOf(from string) string {
 	}
 	return from
 }
+
+// AccountPath is the page of the web interface where each user turns the reminder and the
+// digest on or off; the e-mails link to it.
+const AccountPath = "/konto"

@@ -133,7 +133,7 @@ func ReminderMessage(base, to, displayName, day string, items []ReminderItem) Me
 		}
 	}
 	fmt.Fprintf(&b, "\nBitte aktualisieren Sie die Stufe oder das Zieldatum im Eintrag.\n\n"+
-		"Diese Erinnerung schickt regmo einmal am Tag, wenn es etwas zu sagen gibt. Abbestellen können Sie sie mit\n"+
-		"PUT %s/v1/me/notifications ({\"reminder\": false, \"digest\": true}).\n", strings.TrimRight(base, "/"))
+		"Diese Erinnerung schickt regmo einmal am Tag, wenn es etwas zu sagen gibt. Abbestellen können Sie sie auf\n"+
+		"Ihrer Seite in regmo:\n%s%s\n", strings.TrimRight(base, "/"), AccountPath)
 	return Message{To: to, Subject: fmt.Sprintf("regmo: %d Frist(en) in Ihren Ressorts", len(items)), Body: b.String()}
 }
