@@ -8,7 +8,10 @@
 //   - regmo answers 2xx again within 5 s of the database's return, without a restart;
 //   - every PATCH acknowledged with 2xx is in the database with its version and value;
 //   - afterwards goroutines, requests in flight and database connections are back at their
-//     idle level (from GET /metrics and pg_stat_activity).
+//     idle level (from GET /metrics and pg_stat_activity);
+//   - (issue 15) the e-mail scheduler, run on every one of -instances instances throughout the
+//     traffic and the restart, sent each of the slot's e-mails to a mailpit exactly once:
+//     0 duplicate and 0 missing.
 //
 // It prints requests by status class, the longest time /readyz was not 200 and the lost
 // writes, and exits 1 when a requirement fails.
@@ -36,6 +39,7 @@ type config struct {
 	workers           int
 	perRessort        int
 	fast              bool
+	instances         int
 	recoveryLimit     time.Duration
 	failFastLimit     time.Duration
 	hangLimit         time.Duration
@@ -55,6 +59,7 @@ func main() {
 	flag.IntVar(&cfg.rate, "rate", 200, "requests per second to start (open loop)")
 	flag.IntVar(&cfg.workers, "workers", 32, "requests in flight at most")
 	flag.IntVar(&cfg.perRessort, "registers", 100, "registers per Ressort (10 Ressorts; plus 10 Onlinedienste each)")
+	flag.IntVar(&cfg.instances, "instances", 3, "e-mail scheduler instances running the same slot during the traffic (regmo notify run --at)")
 	flag.BoolVar(&cfg.fast, "fast", false, "run PostgreSQL with fsync off (devdb -fast)")
 	flag.DurationVar(&cfg.recoveryLimit, "recovery-limit", 5*time.Second, "longest allowed time from the database's return to regmo's first 2xx")
 	flag.DurationVar(&cfg.failFastLimit, "fail-fast-limit", 6*time.Second, "longest allowed time for a 503 (the connect timeout is 5 s)")

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bremen/regmo/cmd/internal/harness"
+	"github.com/bremen/regmo/domain/notify/mailpittest"
 )
 
 // check is one requirement and whether it held.
@@ -46,6 +47,14 @@ func run(ctx context.Context, cfg config) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if err := env.Exec(ctx, env.DBURL, `UPDATE users SET email = name || '@lasttest.example' WHERE name LIKE 'lt-%'`); err != nil {
+		return false, err
+	}
+	mailpit, stopMailpit, err := mailpittest.Launch(env.Dir)
+	if err != nil {
+		return false, err
+	}
+	defer stopMailpit()
 	port, err := harness.FreePort()
 	if err != nil {
 		return false, err
@@ -92,6 +101,9 @@ func run(ctx context.Context, cfg config) (bool, error) {
 	wg.Add(2)
 	go func() { defer wg.Done(); ready = pollReady(pollCtx, base, 50*time.Millisecond) }()
 	go func() { defer wg.Done(); database = pollDatabase(pollCtx, env.DBURL, 25*time.Millisecond) }()
+	schedCtx, stopSchedulers := context.WithCancel(ctx)
+	defer stopSchedulers()
+	sched := startSchedulers(schedCtx, env, cfg.instances, mailpit.SMTP, cfg.duration)
 	start := time.Now()
 	var restartStart, restartEnd time.Time
 	var restartErr error
@@ -134,6 +146,19 @@ func run(ctx context.Context, cfg config) (bool, error) {
 		return false, fmt.Errorf("restarting PostgreSQL: %w", restartErr)
 	}
 	env.Logf("traffic done: %d requests", len(tr.results))
+
+	// The schedulers go on until every e-mail is there (a job whose instance lost the
+	// database mid-send waits for its lease), then stop; only then is the count final.
+	wantMails := expectedMails(users)
+	if _, err := waitMails(ctx, mailpit, wantMails, 30*time.Second); err != nil {
+		return false, err
+	}
+	stopSchedulers()
+	sched.wait()
+	mails, err := checkMails(mailpit, wantMails)
+	if err != nil {
+		return false, err
+	}
 
 	// Back to idle?
 	tr.client.CloseIdleConnections()
@@ -191,6 +216,9 @@ func run(ctx context.Context, cfg config) (bool, error) {
 	line("pool waits during the run", fmt.Sprintf("%.0f, %.2f s in all", settled[sqlWaits]-idle[sqlWaits], settled[sqlWaitSeconds]-idle[sqlWaitSeconds]))
 	line("regmo backends in pg_stat_activity", fmt.Sprintf("%d of the pool (%d not idle), %d of the watch", activity.total, activity.busy, activity.watch))
 	line("regmo log", fmt.Sprintf("%d panic(s), %d error line(s)", panics, errorLines))
+	line("e-mail schedulers", fmt.Sprintf("%d instances, %d runs of notify run --at the 07:00 slots of %s to %s (%d failed, during the restart)",
+		cfg.instances, sched.runs, slotDays[0], slotDays[len(slotDays)-1], sched.failed))
+	line("e-mails expected / received", fmt.Sprintf("%d / %d: %d duplicate, %d missing, %d unexpected", len(wantMails), mails.got, mails.duplicates, len(mails.missing), len(mails.unexpected)))
 	tw.Flush()
 
 	checks := []check{
@@ -209,6 +237,9 @@ func run(ctx context.Context, cfg config) (bool, error) {
 		{"pg_stat_activity: every regmo backend idle and owned by the pool, plus the watch's one", activity.settled(settled[sqlOpen]),
 			fmt.Sprintf("%d backends, pool has %.0f open; %d of the watch", activity.total, settled[sqlOpen], activity.watch)},
 		{"regmo still running, no panic", !regmo.Exited() && panics == 0, ""},
+		{"every e-mail of the slots once across the schedulers: 0 duplicate, 0 missing", mails.duplicates == 0 && len(mails.missing) == 0 && len(mails.unexpected) == 0,
+			fmt.Sprintf("%d duplicate, missing %s, unexpected %s", mails.duplicates, strings.Join(first(mails.missing, 5), ", "), strings.Join(first(mails.unexpected, 5), "; "))},
+		{"the schedulers ran on every instance during the traffic", sched.runs > cfg.instances, fmt.Sprintf("%d runs", sched.runs)},
 	}
 	fmt.Println()
 	allOK := true

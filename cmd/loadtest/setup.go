@@ -70,6 +70,10 @@ func seed(ctx context.Context, base string, admin user, perRessort int) error {
 					"dsc":   {Stage: stages[(i/25)%5], Note: "Startwert"},
 				}})
 		}
+		for i := range slotDays {
+			inv.Registers = append(inv.Registers, item{Ressort: r, Key: fristKey(i), Name: fmt.Sprintf("Lasttest-Frist %d (%s)", i, r),
+				Readiness: map[string]dim{"idnr": {Stage: "planned", TargetDate: fristDate(i)}}})
+		}
 		for i := 1; i <= onlinedienstePerRessort; i++ {
 			inv.Onlinedienste = append(inv.Onlinedienste, item{Ressort: r, Key: fmt.Sprintf("lt-dienst-%02d", i),
 				Name: fmt.Sprintf("Lasttest-Onlinedienst %d (%s)", i, r), Readiness: map[string]dim{"noots": {Stage: stages[i%5]}}})

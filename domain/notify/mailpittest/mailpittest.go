@@ -38,32 +38,50 @@ func (m Message) Recipient() string {
 	return m.To[0].Address
 }
 
-func freePort(t testing.TB) string {
-	t.Helper()
+func freePort() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("free port: %v", err)
+		return "", fmt.Errorf("free port: %w", err)
 	}
 	defer ln.Close()
-	return ln.Addr().String()
+	return ln.Addr().String(), nil
 }
 
 // Start runs mailpit until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s, stop, err := Launch(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return s
+}
+
+// Launch runs mailpit with its database in dir until stop is called; it is Start for
+// programs that are no test (the load test).
+func Launch(dir string) (s *Server, stop func(), err error) {
 	out, err := exec.Command("go", "tool", "-n", "mailpit").Output()
 	if err != nil {
-		t.Fatalf("build mailpit (go tool -n mailpit): %v", err)
+		return nil, nil, fmt.Errorf("build mailpit (go tool -n mailpit): %w", err)
 	}
 	bin := strings.TrimSpace(string(out))
-	s := &Server{SMTP: freePort(t), API: "http://" + freePort(t)}
-	//nolint:gosec // bin is the path go tool printed for the pinned mailpit
-	cmd := exec.Command(bin, "--smtp", s.SMTP, "--listen", strings.TrimPrefix(s.API, "http://"),
-		"--database", t.TempDir()+"/mailpit.db", "--disable-version-check", "--quiet", "--smtp-auth-allow-insecure")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start mailpit: %v", err)
+	smtp, err := freePort()
+	if err != nil {
+		return nil, nil, err
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	api, err := freePort()
+	if err != nil {
+		return nil, nil, err
+	}
+	s = &Server{SMTP: smtp, API: "http://" + api}
+	//nolint:gosec // bin is the path go tool printed for the pinned mailpit
+	cmd := exec.Command(bin, "--smtp", s.SMTP, "--listen", api,
+		"--database", dir+"/mailpit.db", "--disable-version-check", "--quiet", "--smtp-auth-allow-insecure")
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start mailpit: %w", err)
+	}
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(s.API + "/api/v1/messages")
@@ -71,11 +89,12 @@ func Start(t testing.TB) *Server {
 			_ = resp.Body.Close()
 			if c, err := net.Dial("tcp", s.SMTP); err == nil {
 				_ = c.Close()
-				return s
+				return s, stop, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mailpit does not answer on %s: %v", s.API, err)
+			stop()
+			return nil, nil, fmt.Errorf("mailpit does not answer on %s: %v", s.API, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -84,17 +103,30 @@ func Start(t testing.TB) *Server {
 // Messages returns every message received, with its text, oldest first.
 func (s *Server) Messages(t testing.TB) []Message {
 	t.Helper()
+	out, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// List is Messages for programs that are no test.
+func (s *Server) List() ([]Message, error) {
 	var list struct {
 		Messages []Message `json:"messages"`
 	}
-	s.get(t, "/api/v1/messages?limit=1000", &list)
+	if err := s.get("/api/v1/messages?limit=1000", &list); err != nil {
+		return nil, err
+	}
 	out := make([]Message, 0, len(list.Messages))
 	for i := len(list.Messages) - 1; i >= 0; i-- { // the API lists the newest first
 		var full Message
-		s.get(t, "/api/v1/message/"+list.Messages[i].ID, &full)
+		if err := s.get("/api/v1/message/"+list.Messages[i].ID, &full); err != nil {
+			return nil, err
+		}
 		out = append(out, full)
 	}
-	return out
+	return out, nil
 }
 
 // Clear deletes every message.
@@ -108,17 +140,17 @@ func (s *Server) Clear(t testing.TB) {
 	_ = resp.Body.Close()
 }
 
-func (s *Server) get(t testing.TB, path string, v any) {
-	t.Helper()
+func (s *Server) get(path string, v any) error {
 	resp, err := http.Get(s.API + path)
 	if err != nil {
-		t.Fatalf("mailpit: GET %s: %v", path, err)
+		return fmt.Errorf("mailpit: GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("mailpit: GET %s: status %d", path, resp.StatusCode)
+		return fmt.Errorf("mailpit: GET %s: status %d", path, resp.StatusCode)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("mailpit: GET %s: %v", path, fmt.Errorf("decode: %w", err))
+		return fmt.Errorf("mailpit: GET %s: decode: %w", path, err)
 	}
+	return nil
 }
