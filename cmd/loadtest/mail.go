@@ -35,8 +35,6 @@ func fristDate(i int) string {
 	return d.AddDate(0, 0, 7).Format(time.DateOnly)
 }
 
-func mailAddress(user string) string { return user + "@lasttest.example" }
-
 // expectedMails are the slots' e-mails by Message-ID (kind.day.user@regmo, the same on every
 // repeat) with the subject each must have: a reminder a day for every Ressortverantwortliche/r,
 // the Monday digest for the OZG-Koordination.

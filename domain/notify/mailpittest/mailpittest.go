@@ -94,7 +94,7 @@ func Launch(dir string) (s *Server, stop func(), err error) {
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return nil, nil, fmt.Errorf("mailpit does not answer on %s: %v", s.API, err)
+			return nil, nil, fmt.Errorf("mailpit does not answer on %s: %w", s.API, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
