@@ -11,13 +11,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/bremen/regmo/api"
+	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/migrations/testdb"
@@ -218,6 +222,18 @@ func TestWebhookDeliveryIsSignedAndRetried(t *testing.T) {
 			t.Errorf("attempt %d: got %+v, want attempt %d with status %d", i+1, a, i+1, want)
 		}
 	}
+	// Deleting the webhook takes its deliveries and attempts with it.
+	if rec := e.do(request{method: "DELETE", path: fmt.Sprintf("/v1/webhooks/%d", id)}); rec.Code != http.StatusNoContent {
+		t.Fatalf("DELETE webhook = %d, want 204; body %s", rec.Code, rec.Body)
+	}
+	for _, path := range []string{fmt.Sprintf("/v1/webhooks/%d", id), fmt.Sprintf("/v1/webhooks/%d/deliveries", id)} {
+		if rec := e.do(request{method: "GET", path: path}); rec.Code != http.StatusNotFound {
+			t.Errorf("GET %s after DELETE = %d, want 404", path, rec.Code)
+		}
+	}
+	if rec := e.do(request{method: "DELETE", path: fmt.Sprintf("/v1/webhooks/%d", id)}); rec.Code != http.StatusNotFound {
+		t.Errorf("DELETE again = %d, want 404", rec.Code)
+	}
 }
 
 // TestWebhookRetryBackoff: a failed delivery waits before its next attempt, longer each time.
@@ -361,5 +377,58 @@ func TestWebhookRefusedAtConnect(t *testing.T) {
 	}
 	if !strings.Contains(last, "not allowed") {
 		t.Errorf("got attempt error %q, want the refused address", last)
+	}
+}
+
+// TestWebhookVocabulariesAgree: the event types and delivery states are the same in Go,
+// openapi.yaml and the SQL CHECK constraints.
+func TestWebhookVocabulariesAgree(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(oapi.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enum := func(schema string, prop string) []string {
+		s := doc.Components.Schemas[schema].Value
+		if prop != "" {
+			s = s.Properties[prop].Value
+		}
+		var out []string
+		for _, v := range s.Enum {
+			out = append(out, v.(string))
+		}
+		slices.Sort(out)
+		return out
+	}
+	ts := newTestServer(t)
+	check := func(constraint string) string {
+		var def string
+		if err := ts.db.Raw(`SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = ?`, constraint).Scan(&def).Error; err != nil {
+			t.Fatal(err)
+		}
+		return def
+	}
+	tests := []struct {
+		name       string
+		goValues   []string
+		spec       []string
+		constraint string
+	}{
+		{"event types", notify.EventTypes, enum("WebhookEventType", ""), "webhooks_event_types_check"},
+		// pending, sent, failed and withheld are a delivery's; empty is the e-mails' only.
+		{"delivery states", []string{"failed", "pending", "sent", "withheld"}, enum("WebhookDelivery", "state"), "notify_jobs_state_check"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := slices.Sorted(slices.Values(tt.goValues))
+			if !slices.Equal(tt.spec, want) {
+				t.Errorf("got OpenAPI enum %v, want %v", tt.spec, want)
+			}
+			def := check(tt.constraint)
+			for _, v := range want {
+				if !strings.Contains(def, "'"+v+"'") {
+					t.Errorf("got CHECK %s without %s", def, v)
+				}
+			}
+		})
 	}
 }
