@@ -432,3 +432,24 @@ func TestWebhookVocabulariesAgree(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhookDeliverBetweenRuns: regmo serve delivers webhooks every few seconds between the
+// minute's runs; Deliver does that part alone and leaves the e-mails to the run.
+func TestWebhookDeliverBetweenRuns(t *testing.T) {
+	e := newWebhookEnv(t, "127.0.0.1")
+	recv := newReceiver(t)
+	_, recv.secret = e.createWebhook(t, "", `{"url":"`+recv.URL+`","events":["entry.deleted"]}`)
+	for _, method := range []string{"PUT", "DELETE"} {
+		if rec := e.do(request{method: method, path: "/v1/ressorts/SF/registers/alt", body: map[string]string{"PUT": `{"name":"Alt"}`}[method]}); rec.Code >= 300 {
+			t.Fatalf("%s register = %d", method, rec.Code)
+		}
+	}
+	res, err := e.notifier.Deliver(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := recv.deliveries()
+	if res.Delivered != 1 || len(got) != 1 || !got[0].verified || !strings.Contains(string(got[0].body), `"type":"entry.deleted"`) {
+		t.Errorf("got %d delivered, %d requests, want the one signed entry.deleted", res.Delivered, len(got))
+	}
+}

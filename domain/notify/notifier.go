@@ -88,34 +88,60 @@ func (n *Notifier) RunAt(ctx context.Context, at time.Time) (Result, error) {
 		}
 		res.Queued = q
 	}
+	return res, n.workQueue(ctx, n.mailer != nil, &res)
+}
+
+// Deliver works the due webhook deliveries only: what the scheduler of regmo serve does
+// between its once-a-minute runs, so that a script hears of a change within seconds.
+func (n *Notifier) Deliver(ctx context.Context) (Result, error) {
+	var res Result
+	return res, n.workQueue(ctx, false, &res)
+}
+
+// workQueue works every due job (e-mails only with mail), then counts what is left.
+func (n *Notifier) workQueue(ctx context.Context, mail bool, res *Result) error {
 	for {
-		j, ok, err := n.claim(ctx)
+		j, ok, err := n.claim(ctx, mail)
 		if err != nil {
-			return res, err
+			return err
 		}
 		if !ok {
 			break
 		}
-		n.work(ctx, j, &res)
+		n.work(ctx, j, res)
 	}
 	if err := n.db.WithContext(ctx).Raw(`SELECT count(*) FROM notify_jobs WHERE state = 'pending'`).Scan(&res.Held).Error; err != nil {
-		return res, fmt.Errorf("store: pending jobs: %w", err)
+		return fmt.Errorf("store: pending jobs: %w", err)
 	}
-	return res, nil
+	return nil
 }
 
-// Run runs the schedule every interval until ctx ends.
+// DeliverEvery is how often Run works the webhook deliveries between two full runs: the
+// e-mail schedule needs a run a minute, a script waiting for a change does not want to.
+const DeliverEvery = 5 * time.Second
+
+// Run runs the schedule every interval until ctx ends, and the webhook deliveries every
+// DeliverEvery in between.
 func (n *Notifier) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	d := time.NewTicker(min(DeliverEvery, interval))
+	defer d.Stop()
 	for {
 		if _, err := n.RunAt(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			n.Log.Error("notify: run", slog.String("error", err.Error()))
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				waiting = false
+			case <-d.C:
+				if _, err := n.Deliver(ctx); err != nil && ctx.Err() == nil {
+					n.Log.Error("notify: webhook deliveries", slog.String("error", err.Error()))
+				}
+			}
 		}
 	}
 }
@@ -201,7 +227,7 @@ type job struct {
 
 // claim takes one due job for this instance. SKIP LOCKED lets instances claim side by side;
 // the lease hands the job of a killed instance to another once it has run out.
-func (n *Notifier) claim(ctx context.Context) (job, bool, error) {
+func (n *Notifier) claim(ctx context.Context, mail bool) (job, bool, error) {
 	var jobs []job
 	err := n.db.WithContext(ctx).Raw(`UPDATE notify_jobs SET locked_by = ?, locked_until = now() + ?::interval,
 			attempts = attempts + 1
@@ -211,7 +237,7 @@ func (n *Notifier) claim(ctx context.Context) (job, bool, error) {
 			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
 		RETURNING id, kind, user_name, coalesce(to_char(slot, 'YYYY-MM-DD'), '') AS slot, attempts, created_at,
 			coalesce(webhook_id, 0) AS webhook_id, coalesce(event_id, 0) AS event_id, coalesce(event_type, '') AS event_type`,
-		n.instance, fmt.Sprintf("%d milliseconds", n.Lease.Milliseconds()), n.mailer != nil).Scan(&jobs).Error
+		n.instance, fmt.Sprintf("%d milliseconds", n.Lease.Milliseconds()), mail).Scan(&jobs).Error
 	if err != nil {
 		return job{}, false, fmt.Errorf("store: claim job: %w", err)
 	}
