@@ -271,9 +271,9 @@ func (s entryStore) list(ctx context.Context, scope ReadScope, f Filter, codes [
 		}
 	}
 	if f.Overdue != nil {
-		cond := "(" + overdueSQL + ")"
+		cond := overdueSQL
 		if !*f.Overdue {
-			cond = "NOT (" + overdueSQL + ")"
+			cond = "NOT " + overdueSQL
 		}
 		q = q.Where(cond, today, today, today)
 	}
@@ -299,10 +299,11 @@ func (s entryStore) list(ctx context.Context, scope ReadScope, f Filter, codes [
 }
 
 // overdueSQL is true for rows with at least one overdue dimension; its three parameters are
-// today's date. It is the SQL twin of Readiness.Overdue.
-const overdueSQL = `COALESCE(idnr_target_date < ?::date AND idnr_stage NOT IN ('live', 'not_applicable'), false)
-	OR COALESCE(noots_target_date < ?::date AND noots_stage NOT IN ('live', 'not_applicable'), false)
-	OR COALESCE(dsc_target_date < ?::date AND dsc_stage NOT IN ('live', 'not_applicable'), false)`
+// today's date. It is the SQL twin of Readiness.Overdue. It carries its own parentheses, so
+// that its ORs can never escape the conditions it is joined to.
+const overdueSQL = `(COALESCE(idnr_target_date < ?::date AND idnr_stage NOT IN ('live', 'not_applicable'), false) OR
+	COALESCE(noots_target_date < ?::date AND noots_stage NOT IN ('live', 'not_applicable'), false) OR
+	COALESCE(dsc_target_date < ?::date AND dsc_stage NOT IN ('live', 'not_applicable'), false))`
 
 // isUniqueViolation reports whether err is PostgreSQL's unique_violation.
 func isUniqueViolation(err error) bool {

@@ -111,8 +111,8 @@ func (inv *Inventory) Consistency(ctx context.Context, scope ReadScope, f Report
 	err := readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT ? AS rule, ressort, key, name, kind,
 			'live in noots and idnr, but dsc is ' || dsc_stage || ': the IDNr may not be used in transfers before the DSC connection' AS detail
-		FROM `+src+` WHERE kind = 'register' AND noots_stage = 'live' AND idnr_stage = 'live'
-			AND dsc_stage NOT IN ('live', 'not_applicable')
+		FROM `+src+` WHERE kind = 'register' AND noots_stage = 'live' AND idnr_stage = 'live' AND
+			dsc_stage NOT IN ('live', 'not_applicable')
 		ORDER BY ressort, key`, append([]any{RuleCoupling}, args...)...).Scan(&out).Error
 	})
 	if err != nil {

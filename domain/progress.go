@@ -75,8 +75,8 @@ func (inv *Inventory) Progress(ctx context.Context, scope ReadScope, ressorts []
 		LEFT JOIN LATERAL (SELECT name FROM entry_versions v
 			WHERE v.kind = e.entity_type AND v.ressort = e.ressort AND v.key = e.key AND v.valid_from <= e.at
 			ORDER BY v.valid_from DESC LIMIT 1) v ON true
-		WHERE e.entity_type IN ('register', 'onlinedienst') AND e.at > ? AND e.at <= ?
-			AND jsonb_exists(e.changes, 'readiness.' || d.dim || '.stage')`+where+`
+		WHERE e.entity_type IN ('register', 'onlinedienst') AND e.at > ? AND e.at <= ? AND
+			jsonb_exists(e.changes, 'readiness.' || d.dim || '.stage')`+where+`
 		ORDER BY e.at, e.id, d.dim`, args...).Scan(&p.Changes).Error
 	})
 	if err != nil {

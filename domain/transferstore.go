@@ -430,8 +430,8 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 	return exec("set nachweise", `INSERT INTO nachweise (onlinedienst_id, register_id)
 		SELECT o.id, reg.id
 		FROM entries o CROSS JOIN LATERAL unnest(o.nachweise_from) AS ref(s)
-		JOIN entries reg ON reg.kind = 'register' AND reg.ressort = split_part(ref.s, '/', 1)
-			AND reg.key = split_part(ref.s, '/', 2)
+		JOIN entries reg ON reg.kind = 'register' AND reg.ressort = split_part(ref.s, '/', 1) AND
+			reg.key = split_part(ref.s, '/', 2)
 		WHERE o.id = ANY($1::bigint[])`, ods)
 }
 

@@ -232,8 +232,8 @@ func (n *Notifier) claim(ctx context.Context, mail bool) (job, bool, error) {
 	err := n.db.WithContext(ctx).Raw(`UPDATE notify_jobs SET locked_by = ?, locked_until = now() + ?::interval,
 			attempts = attempts + 1
 		WHERE id = (SELECT id FROM notify_jobs
-			WHERE state = 'pending' AND run_after <= now() AND (locked_until IS NULL OR locked_until < now())
-				AND (kind = 'webhook' OR ?)
+			WHERE state = 'pending' AND run_after <= now() AND (locked_until IS NULL OR locked_until < now()) AND
+				(kind = 'webhook' OR ?)
 			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
 		RETURNING id, kind, user_name, coalesce(to_char(slot, 'YYYY-MM-DD'), '') AS slot, attempts, created_at,
 			coalesce(webhook_id, 0) AS webhook_id, coalesce(event_id, 0) AS event_id, coalesce(event_type, '') AS event_type`,
