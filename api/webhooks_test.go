@@ -46,7 +46,11 @@ func newWebhookEnv(t *testing.T, allow string) *webhookEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := notify.New(notify.Config{DB: app, Egress: egress})
+	scope, err := api.AuditScope()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := notify.New(notify.Config{DB: app, Egress: egress, ReadScope: scope})
 	n.Lease = 10 * time.Second
 	return &webhookEnv{testServer: ts, notifier: n}
 }

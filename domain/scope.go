@@ -97,23 +97,3 @@ func (s WriteScope) Includes(code string) bool { return s.set.includes(code) }
 
 // reads is what a write may read on its way: the rows it changes.
 func (s WriteScope) reads() ReadScope { return ReadScope{set: s.set} }
-
-// ReadScopeOf is what a user's bindings let them read: everything for the global roles,
-// their Ressorts for a Ressortverantwortliche/r, nothing for an inactive user or one without
-// a binding (deny by default). It is the caller's read scope without a request, for work done
-// on a user's behalf later (webhooks).
-func ReadScopeOf(u User) ReadScope {
-	if !u.Active {
-		return ReadRessorts()
-	}
-	var codes []string
-	for _, b := range u.Bindings {
-		switch b.Role {
-		case RoleAdmin, RoleOZGKoordination:
-			return ReadAll()
-		case RoleRessortverantwortliche:
-			codes = append(codes, b.Ressort)
-		}
-	}
-	return ReadRessorts(codes...)
-}

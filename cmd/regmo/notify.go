@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
 	"gorm.io/gorm"
@@ -32,7 +33,11 @@ func newNotifier(db *gorm.DB, log *slog.Logger, metrics *notify.Metrics) (*notif
 	if err != nil {
 		return nil, err
 	}
-	n := notify.New(notify.Config{DB: db, Mailer: mailer, Egress: egress, PublicURL: publicURL(), Log: log, Metrics: metrics})
+	scope, err := api.AuditScope()
+	if err != nil {
+		return nil, err
+	}
+	n := notify.New(notify.Config{DB: db, Mailer: mailer, Egress: egress, PublicURL: publicURL(), ReadScope: scope, Log: log, Metrics: metrics})
 	if v := os.Getenv("REGMO_NOTIFY_LEASE"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Second {

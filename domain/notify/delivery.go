@@ -75,7 +75,14 @@ func (n *Notifier) deliver(ctx context.Context, j job, res *Result) {
 		n.fail(ctx, j, err, res)
 		return
 	}
-	ev, err := n.inv.EntryEvent(ctx, domain.ReadScopeOf(owner), j.EventID)
+	scope := domain.ReadRessorts() // fail closed: without a decision nothing is readable
+	if n.scopeOf != nil {
+		if scope, err = n.scopeOf(owner); err != nil {
+			n.fail(ctx, j, err, res)
+			return
+		}
+	}
+	ev, err := n.inv.EntryEvent(ctx, scope, j.EventID)
 	if errors.Is(err, domain.ErrNotFound) {
 		res.Withheld++
 		n.finish(ctx, j, "withheld", "", 0)

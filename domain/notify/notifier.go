@@ -32,6 +32,7 @@ type Notifier struct {
 	mailer    *Mailer
 	egress    *Egress
 	publicURL string
+	scopeOf   func(domain.User) (domain.ReadScope, error)
 	instance  string
 	// Lease is how long a claimed job stays with its instance; a killed instance's job goes
 	// to another after it.
@@ -46,6 +47,9 @@ type Config struct {
 	Mailer    *Mailer  // nil: no e-mail is sent (and none queued); webhooks are delivered all the same
 	Egress    *Egress  // where webhooks may connect; nil: no internal address
 	PublicURL string
+	// ReadScope is what a webhook's owner may read of the audit trail, decided by the
+	// authorization layer (api.AuditScope); nil reads nothing, so every delivery is withheld.
+	ReadScope func(domain.User) (domain.ReadScope, error)
 	Log       *slog.Logger
 	Metrics   *Metrics
 }
@@ -62,7 +66,7 @@ func New(c Config) *Notifier {
 		egress, _ = ParseEgress("")
 	}
 	return &Notifier{db: c.DB, inv: domain.NewInventory(c.DB), access: domain.NewAccess(c.DB), prefs: NewPrefsStore(c.DB),
-		mailer: c.Mailer, egress: egress, publicURL: c.PublicURL, instance: host + ":" + strconv.Itoa(os.Getpid()),
+		mailer: c.Mailer, egress: egress, publicURL: c.PublicURL, scopeOf: c.ReadScope, instance: host + ":" + strconv.Itoa(os.Getpid()),
 		Lease: 2 * time.Minute, Log: log, Metrics: c.Metrics}
 }
 
