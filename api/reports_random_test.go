@@ -429,15 +429,36 @@ func buildWith(t *testing.T, ts *testServer, clk *clock, rng *rand.Rand, m *rMod
 	nRegs, nOnline := 0, 0
 	for range 36 {
 		nRegs++
-		e := newEntry("registers", pool[rng.IntN(len(pool))], fmt.Sprintf(plan.registerKey, nRegs), nRegs)
-		if nRegs%6 == 0 { // chance alone would rarely break the coupling rule
+		ressort := pool[rng.IntN(len(pool))]
+		if nRegs%6 == 0 {
+			// Chance alone would rarely break the coupling rule; these registers do, one in
+			// each Ressort of the pool in turn, so that every caller has a finding to see.
+			ressort = pool[(nRegs/6)%len(pool)]
+		}
+		e := newEntry("registers", ressort, fmt.Sprintf(plan.registerKey, nRegs), nRegs)
+		if nRegs%6 == 0 {
 			e.stages = [3]string{"live", "live", "planned"}
 		}
 		put(e)
 	}
 	for range 24 {
 		nOnline++
-		put(newEntry("onlinedienste", pool[rng.IntN(len(pool))], fmt.Sprintf(plan.onlinedienstKey, nOnline), nOnline))
+		ressort := pool[rng.IntN(len(pool))]
+		if nOnline%4 == 0 {
+			// Blocked by another Ressort's register, one in each Ressort of the pool in turn:
+			// chance alone may leave a caller without a foreign blocker to see.
+			ressort = pool[(nOnline/4)%len(pool)]
+		}
+		e := newEntry("onlinedienste", ressort, fmt.Sprintf(plan.onlinedienstKey, nOnline), nOnline)
+		if nOnline%4 == 0 {
+			for _, r := range registers() {
+				if r.ressort != ressort && r.stages[1] != "live" && r.stages[1] != "not_applicable" && !slices.Contains(e.nachweise, r.addr()) {
+					e.nachweise = append(e.nachweise, r.addr())
+					break
+				}
+			}
+		}
+		put(e)
 	}
 	for range 120 {
 		var live, deleted []string
