@@ -23,6 +23,7 @@ import (
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -50,7 +51,7 @@ type testServer struct {
 	t      *testing.T
 	srv    http.Handler
 	db     *gorm.DB
-	access *domain.Access
+	access *store.Access
 	// admin is the token requests carry unless they name another.
 	admin string
 }
@@ -75,7 +76,7 @@ func startServer(tb testing.TB, cfg api.Config) *api.Server {
 func adminToken(tb testing.TB, db *gorm.DB, now func() time.Time) string {
 	tb.Helper()
 	ctx := context.Background()
-	access := domain.NewAccess(db).WithClock(now)
+	access := store.NewAccess(db).WithClock(now)
 	if _, _, err := access.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
 		tb.Fatalf("create admin: %v", err)
 	}
@@ -90,8 +91,8 @@ func adminToken(tb testing.TB, db *gorm.DB, now func() time.Time) string {
 // pool of maxConns, closed when the test ends.
 func openPool(tb testing.TB, dsn string, maxConns int) (*gorm.DB, *sql.DB) {
 	tb.Helper()
-	db, sqlDB, err := domain.OpenDB(context.Background(), domain.DBConfig{URL: dsn, MaxConns: maxConns,
-		StatementTimeout: 15 * time.Second, Role: domain.AppRole})
+	db, sqlDB, err := store.OpenDB(context.Background(), store.DBConfig{URL: dsn, MaxConns: maxConns,
+		StatementTimeout: 15 * time.Second, Role: store.AppRole})
 	if err != nil {
 		tb.Fatalf("open database: %v", err)
 	}
@@ -108,7 +109,7 @@ func newTestServerAt(t *testing.T, now func() time.Time) *testServer {
 	dsn := testdb.DSN(t)
 	db := testdb.Open(t, dsn)
 	srv := startServer(t, api.Config{DB: testdb.App(t, dsn), Now: now})
-	ts := &testServer{t: t, srv: srv, db: db, access: domain.NewAccess(db).WithClock(now)}
+	ts := &testServer{t: t, srv: srv, db: db, access: store.NewAccess(db).WithClock(now)}
 	ts.admin = ts.user("admin", domain.Binding{Role: domain.RoleAdmin})
 	return ts
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -106,10 +107,10 @@ func TestUpdatedByNamesTheUser(t *testing.T) {
 // TestBindingRevokedOnOneInstanceAppliesOnAnother runs two servers on one database.
 func TestBindingRevokedOnOneInstanceAppliesOnAnother(t *testing.T) {
 	dsn := testdb.DSN(t)
-	newServer := func() (http.Handler, *domain.Access) {
+	newServer := func() (http.Handler, *store.Access) {
 		db, _ := openPool(t, dsn, 5)
 		srv := startServer(t, api.Config{DB: db})
-		return srv, domain.NewAccess(db)
+		return srv, store.NewAccess(db)
 	}
 	first, access := newServer()
 	second, _ := newServer()

@@ -7,9 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bremen/regmo/domain/store"
 	"github.com/labstack/echo/v4"
-
-	"github.com/bremen/regmo/domain"
 )
 
 // Request deadlines. Every query runs under the request's context, so a request that waits
@@ -49,15 +48,15 @@ func (s *Server) available(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		up := s.watch.Up()
 		if up.Err() != nil {
-			return domain.ErrDatabaseDown
+			return store.ErrDatabaseDown
 		}
 		ctx, cancel := context.WithCancelCause(c.Request().Context())
 		defer cancel(nil)
 		defer context.AfterFunc(up, func() { cancel(context.Cause(up)) })()
 		c.SetRequest(c.Request().WithContext(ctx))
 		err := next(c)
-		if err != nil && errors.Is(context.Cause(ctx), domain.ErrDatabaseDown) {
-			return fmt.Errorf("%w: %w", domain.ErrDatabaseDown, err)
+		if err != nil && errors.Is(context.Cause(ctx), store.ErrDatabaseDown) {
+			return fmt.Errorf("%w: %w", store.ErrDatabaseDown, err)
 		}
 		return err
 	}

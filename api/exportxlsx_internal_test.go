@@ -9,6 +9,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // TestXLSXExportLayout checks what a person sees of the export workbook: comments on the
@@ -66,7 +67,7 @@ func TestXLSXExportLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	var got []domain.ImportItem
+	var got []store.ImportItem
 	for {
 		it, err := x.Next()
 		if errors.Is(err, io.EOF) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -21,7 +22,7 @@ func BenchmarkGetRegister(b *testing.B) {
 	db := testdb.Open(b, dsn)
 	srv := startServer(b, api.Config{DB: testdb.App(b, dsn)})
 	ctx := context.Background()
-	access := domain.NewAccess(db)
+	access := store.NewAccess(db)
 	if _, _, err := access.PutUser(ctx, "bench", domain.WriteAll(), domain.User{Name: "ozg", Active: true, Bindings: []domain.Binding{{Role: domain.RoleOZGKoordination}}}); err != nil {
 		b.Fatal(err)
 	}
@@ -29,7 +30,7 @@ func BenchmarkGetRegister(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	inv := domain.NewInventory(db)
+	inv := store.NewInventory(db)
 	const registers = 100
 	for i := range registers {
 		if _, _, err := inv.Put(ctx, "bench", domain.WriteAll(), domain.KindRegister, "SF", fmt.Sprintf("r%d", i), domain.Content{Name: "Register"}, domain.Precondition{}); err != nil {

@@ -8,15 +8,15 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bremen/regmo/api/oapi"
-	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // handler implements the operations of openapi.yaml (oapi.StrictServerInterface).
 type handler struct {
-	access    *domain.Access
-	inventory *domain.Inventory
-	ressorts  *domain.Ressorts
+	access    *store.Access
+	inventory *store.Inventory
+	ressorts  *store.Ressorts
 	webhooks  *notify.WebhookStore
 	db        *gorm.DB
 }
@@ -40,7 +40,7 @@ func (h *handler) GetOpenAPI(ctx context.Context, _ oapi.GetOpenAPIRequestObject
 }
 
 func (h *handler) ListIdnrgAnlage(ctx context.Context, _ oapi.ListIdnrgAnlageRequestObject) (oapi.ListIdnrgAnlageResponseObject, error) {
-	entries, err := domain.Anlage(ctx, h.db)
+	entries, err := store.Anlage(ctx, h.db)
 	if err != nil {
 		return nil, err
 	}

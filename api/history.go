@@ -5,9 +5,10 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
-func toEventList(page domain.EventPage) oapi.EventList {
+func toEventList(page store.EventPage) oapi.EventList {
 	items := make([]oapi.Event, len(page.Events))
 	for i, e := range page.Events {
 		changes := make(map[string]oapi.Change, len(e.Changes))
@@ -43,7 +44,7 @@ func (h *handler) GetOnlinedienstHistory(ctx context.Context, req oapi.GetOnline
 
 func (h *handler) ListAudit(ctx context.Context, req oapi.ListAuditRequestObject) (oapi.ListAuditResponseObject, error) {
 	p := req.Params
-	page, err := h.inventory.Audit(ctx, readScope(ctx), domain.EventFilter{
+	page, err := h.inventory.Audit(ctx, readScope(ctx), store.EventFilter{
 		Since: p.Since, Until: p.Until, Actor: deref(p.Actor), Ressorts: deref(p.Ressort),
 		Type: string(deref(p.Type)), Action: string(deref(p.Action)), Limit: deref(p.Limit), Cursor: deref(p.Cursor),
 	})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -170,7 +171,7 @@ func benchServer(b *testing.B) (*api.Server, string) {
 	dsn := testdb.DSN(b)
 	db := testdb.Open(b, dsn)
 	srv := startServer(b, api.Config{DB: testdb.App(b, dsn)})
-	access := domain.NewAccess(db)
+	access := store.NewAccess(db)
 	ctx := context.Background()
 	if _, _, err := access.PutUser(ctx, "bench", domain.WriteAll(), domain.User{Name: "seeder", Active: true,
 		Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // problemTypeBase prefixes the type URI of every problem regmo reports.
@@ -57,10 +58,10 @@ func problemFor(err error) *problem {
 		nf         *domain.NotFoundError
 		referenced *domain.ReferencedError
 		httpErr    *echo.HTTPError
-		importErr  *domain.ImportError
-		badImport  *domain.BadImportError
-		tooLarge   *domain.ImportTooLargeError
-		foreign    *domain.ForbiddenRessortsError
+		importErr  *store.ImportError
+		badImport  *store.BadImportError
+		tooLarge   *store.ImportTooLargeError
+		foreign    *store.ForbiddenRessortsError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -88,9 +89,9 @@ func problemFor(err error) *problem {
 	case errors.As(err, &perr):
 		return newProblem(http.StatusBadRequest, "bad-parameter", "Invalid parameter",
 			fmt.Sprintf("Parameter %s %s.", perr.Name, perr.Message), oapi.FieldError{Field: perr.Name, Message: perr.Message})
-	case errors.Is(err, domain.ErrCursor):
+	case errors.Is(err, store.ErrCursor):
 		return problemFor(&param.Error{Name: "cursor", Message: "is not a cursor of this listing; pass next_cursor from the previous page with the same filters"})
-	case errors.Is(err, domain.ErrLimit):
+	case errors.Is(err, store.ErrLimit):
 		return problemFor(&param.Error{Name: "limit", Message: fmt.Sprintf("must be between 1 and %d", domain.MaxLimit)})
 	case errors.As(err, &nf):
 		return newProblem(http.StatusNotFound, "not-found", "Not found", nf.Detail+".")
@@ -117,7 +118,7 @@ func problemFor(err error) *problem {
 }
 
 // importProblem lists an import's errors with the item each concerns.
-func importProblem(e *domain.ImportError) *problem {
+func importProblem(e *store.ImportError) *problem {
 	fields := make([]oapi.FieldError, len(e.Errors))
 	for i, ie := range e.Errors {
 		fe := oapi.FieldError{Field: ie.Field, Message: ie.Message}
@@ -185,7 +186,7 @@ func echoProblem(e *echo.HTTPError) *problem {
 
 // unavailable reports whether err means the database is away rather than the request wrong.
 func unavailable(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, domain.ErrDatabaseDown) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, store.ErrDatabaseDown) {
 		return true
 	}
 	var connectErr *pgconn.ConnectError

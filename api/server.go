@@ -21,6 +21,7 @@ import (
 	"github.com/bremen/regmo/api/web"
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/policies"
 )
 
@@ -60,14 +61,14 @@ type Server struct {
 	log            *slog.Logger
 	db             *gorm.DB
 	contract       *contract
-	access         *domain.Access
+	access         *store.Access
 	policy         *policy
 	throttle       *throttle
 	trustedProxies []netip.Prefix
 	requestTimeout time.Duration
 	metrics        *Metrics
 	// watch tells whether PostgreSQL answers, and keeps the caller cache current.
-	watch *domain.Watch
+	watch *store.Watch
 	// stop ends the background work New started; Close calls it once.
 	stop     func()
 	stopOnce sync.Once
@@ -90,20 +91,20 @@ func New(cfg Config) (*Server, error) {
 	// Fail closed: never serve on a session that row-level security does not bind.
 	startCtx, cancelStart := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelStart()
-	if err := domain.CheckRowSecurity(startCtx, cfg.DB); err != nil {
+	if err := store.CheckRowSecurity(startCtx, cfg.DB); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	inventory := domain.NewInventory(cfg.DB)
+	inventory := store.NewInventory(cfg.DB)
 	if cfg.Now != nil {
 		inventory = inventory.WithClock(cfg.Now)
 	}
-	access := domain.NewAccess(cfg.DB)
+	access := store.NewAccess(cfg.DB)
 	if cfg.Now != nil {
 		access = access.WithClock(cfg.Now)
 	}
-	var cache *domain.CallerCache
+	var cache *store.CallerCache
 	if cfg.CallerTTL >= 0 {
-		cache = domain.NewCallerCache(cmp.Or(cfg.CallerTTL, defaultCallerTTL))
+		cache = store.NewCallerCache(cmp.Or(cfg.CallerTTL, defaultCallerTTL))
 		access = access.WithCache(cache)
 	}
 	enforcer, err := policies.NewEnforcer()
@@ -120,7 +121,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, contract: ct, access: access,
 		policy: &policy{enforcer: enforcer}, throttle: newThrottle(20, time.Minute), trustedProxies: proxies,
-		requestTimeout: cfg.RequestTimeout, metrics: cfg.Metrics, watch: domain.NewWatch(cache)}
+		requestTimeout: cfg.RequestTimeout, metrics: cfg.Metrics, watch: store.NewWatch(cache)}
 	if s.requestTimeout <= 0 {
 		s.requestTimeout = defaultRequestTimeout
 	}
@@ -148,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 	h := &handler{
 		access:    access,
 		inventory: inventory,
-		ressorts:  domain.NewRessorts(cfg.DB),
+		ressorts:  store.NewRessorts(cfg.DB),
 		webhooks:  notify.NewWebhookStore(cfg.DB, egress),
 		db:        cfg.DB,
 	}
@@ -158,7 +159,7 @@ func New(cfg Config) (*Server, error) {
 	if !cfg.NoWeb {
 		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory,
 			Access: access, Ressorts: h.ressorts, Prefs: notify.NewPrefsStore(cfg.DB), DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
-			CSVImport: func(r io.Reader, k domain.Kind) domain.ImportSource { return newCSVImport(r, k) }})
+			CSVImport: func(r io.Reader, k domain.Kind) store.ImportSource { return newCSVImport(r, k) }})
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/api/render"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // streamedOperations read their body as a stream, item by item, instead of having it read,
@@ -46,11 +47,11 @@ func handOver(c echo.Context, m *matchedRoute) error {
 		return err
 	}
 	mediaType, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if req.ContentLength > domain.MaxImportBytes {
+	if req.ContentLength > store.MaxImportBytes {
 		return newProblem(http.StatusRequestEntityTooLarge, "too-large", "Request too large",
-			fmt.Sprintf("The import body exceeds %d bytes; split it.", domain.MaxImportBytes))
+			fmt.Sprintf("The import body exceeds %d bytes; split it.", store.MaxImportBytes))
 	}
-	body := http.MaxBytesReader(c.Response(), req.Body, domain.MaxImportBytes)
+	body := http.MaxBytesReader(c.Response(), req.Body, store.MaxImportBytes)
 	ctx := context.WithValue(req.Context(), streamKey{}, stream{body: body, csv: mediaType == mediaCSV, xlsx: mediaType == mediaXLSX})
 	req = req.WithContext(ctx)
 	req.Body = streamedBody{body}
@@ -64,7 +65,7 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 		return nil, errors.New("api: import body was not handed over")
 	}
 	p := req.Params
-	var src domain.ImportSource
+	var src store.ImportSource
 	var wb *xlsxImport
 	switch {
 	case in.xlsx && p.Kind != nil:
@@ -89,7 +90,7 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 		}
 		src = j
 	}
-	opt := domain.ImportOptions{DryRun: deref(p.DryRun)}
+	opt := store.ImportOptions{DryRun: deref(p.DryRun)}
 	replace := p.Mode != nil && *p.Mode == oapi.Replace
 	switch {
 	case replace && p.Ressort == nil:
@@ -100,7 +101,7 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 		return nil, &param.Error{Name: "ressort", Message: "applies only with mode=replace"}
 	}
 	res, err := h.inventory.Import(ctx, actor(ctx), writeScope(ctx), src, opt)
-	var verr *domain.ImportError
+	var verr *store.ImportError
 	if (in.csv || in.xlsx) && errors.As(err, &verr) {
 		for i := range verr.Errors {
 			verr.Errors[i].Field = csvField(verr.Errors[i].Field)

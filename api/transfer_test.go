@@ -12,6 +12,7 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // csvRequest posts a CSV import.
@@ -408,7 +409,7 @@ func TestImportTooLarge(t *testing.T) {
 	ts := newTestServer(t)
 	// 64 MiB of blanks inside the object: the limit is on bytes, whatever they hold.
 	body := io.MultiReader(strings.NewReader(`{"registers": [`),
-		io.LimitReader(blanks{}, domain.MaxImportBytes), strings.NewReader(`]}`))
+		io.LimitReader(blanks{}, store.MaxImportBytes), strings.NewReader(`]}`))
 	req := httptest.NewRequest("POST", "/v1/import", body)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+ts.admin)

@@ -6,6 +6,7 @@ import (
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // Webhooks are registered by admins; the caller becomes the owner, whose read permissions at
@@ -61,7 +62,7 @@ func (h *handler) ListWebhookDeliveries(ctx context.Context, req oapi.ListWebhoo
 		limit = *req.Params.Limit
 	}
 	if limit < 1 || limit > domain.MaxLimit {
-		return nil, domain.ErrLimit
+		return nil, store.ErrLimit
 	}
 	var before int64
 	if req.Params.Before != nil {

@@ -67,25 +67,14 @@ type Content struct {
 
 // normalize brings equal content to one representation, so that comparing two Contents
 // tells whether a write changes anything.
-func (c *Content) normalize() {
-	c.Readiness.normalize()
+func (c *Content) Normalize() {
+	c.Readiness.Normalize()
 	if len(c.LeikaKeys) == 0 {
 		c.LeikaKeys = nil
 	}
 	if len(c.NachweiseFrom) == 0 {
 		c.NachweiseFrom = nil
 	}
-}
-
-// equal reports whether two normalised contents are the same, column by column of
-// entryTable.
-func (c Content) equal(o Content) bool {
-	for i := range contentTable {
-		if !contentTable[i].equal(&c, &o) {
-			return false
-		}
-	}
-	return true
 }
 
 // Refs parses NachweiseFrom; call it only on validated content.

@@ -33,7 +33,7 @@ func (e *ValidationError) Error() string {
 }
 
 // add records a broken rule.
-func (e *ValidationError) add(field, format string, args ...any) {
+func (e *ValidationError) Add(field, format string, args ...any) {
 	e.Fields = append(e.Fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
@@ -55,7 +55,7 @@ func MergeFieldErrors(first, more []FieldError) []FieldError {
 }
 
 // orNil returns e when it holds at least one field error.
-func (e *ValidationError) orNil() error {
+func (e *ValidationError) Err() error {
 	if e == nil || len(e.Fields) == 0 {
 		return nil
 	}
@@ -79,7 +79,7 @@ type RessortCount struct {
 }
 
 // add records one referencing Onlinedienst; named is false when it may not be named.
-func (e *ReferencedError) add(ressort, key string, named bool) {
+func (e *ReferencedError) Add(ressort, key string, named bool) {
 	if named {
 		e.By = append(e.By, Ref{ressort, key})
 		return
@@ -123,16 +123,16 @@ func (e *NotFoundError) Error() string { return e.Detail }
 // Is makes errors.Is(err, ErrNotFound) hold.
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
-func entryNotFound(kind Kind, ressort, key string) error {
-	return &NotFoundError{Detail: fmt.Sprintf("%s %s/%s does not exist", kindName(kind), ressort, key)}
+func EntryNotFound(kind Kind, ressort, key string) error {
+	return &NotFoundError{Detail: fmt.Sprintf("%s %s/%s does not exist", KindName(kind), ressort, key)}
 }
 
-func ressortNotFound(code string) error {
+func RessortNotFound(code string) error {
 	return &NotFoundError{Detail: fmt.Sprintf("Ressort %s does not exist", code)}
 }
 
 // kindName is how messages name a kind.
-func kindName(k Kind) string {
+func KindName(k Kind) string {
 	if k == KindOnlinedienst {
 		return "Onlinedienst"
 	}

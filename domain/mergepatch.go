@@ -33,9 +33,9 @@ func MergePatch(target, patch any) any {
 }
 
 // patched returns c with the merge patch applied. The result is not yet validated.
-func (c Content) patched(patch []byte) (Content, error) {
+func (c Content) Patched(patch []byte) (Content, error) {
 	var p any
-	if err := decodeJSON(patch, &p); err != nil {
+	if err := DecodeJSON(patch, &p); err != nil {
 		return Content{}, &ValidationError{Fields: []FieldError{{Message: "the merge patch is not JSON: " + err.Error()}}}
 	}
 	if _, ok := p.(map[string]any); !ok {
@@ -46,7 +46,7 @@ func (c Content) patched(patch []byte) (Content, error) {
 		return Content{}, fmt.Errorf("domain: encode entry for patch: %w", err)
 	}
 	var doc any
-	if err := decodeJSON(current, &doc); err != nil {
+	if err := DecodeJSON(current, &doc); err != nil {
 		return Content{}, fmt.Errorf("domain: decode entry for patch: %w", err)
 	}
 	merged, err := json.Marshal(MergePatch(doc, p))
@@ -63,7 +63,7 @@ func (c Content) patched(patch []byte) (Content, error) {
 }
 
 // decodeJSON decodes exactly one JSON value, keeping numbers exact.
-func decodeJSON(data []byte, v any) error {
+func DecodeJSON(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {

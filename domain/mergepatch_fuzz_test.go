@@ -15,7 +15,7 @@ func FuzzMergePatch(f *testing.F) {
 		checkContentPatch(t, patchJSON)
 
 		var doc, patch any
-		if decodeJSON(docJSON, &doc) != nil || decodeJSON(patchJSON, &patch) != nil {
+		if DecodeJSON(docJSON, &doc) != nil || DecodeJSON(patchJSON, &patch) != nil {
 			return
 		}
 		docBefore, patchBefore := mustMarshal(t, doc), mustMarshal(t, patch)
@@ -80,8 +80,8 @@ func checkContentPatch(t *testing.T, patch []byte) {
 		Contact: "meldewesen@buergeramt.bremen.de", LeikaKeys: []string{"99050012104000"},
 		NachweiseFrom: []string{"SIS/melderegister"}}
 	base.Readiness.IDNr.Stage = StageLive
-	base.normalize()
-	once, err := base.patched(patch)
+	base.Normalize()
+	once, err := base.Patched(patch)
 	if err != nil {
 		var verr *ValidationError
 		if !errors.As(err, &verr) || len(verr.Fields) == 0 {
@@ -89,13 +89,13 @@ func checkContentPatch(t *testing.T, patch []byte) {
 		}
 		return
 	}
-	once.normalize()
-	twice, err := once.patched(patch)
+	once.Normalize()
+	twice, err := once.Patched(patch)
 	if err != nil {
 		t.Fatalf("patch %q applies once but not twice: %v", patch, err)
 	}
-	twice.normalize()
-	if !twice.equal(once) {
+	twice.Normalize()
+	if !reflect.DeepEqual(twice, once) {
 		t.Fatalf("patch %q is not idempotent on an entry: once %+v, twice %+v", patch, once, twice)
 	}
 }
@@ -131,10 +131,10 @@ func TestMergePatchRFC7396(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.doc+" "+tt.patch, func(t *testing.T) {
 			var doc, patch any
-			if err := decodeJSON([]byte(tt.doc), &doc); err != nil {
+			if err := DecodeJSON([]byte(tt.doc), &doc); err != nil {
 				t.Fatal(err)
 			}
-			if err := decodeJSON([]byte(tt.patch), &patch); err != nil {
+			if err := DecodeJSON([]byte(tt.patch), &patch); err != nil {
 				t.Fatal(err)
 			}
 			if got := mustMarshal(t, MergePatch(doc, patch)); got != tt.want {

@@ -25,7 +25,7 @@ func IfVersion(versions ...int64) Precondition {
 }
 
 // holds reports whether the condition holds for the current entry (nil: none exists).
-func (p Precondition) holds(current *Entry) bool {
+func (p Precondition) Holds(current *Entry) bool {
 	if !p.set {
 		return true
 	}
@@ -34,3 +34,6 @@ func (p Precondition) holds(current *Entry) bool {
 	}
 	return p.any || slices.Contains(p.versions, current.Version)
 }
+
+// Given reports whether the write names a condition at all.
+func (p Precondition) Given() bool { return p.set }

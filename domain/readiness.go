@@ -62,7 +62,7 @@ func (r Readiness) Overdue(today string) bool {
 }
 
 // normalize gives a dimension that was left out its default stage.
-func (r *Readiness) normalize() {
+func (r *Readiness) Normalize() {
 	for _, s := range []*Status{&r.IDNr, &r.NOOTS, &r.DSC} {
 		if s.Stage == "" {
 			s.Stage = StageNotStarted

@@ -22,16 +22,9 @@ func (s ressortSet) setting() string {
 	return strings.Join(s.codes, ",")
 }
 
-// serviceFilter switches the service's own Ressort filter; only a test of the second wall
-// (row-level security on its own) turns it off.
-var serviceFilter = true
-
-// restrict narrows a list of requested Ressorts (empty: all) to the set. The result is nil
+// Restrict narrows a list of requested Ressorts (empty: all) to the set. The result is nil
 // with all=true when nothing restricts it.
-func (s ressortSet) restrict(requested []string) (codes []string, all bool) {
-	if !serviceFilter {
-		return slices.Clone(requested), len(requested) == 0
-	}
+func (s ressortSet) Restrict(requested []string) (codes []string, all bool) {
 	if len(requested) == 0 {
 		if s.all {
 			return nil, true
@@ -77,7 +70,7 @@ func (s ReadScope) Includes(code string) bool { return s.set.includes(code) }
 // AccessData reports whether the scope may read access data.
 func (s ReadScope) AccessData() bool { return s.access }
 
-func (s ReadScope) restrict(requested []string) ([]string, bool) { return s.set.restrict(requested) }
+func (s ReadScope) Restrict(requested []string) ([]string, bool) { return s.set.Restrict(requested) }
 
 // WriteScope is what a caller may change: every Ressort, or only some. It is a type of its
 // own so that a read permission can never be handed to a write. The zero value writes
@@ -96,4 +89,10 @@ func WriteRessorts(codes ...string) WriteScope {
 func (s WriteScope) Includes(code string) bool { return s.set.includes(code) }
 
 // reads is what a write may read on its way: the rows it changes.
-func (s WriteScope) reads() ReadScope { return ReadScope{set: s.set} }
+func (s WriteScope) Reads() ReadScope { return ReadScope{set: s.set} }
+
+// Setting is the scope as the row-level security policies read it (migration 00005).
+func (s ReadScope) Setting() string { return s.set.setting() }
+
+// Setting is the scope as the row-level security policies read it (migration 00005).
+func (s WriteScope) Setting() string { return s.set.setting() }

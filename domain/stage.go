@@ -1,6 +1,7 @@
 // Package domain holds regmo's entities and rules: Ressorts, registers, Onlinedienste, their
-// readiness in the three obligations of the register modernisation, and the storage behind
-// them. It knows nothing of HTTP; callers pass who they are and what they may read.
+// readiness in the three obligations of the register modernisation, users and their roles,
+// the read and write scopes, and the errors callers tell apart. It knows neither SQL nor
+// HTTP: domain/store keeps the entries, and callers pass who they are and what they may read.
 package domain
 
 // Stage is where one dimension of one entry stands. The scale is the same for every dimension.

@@ -34,7 +34,7 @@ func newValidator() *validator.Validate {
 		return Stage(fl.Field().String()).Valid()
 	}))
 	must(v.RegisterValidation("clean", func(fl validator.FieldLevel) bool {
-		return cleanText(fl.Field().String())
+		return CleanText(fl.Field().String())
 	}))
 	must(v.RegisterValidation("web_url", func(fl validator.FieldLevel) bool {
 		return webURL(fl.Field().String(), "http", "https")
@@ -60,9 +60,9 @@ func newValidator() *validator.Validate {
 	return v
 }
 
-// cleanText reports whether s is valid UTF-8 without NUL characters, which PostgreSQL
+// CleanText reports whether s is valid UTF-8 without NUL characters, which PostgreSQL
 // cannot store and no person means to write.
-func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+func CleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // webURL reports whether s is an absolute URL with a host and one of the schemes.
 func webURL(s string, schemes ...string) bool {
@@ -131,12 +131,12 @@ func message(fe validator.FieldError) string {
 // it as a write does; nil when it breaks none. A client's input is judged by the contract
 // and by these rules, and hears of every broken field at once.
 func (c Content) Problems(kind Kind) []FieldError {
-	c.normalize()
-	return c.check(kind).Fields
+	c.Normalize()
+	return c.Check(kind).Fields
 }
 
 // check validates content of the given kind and lists every broken rule.
-func (c Content) check(kind Kind) *ValidationError {
+func (c Content) Check(kind Kind) *ValidationError {
 	verr := &ValidationError{}
 	if err := validate.Struct(c); err != nil {
 		verr.Fields = append(verr.Fields, fieldErrors(err)...)
@@ -144,23 +144,23 @@ func (c Content) check(kind Kind) *ValidationError {
 	switch kind {
 	case KindRegister:
 		if len(c.LeikaKeys) > 0 {
-			verr.add("leika_keys", "is a field of Onlinedienste, not of registers")
+			verr.Add("leika_keys", "is a field of Onlinedienste, not of registers")
 		}
 		if c.URL != "" {
-			verr.add("url", "is a field of Onlinedienste, not of registers")
+			verr.Add("url", "is a field of Onlinedienste, not of registers")
 		}
 		if len(c.NachweiseFrom) > 0 {
-			verr.add("nachweise_from", "is a field of Onlinedienste, not of registers")
+			verr.Add("nachweise_from", "is a field of Onlinedienste, not of registers")
 		}
 	case KindOnlinedienst:
 		if c.AnlageNr != nil {
-			verr.add("idnrg_anlage_nr", "is a field of registers, not of Onlinedienste")
+			verr.Add("idnrg_anlage_nr", "is a field of registers, not of Onlinedienste")
 		}
 		for _, f := range []struct{ name, value string }{
 			{"legal_basis", c.LegalBasis}, {"fachverfahren", c.Fachverfahren}, {"contact", c.Contact},
 		} {
 			if f.value != "" {
-				verr.add(f.name, "is a field of registers, not of Onlinedienste")
+				verr.Add(f.name, "is a field of registers, not of Onlinedienste")
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // The operations whose permissions the entry pages need, by kind.
@@ -146,7 +147,7 @@ func (q *request) scopeFor(op, ressort string) (domain.ReadScope, bool) {
 	return read, err == nil && ok
 }
 
-func cardOptions(cards []domain.RegisterCard, checked []string) []cardOption {
+func cardOptions(cards []store.RegisterCard, checked []string) []cardOption {
 	out := make([]cardOption, 0, len(cards))
 	for _, c := range cards {
 		ref := c.Ressort + "/" + c.Key

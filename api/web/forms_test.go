@@ -15,6 +15,7 @@ import (
 
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // upload posts the import form with a CSV file, as a browser sends it (multipart).
@@ -51,7 +52,7 @@ func (b *browser) sum() string {
 // entry reads an entry as the owner; ok is false when it does not exist.
 func (e *env) entry(kind domain.Kind, ressort, key string) (domain.Entry, bool) {
 	e.t.Helper()
-	got, err := domain.NewInventory(e.owner).Get(context.Background(), domain.ReadAll(), kind, ressort, key)
+	got, err := store.NewInventory(e.owner).Get(context.Background(), domain.ReadAll(), kind, ressort, key)
 	if errors.Is(err, domain.ErrNotFound) {
 		return domain.Entry{}, false
 	}
@@ -313,7 +314,7 @@ func TestAdministration(t *testing.T) {
 	admin := e.login("admin")
 	admin.get("/verwaltung")
 	csrf := admin.csrf()
-	access := domain.NewAccess(e.owner)
+	access := store.NewAccess(e.owner)
 	ctx := context.Background()
 
 	user := func(name, bindings string) url.Values {

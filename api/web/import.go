@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // maxUpload bounds a file imported through the web interface; larger files go through
@@ -27,8 +28,8 @@ type importData struct {
 	Kind     string
 	Name     string
 	Sum      string
-	Result   *domain.ImportResult
-	Errors   []domain.ItemError
+	Result   *store.ImportResult
+	Errors   []store.ItemError
 	Total    int
 	Problem  string
 	Done     bool
@@ -37,10 +38,10 @@ type importData struct {
 	KindOpts []option
 }
 
-var importActionLabels = map[domain.ImportAction]string{domain.ImportCreated: "neu", domain.ImportUpdated: "geändert",
-	domain.ImportUnchanged: "unverändert", domain.ImportDeleted: "gelöscht"}
+var importActionLabels = map[store.ImportAction]string{store.ImportCreated: "neu", store.ImportUpdated: "geändert",
+	store.ImportUnchanged: "unverändert", store.ImportDeleted: "gelöscht"}
 
-func importActionLabel(a domain.ImportAction) string { return cmpMsg(importActionLabels[a], string(a)) }
+func importActionLabel(a store.ImportAction) string { return cmpMsg(importActionLabels[a], string(a)) }
 
 func importKinds() []option {
 	return []option{{"registers", "Register"}, {"onlinedienste", "Onlinedienste"}}
@@ -129,11 +130,11 @@ func (h *Handler) importConfirm(q *request) {
 }
 
 func (h *Handler) runImport(q *request, write domain.WriteScope, kind domain.Kind, data []byte, dry bool, d *importData) int {
-	res, err := h.cfg.Inventory.Import(q.ctx, q.caller.User, write, h.cfg.CSVImport(bytes.NewReader(data), kind), domain.ImportOptions{DryRun: dry})
-	var ierr *domain.ImportError
-	var bad *domain.BadImportError
-	var forbidden *domain.ForbiddenRessortsError
-	var large *domain.ImportTooLargeError
+	res, err := h.cfg.Inventory.Import(q.ctx, q.caller.User, write, h.cfg.CSVImport(bytes.NewReader(data), kind), store.ImportOptions{DryRun: dry})
+	var ierr *store.ImportError
+	var bad *store.BadImportError
+	var forbidden *store.ForbiddenRessortsError
+	var large *store.ImportTooLargeError
 	switch {
 	case err == nil:
 		d.Result = &res

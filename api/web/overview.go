@@ -11,6 +11,7 @@ import (
 
 	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // The bar of one Ressort and dimension is drawn in this many SVG units.
@@ -84,7 +85,7 @@ type mark struct{ X, Y float64 }
 type progressView struct {
 	From, To string
 	Lines    []progressRow
-	Changes  []domain.StageChange
+	Changes  []store.StageChange
 	More     int
 }
 
@@ -205,23 +206,23 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 			}
 		}()
 	}
-	var report domain.ReadinessReport
+	var report store.ReadinessReport
 	run(func() (err error) {
-		report, err = inv.Readiness(ctx, *sc.readiness, domain.ReportFilter{AsOf: asOf})
+		report, err = inv.Readiness(ctx, *sc.readiness, store.ReportFilter{AsOf: asOf})
 		return err
 	})
 	ends := monthEnds(at)
-	trend := make([]domain.ReadinessReport, len(ends))
+	trend := make([]store.ReadinessReport, len(ends))
 	for i, end := range ends {
 		run(func() (err error) {
-			trend[i], err = inv.Readiness(ctx, *sc.readiness, domain.ReportFilter{AsOf: &end})
+			trend[i], err = inv.Readiness(ctx, *sc.readiness, store.ReportFilter{AsOf: &end})
 			return err
 		})
 	}
 	overdue, blocked, inconsistent := map[string]int{}, map[string]int{}, map[string]int{}
 	if sc.overdue != nil {
 		run(func() error {
-			items, _, err := inv.Overdue(ctx, *sc.overdue, domain.ReportFilter{AsOf: asOf})
+			items, _, err := inv.Overdue(ctx, *sc.overdue, store.ReportFilter{AsOf: asOf})
 			seen := map[string]bool{}
 			for _, it := range items {
 				k := string(it.Kind) + "|" + it.Ressort + "|" + it.Key
@@ -237,7 +238,7 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 	}
 	if sc.blocked != nil {
 		run(func() error {
-			items, _, err := inv.Blocked(ctx, *sc.blocked, domain.ReportFilter{AsOf: asOf})
+			items, _, err := inv.Blocked(ctx, *sc.blocked, store.ReportFilter{AsOf: asOf})
 			mu.Lock()
 			for _, it := range items {
 				blocked[it.Onlinedienst.Ressort]++
@@ -248,7 +249,7 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 	}
 	if sc.consistency != nil {
 		run(func() error {
-			items, _, err := inv.Consistency(ctx, *sc.consistency, domain.ReportFilter{AsOf: asOf})
+			items, _, err := inv.Consistency(ctx, *sc.consistency, store.ReportFilter{AsOf: asOf})
 			seen := map[string]bool{}
 			mu.Lock()
 			for _, it := range items {
@@ -262,14 +263,14 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 			return err
 		})
 	}
-	var coverage []domain.CoverageEntry
+	var coverage []store.CoverageEntry
 	if sc.coverage != nil {
 		run(func() (err error) {
-			coverage, _, err = inv.AnlageCoverage(ctx, *sc.coverage, domain.ReportFilter{AsOf: asOf})
+			coverage, _, err = inv.AnlageCoverage(ctx, *sc.coverage, store.ReportFilter{AsOf: asOf})
 			return err
 		})
 	}
-	var progress domain.Progress
+	var progress store.Progress
 	if since != nil && sc.progress != nil {
 		run(func() (err error) {
 			progress, err = inv.Progress(ctx, *sc.progress, nil, *since, at)
@@ -312,7 +313,7 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 }
 
 // ressortLine sums registers and Onlinedienste of one Ressort per dimension.
-func ressortLine(rs domain.RessortSummary) ressortRow {
+func ressortLine(rs store.RessortSummary) ressortRow {
 	row := ressortRow{Code: rs.Ressort.Code, Name: rs.Ressort.Name, Count: rs.Registers.Count + rs.Onlinedienste.Count}
 	for _, dim := range domain.Dimensions {
 		b := dimBar{Dim: dim, Count: row.Count}
@@ -350,7 +351,7 @@ const (
 	trendPlotW, trendPlotH = trendW - trendLeft - trendRight, trendH - trendTop - trendBottom
 )
 
-func trendOf(reports []domain.ReadinessReport, at []time.Time) *trendData {
+func trendOf(reports []store.ReadinessReport, at []time.Time) *trendData {
 	t := &trendData{}
 	for i, r := range reports {
 		p := trendPoint{Label: at[i].In(berlin).Format("01/06"), Pct: map[domain.Dimension]float64{}}
@@ -393,7 +394,7 @@ func trendOf(reports []domain.ReadinessReport, at []time.Time) *trendData {
 	return t
 }
 
-func progressOf(p domain.Progress) *progressView {
+func progressOf(p store.Progress) *progressView {
 	v := &progressView{From: formatTime(p.From), To: formatTime(p.To)}
 	sum := map[string]*progressRow{}
 	var keys []string
@@ -414,7 +415,7 @@ func progressOf(p domain.Progress) *progressView {
 	for _, k := range keys {
 		v.Lines = append(v.Lines, *sum[k])
 	}
-	changes := append([]domain.StageChange{}, p.Changes...)
+	changes := append([]store.StageChange{}, p.Changes...)
 	sort.SliceStable(changes, func(i, j int) bool { return changes[i].At.After(changes[j].At) })
 	if len(changes) > 100 {
 		v.More = len(changes) - 100

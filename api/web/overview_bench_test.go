@@ -9,6 +9,7 @@ import (
 
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // generated is an import source of n registers spread over the demo's Ressorts, with stages
@@ -19,9 +20,9 @@ type generated struct {
 
 func (g *generated) Kinds() []domain.Kind { return []domain.Kind{domain.KindRegister} }
 
-func (g *generated) Next() (domain.ImportItem, error) {
+func (g *generated) Next() (store.ImportItem, error) {
 	if g.i >= g.n {
-		return domain.ImportItem{}, io.EOF
+		return store.ImportItem{}, io.EOF
 	}
 	i := g.i
 	g.i++
@@ -39,7 +40,7 @@ func (g *generated) Next() (domain.ImportItem, error) {
 		nr := i/200%50 + 1
 		c.AnlageNr = &nr
 	}
-	return domain.ImportItem{Kind: domain.KindRegister, Ressort: ressorts[i%len(ressorts)], Key: fmt.Sprintf("bench-%05d", i),
+	return store.ImportItem{Kind: domain.KindRegister, Ressort: ressorts[i%len(ressorts)], Key: fmt.Sprintf("bench-%05d", i),
 		Content: c, Index: i}, nil
 }
 
@@ -48,7 +49,7 @@ func (g *generated) Next() (domain.ImportItem, error) {
 // through the whole web stack (session, policy, domain, template). Target: < 200 ms.
 func BenchmarkOverview(b *testing.B) {
 	e := newEnv(b, api.Config{})
-	if _, err := domain.NewInventory(e.owner).Import(context.Background(), "bench", domain.WriteAll(), &generated{n: 10_000}, domain.ImportOptions{}); err != nil {
+	if _, err := store.NewInventory(e.owner).Import(context.Background(), "bench", domain.WriteAll(), &generated{n: 10_000}, store.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	if err := e.owner.Exec(`ANALYZE`).Error; err != nil {

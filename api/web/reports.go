@@ -11,6 +11,7 @@ import (
 	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/api/render"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // report is one of the six reports, with the operation whose permission it needs; the
@@ -99,7 +100,7 @@ func (h *Handler) reportPage(q *request) {
 		case !from.Before(at):
 			d.Error = "„von“ muss vor „bis“ liegen."
 		default:
-			var pr domain.Progress
+			var pr store.Progress
 			pr, err = inv.Progress(q.ctx, read, nil, *from, at)
 			tables = render.Progress(pr)
 		}
@@ -109,26 +110,26 @@ func (h *Handler) reportPage(q *request) {
 			at = *asOf
 		}
 		if ok {
-			f := domain.ReportFilter{AsOf: asOf}
+			f := store.ReportFilter{AsOf: asOf}
 			switch rep.Name {
 			case "bereitschaft":
-				var r domain.ReadinessReport
+				var r store.ReadinessReport
 				r, err = inv.Readiness(q.ctx, read, f)
 				tables = render.Readiness(r)
 			case "ueberfaellig":
-				var items []domain.OverdueItem
+				var items []store.OverdueItem
 				items, _, err = inv.Overdue(q.ctx, read, f)
 				tables = render.Overdue(items)
 			case "blockiert":
-				var items []domain.Blocked
+				var items []store.Blocked
 				items, _, err = inv.Blocked(q.ctx, read, f)
 				tables = render.Blocked(items)
 			case "konsistenz":
-				var items []domain.Finding
+				var items []store.Finding
 				items, _, err = inv.Consistency(q.ctx, read, f)
 				tables = render.Consistency(items)
 			case "anlage":
-				var items []domain.CoverageEntry
+				var items []store.CoverageEntry
 				items, _, err = inv.AnlageCoverage(q.ctx, read, f)
 				tables = render.AnlageCoverage(items)
 			}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/store"
 )
 
 //go:embed templates/*.html static/*
@@ -64,9 +65,9 @@ type Options struct {
 type Config struct {
 	Options
 	Authorizer Authorizer
-	Inventory  *domain.Inventory
-	Access     *domain.Access
-	Ressorts   *domain.Ressorts
+	Inventory  *store.Inventory
+	Access     *store.Access
+	Ressorts   *store.Ressorts
 	// Prefs holds the users' e-mail choices (the user's own page).
 	Prefs *notify.PrefsStore
 	// DB holds the sessions (the service's pool, as regmo_app).
@@ -75,7 +76,7 @@ type Config struct {
 	// Now is the clock of session expiry (tests); nil means time.Now.
 	Now func() time.Time
 	// CSVImport reads an import file in the API's CSV format.
-	CSVImport func(r io.Reader, kind domain.Kind) domain.ImportSource
+	CSVImport func(r io.Reader, kind domain.Kind) store.ImportSource
 	// HTTPClient talks to the OpenID provider; nil means http.DefaultClient.
 	HTTPClient *http.Client
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/demo"
+	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -78,10 +79,10 @@ func newEnvOn(t testing.TB, cfg api.Config, ln net.Listener) *env {
 	dsn := testdb.DSN(t)
 	owner := testdb.Open(t, dsn)
 	ctx := context.Background()
-	if _, _, err := demo.Seed(ctx, domain.NewInventory(owner)); err != nil {
+	if _, _, err := demo.Seed(ctx, store.NewInventory(owner)); err != nil {
 		t.Fatalf("seed demo: %v", err)
 	}
-	access := domain.NewAccess(owner)
+	access := store.NewAccess(owner)
 	for _, u := range []domain.User{
 		{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}},
 		{Name: "koordination", Active: true, Bindings: []domain.Binding{{Role: domain.RoleOZGKoordination}}},
@@ -116,7 +117,7 @@ func newEnvOn(t testing.TB, cfg api.Config, ln net.Listener) *env {
 // link issues a one-time login link for user, as regmo login-link does.
 func (e *env) link(user string) string {
 	e.t.Helper()
-	secret, _, err := domain.NewAccess(e.owner).WithClock(e.clock.Now).IssueLoginLink(context.Background(), "test", domain.WriteAll(), user, 0)
+	secret, _, err := store.NewAccess(e.owner).WithClock(e.clock.Now).IssueLoginLink(context.Background(), "test", domain.WriteAll(), user, 0)
 	if err != nil {
 		e.t.Fatalf("login link: %v", err)
 	}
@@ -208,7 +209,7 @@ const melderegister = "/ressorts/SIS/register/melderegister"
 
 func nootsStage(t *testing.T, e *env) domain.Stage {
 	t.Helper()
-	got, err := domain.NewInventory(e.owner).Get(context.Background(), domain.ReadAll(), domain.KindRegister, "SIS", "melderegister")
+	got, err := store.NewInventory(e.owner).Get(context.Background(), domain.ReadAll(), domain.KindRegister, "SIS", "melderegister")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // stringList collects a repeatable flag.
@@ -49,7 +50,7 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer closeDB()
-	access := domain.NewAccess(db)
+	access := store.NewAccess(db)
 	sub, rest := args[0], args[1:]
 	if sub == "list" {
 		users, err := access.Users(ctx)
@@ -133,7 +134,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer closeDB()
-	access := domain.NewAccess(db)
+	access := store.NewAccess(db)
 	switch args[0] {
 	case "issue":
 		name, rest := splitName(args[1:])
@@ -144,7 +145,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fs.Usage()
 			return exitError(2)
 		}
-		d, err := domain.ParseTTL(*ttl)
+		d, err := store.ParseTTL(*ttl)
 		if err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/bremen/regmo/api"
-	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -45,7 +45,7 @@ func TestSeedingScriptCycle(t *testing.T) {
 	dsn := testdb.DSN(t)
 	t.Setenv("DATABASE_URL", dsn)
 	ctx := context.Background()
-	db, sqlDB, err := domain.OpenDB(ctx, domain.DBConfig{URL: dsn, MaxConns: 5, Role: domain.AppRole})
+	db, sqlDB, err := store.OpenDB(ctx, store.DBConfig{URL: dsn, MaxConns: 5, Role: store.AppRole})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,12 +175,12 @@ func TestAccessCommands(t *testing.T) {
 		})
 	}
 	ctx := context.Background()
-	db, sqlDB, err := domain.OpenDB(ctx, domain.DBConfig{URL: dsn, MaxConns: 2})
+	db, sqlDB, err := store.OpenDB(ctx, store.DBConfig{URL: dsn, MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sqlDB.Close()
-	tokens, err := domain.NewAccess(db).Tokens(ctx, "lea")
+	tokens, err := store.NewAccess(db).Tokens(ctx, "lea")
 	if err != nil {
 		t.Fatal(err)
 	}

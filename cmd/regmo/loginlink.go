@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // defaultPublicURL is where the web interface is reached unless REGMO_PUBLIC_URL says otherwise.
@@ -38,7 +39,7 @@ func loginLink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer closeDB()
-	secret, _, err := domain.NewAccess(db).IssueLoginLink(ctx, cliActor, domain.WriteAll(), name, domain.LoginLinkTTL)
+	secret, _, err := store.NewAccess(db).IssueLoginLink(ctx, cliActor, domain.WriteAll(), name, store.LoginLinkTTL)
 	if err != nil {
 		return err
 	}

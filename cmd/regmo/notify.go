@@ -11,6 +11,7 @@ import (
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/store"
 	"gorm.io/gorm"
 )
 
@@ -67,7 +68,7 @@ func notifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		instant = t
 	}
-	db, closeDB, err := openDBAs(ctx, domain.AppRole)
+	db, closeDB, err := openDBAs(ctx, store.AppRole)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify/mailpittest"
+	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -22,12 +23,12 @@ func TestNotifyRunKilledMidSend(t *testing.T) {
 	dsn := testdb.DSN(t)
 	app := testdb.App(t, dsn)
 	ctx := context.Background()
-	if _, _, err := domain.NewAccess(app).PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "anna", Email: "anna@sf.bremen.de",
+	if _, _, err := store.NewAccess(app).PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "anna", Email: "anna@sf.bremen.de",
 		Active: true, Bindings: []domain.Binding{{Role: domain.RoleRessortverantwortliche, Ressort: "SF"}}}); err != nil {
 		t.Fatal(err)
 	}
 	c := domain.Content{Name: "Grundsteuer", Readiness: domain.Readiness{IDNr: domain.Status{Stage: domain.StagePlanned, TargetDate: "2026-03-11"}}}
-	if _, _, err := domain.NewInventory(app).Put(ctx, "test", domain.WriteAll(), domain.KindRegister, "SF", "grundsteuer", c, domain.Precondition{}); err != nil {
+	if _, _, err := store.NewInventory(app).Put(ctx, "test", domain.WriteAll(), domain.KindRegister, "SF", "grundsteuer", c, domain.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "regmo")
@@ -49,9 +50,11 @@ func TestNotifyRunKilledMidSend(t *testing.T) {
 	run := func(smtpAddr string) *exec.Cmd {
 		cmd := exec.Command(bin, "notify", "run", "--at", "2026-03-10T07:00:00+01:00")
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "REGMO_SMTP_URL=smtp://"+smtpAddr,
-			"REGMO_MAIL_FROM=regmo@bremen.de", "REGMO_NOTIFY_LEASE=2s")
+			"REGMO_MAIL_FROM=regmo@bremen.de", "REGMO_NOTIFY_LEASE=5s")
 		return cmd
 	}
+	// Mailpit starts before the kill: under load its start takes longer than a lease.
+	mail := mailpittest.Start(t)
 	killed := run(stall.Addr().String())
 	if err := killed.Start(); err != nil {
 		t.Fatal(err)
@@ -68,12 +71,11 @@ func TestNotifyRunKilledMidSend(t *testing.T) {
 	}
 	_ = killed.Wait()
 
-	mail := mailpittest.Start(t)
 	// While the killed instance's lease lasts, nobody else takes its job.
 	if out, err := run(mail.SMTP).CombinedOutput(); err != nil || !strings.Contains(string(out), "0 sent") {
 		t.Errorf("run during the lease: %v, output %s; want 0 sent", err, out)
 	}
-	time.Sleep(2 * time.Second)
+	time.Sleep(5 * time.Second)
 	for i, want := range []string{"1 sent", "0 sent"} {
 		out, err := run(mail.SMTP).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), want) {

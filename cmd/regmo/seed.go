@@ -11,6 +11,7 @@ import (
 
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/demo"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // seedActor is recorded as the author of seeded entries.
@@ -33,7 +34,7 @@ func seedDemo(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	defer closeDB()
-	created, total, err := demo.Seed(ctx, domain.NewInventory(db))
+	created, total, err := demo.Seed(ctx, store.NewInventory(db))
 	if err != nil {
 		return err
 	}
@@ -68,14 +69,14 @@ func seedAnlage(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer closeDB()
-	entries, err := domain.Anlage(ctx, db)
+	entries, err := store.Anlage(ctx, db)
 	if err != nil {
 		return err
 	}
-	inv := domain.NewInventory(db)
+	inv := store.NewInventory(db)
 	created := 0
 	for _, nr := range nrs {
-		i := slices.IndexFunc(entries, func(e domain.AnlageEntry) bool { return e.Nr == nr })
+		i := slices.IndexFunc(entries, func(e store.AnlageEntry) bool { return e.Nr == nr })
 		if i < 0 {
 			return fmt.Errorf("the Anlage has no number %d", nr)
 		}

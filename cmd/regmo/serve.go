@@ -14,8 +14,8 @@ import (
 
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/api/web"
-	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations"
 	"gorm.io/gorm"
 )
@@ -34,7 +34,7 @@ func openDB(ctx context.Context) (*gorm.DB, func(), error) { return openDBAs(ctx
 
 // openDBAs opens the database with every session working as role ("": DATABASE_URL's).
 func openDBAs(ctx context.Context, role string) (*gorm.DB, func(), error) {
-	db, sqlDB, err := domain.OpenDB(ctx, domain.DBConfig{
+	db, sqlDB, err := store.OpenDB(ctx, store.DBConfig{
 		URL:              os.Getenv("DATABASE_URL"),
 		MaxConns:         20,
 		StatementTimeout: 15 * time.Second,
@@ -60,7 +60,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("migrations applied", slog.Int("count", n))
 	}
 	// Every request works as regmo_app, whom row-level security binds (README, Security).
-	db, closeDB, err := openDBAs(ctx, domain.AppRole)
+	db, closeDB, err := openDBAs(ctx, store.AppRole)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // Actor is recorded as the author of seeded entries.
@@ -16,7 +17,7 @@ const Actor = "seed"
 // Seed creates the demo entries that do not exist yet and returns how many it created and
 // how many the demo has. Entries that exist already are left as they are: demo data must not
 // undo what someone changed while trying the service out.
-func Seed(ctx context.Context, inv *domain.Inventory) (created, total int, err error) {
+func Seed(ctx context.Context, inv *store.Inventory) (created, total int, err error) {
 	entries := demoInventory()
 	for _, d := range entries {
 		if _, err := inv.Get(ctx, domain.ReadAll(), d.kind, d.ressort, d.key); err == nil {

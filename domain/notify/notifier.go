@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 	"gorm.io/gorm"
 )
 
@@ -26,8 +27,8 @@ func retryDelay(attempts int) time.Duration {
 // Notifier runs the schedule: it enqueues the e-mails a slot calls for and works the queue.
 type Notifier struct {
 	db        *gorm.DB
-	inv       *domain.Inventory
-	access    *domain.Access
+	inv       *store.Inventory
+	access    *store.Access
 	prefs     *PrefsStore
 	mailer    *Mailer
 	egress    *Egress
@@ -65,7 +66,7 @@ func New(c Config) *Notifier {
 	if egress == nil {
 		egress, _ = ParseEgress("")
 	}
-	return &Notifier{db: c.DB, inv: domain.NewInventory(c.DB), access: domain.NewAccess(c.DB), prefs: NewPrefsStore(c.DB),
+	return &Notifier{db: c.DB, inv: store.NewInventory(c.DB), access: store.NewAccess(c.DB), prefs: NewPrefsStore(c.DB),
 		mailer: c.Mailer, egress: egress, publicURL: c.PublicURL, scopeOf: c.ReadScope, instance: host + ":" + strconv.Itoa(os.Getpid()),
 		Lease: 2 * time.Minute, Log: log, Metrics: c.Metrics}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/domain/notify/mailpittest"
+	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 	"gorm.io/gorm"
 )
@@ -22,15 +23,15 @@ const base = "https://regmo.example"
 // env is one database with users and a mailpit.
 type env struct {
 	db   *gorm.DB
-	inv  *domain.Inventory
+	inv  *store.Inventory
 	mail *mailpittest.Server
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	db := testdb.App(t, testdb.DSN(t))
-	e := &env{db: db, inv: domain.NewInventory(db), mail: mailpittest.Start(t)}
-	acc := domain.NewAccess(db)
+	e := &env{db: db, inv: store.NewInventory(db), mail: mailpittest.Start(t)}
+	acc := store.NewAccess(db)
 	for _, u := range []domain.User{
 		{Name: "anna", DisplayName: "Anna Finanz", Email: "anna@sf.bremen.de", Active: true,
 			Bindings: []domain.Binding{{Role: domain.RoleRessortverantwortliche, Ressort: "SF"}}},
