@@ -115,7 +115,7 @@ func (h *handler) put(ctx context.Context, kind domain.Kind, code, key string, c
 	return h.inventory.Put(ctx, actor(ctx), writeScope(ctx), kind, code, key, c, pre)
 }
 
-func (h *handler) patch(ctx context.Context, kind domain.Kind, code, key string, patch []byte, ifMatch *string) (domain.Entry, error) {
+func (h *handler) patch(ctx context.Context, kind domain.Kind, code, key string, patch map[string]any, ifMatch *string) (domain.Entry, error) {
 	pre, err := precondition(ifMatch)
 	if err != nil {
 		return domain.Entry{}, err

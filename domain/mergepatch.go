@@ -32,13 +32,11 @@ func MergePatch(target, patch any) any {
 	return out
 }
 
-// patched returns c with the merge patch applied. The result is not yet validated.
-func (c Content) Patched(patch []byte) (Content, error) {
-	var p any
-	if err := DecodeJSON(patch, &p); err != nil {
-		return Content{}, &ValidationError{Fields: []FieldError{{Message: "the merge patch is not JSON: " + err.Error()}}}
-	}
-	if _, ok := p.(map[string]any); !ok {
+// Patched returns c with the merge patch applied. The patch is the document as the
+// request's contract check decoded it, handed on rather than read again. The result is not
+// yet validated.
+func (c Content) Patched(patch map[string]any) (Content, error) {
+	if patch == nil {
 		return Content{}, &ValidationError{Fields: []FieldError{{Message: "a merge patch of an entry must be a JSON object"}}}
 	}
 	current, err := json.Marshal(c)
@@ -49,7 +47,7 @@ func (c Content) Patched(patch []byte) (Content, error) {
 	if err := DecodeJSON(current, &doc); err != nil {
 		return Content{}, fmt.Errorf("domain: decode entry for patch: %w", err)
 	}
-	merged, err := json.Marshal(MergePatch(doc, p))
+	merged, err := json.Marshal(MergePatch(doc, patch))
 	if err != nil {
 		return Content{}, fmt.Errorf("domain: encode patched entry: %w", err)
 	}

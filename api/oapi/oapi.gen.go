@@ -1199,7 +1199,7 @@ type OnlinedienstList struct {
 }
 
 // OnlinedienstPatch defines model for OnlinedienstPatch.
-type OnlinedienstPatch = json.RawMessage
+type OnlinedienstPatch = map[string]any
 
 // OverdueItem defines model for OverdueItem.
 type OverdueItem struct {
@@ -1372,7 +1372,7 @@ type RegisterList struct {
 }
 
 // RegisterPatch defines model for RegisterPatch.
-type RegisterPatch = json.RawMessage
+type RegisterPatch = map[string]any
 
 // RegisterRef a register as `RESSORT/key`
 //

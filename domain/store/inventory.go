@@ -164,7 +164,7 @@ func (s entryStore) lockExisting(ctx context.Context, kind domain.Kind, ressort,
 }
 
 // Patch applies a JSON Merge Patch (RFC 7396) to an entry's content.
-func (inv *Inventory) Patch(ctx context.Context, actor string, scope domain.WriteScope, kind domain.Kind, ressort, key string, patch []byte, pre domain.Precondition) (domain.Entry, error) {
+func (inv *Inventory) Patch(ctx context.Context, actor string, scope domain.WriteScope, kind domain.Kind, ressort, key string, patch map[string]any, pre domain.Precondition) (domain.Entry, error) {
 	if !scope.Includes(ressort) {
 		return domain.Entry{}, &ForbiddenRessortsError{Ressorts: []string{ressort}}
 	}

@@ -48,7 +48,7 @@ func TestRowSecurityAlone(t *testing.T) {
 	}
 	clock = base.Add(time.Hour)
 	for _, code := range ressorts {
-		patch := []byte(`{"readiness":{"noots":{"stage":"testing"}}}`)
+		patch := map[string]any{"readiness": map[string]any{"noots": map[string]any{"stage": "testing"}}}
 		if _, err := owner.Patch(ctx, "seed", domain.WriteAll(), domain.KindRegister, code, "reg", patch, domain.Precondition{}); err != nil {
 			t.Fatal(err)
 		}
