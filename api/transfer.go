@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
 	"github.com/bremen/regmo/api/oapi"
@@ -20,25 +21,19 @@ import (
 	"github.com/bremen/regmo/domain/store"
 )
 
-// streamedOperations read their body as a stream, item by item, instead of having it read,
-// checked and decoded whole by the request path: an import may be 64 MiB.
-var streamedOperations = map[string]bool{"importInventory": true}
-
-type streamKey struct{}
-
-// stream is a streamed request body as the handler receives it.
-type stream struct {
-	body      io.Reader
-	csv, xlsx bool
+// streamed reports whether an operation reads its body as a stream, item by item, instead of
+// having it read, checked and decoded whole by the request path (an import may be 64 MiB):
+// openapi.yaml marks it x-regmo-streamed, and the generated request object carries the body
+// unread as Body.
+func streamed(op *openapi3.Operation) bool {
+	v, _ := op.Extensions["x-regmo-streamed"].(bool)
+	return v
 }
 
-// streamedBody stands in for the request body once it has been handed to the handler. It
-// tells the generated binder that the body was validated to an empty object, so that the
-// binder does not read it; the handler reads the real body from the context, item by item.
-type streamedBody struct{ io.ReadCloser }
+type mediaKey struct{}
 
-// ValidatedValue is what the generated strict handler binds instead of reading the body.
-func (streamedBody) ValidatedValue() any { return map[string]any{} }
+// streamMedia is what the request path learnt of a streamed body's media type.
+type streamMedia struct{ csv, xlsx bool }
 
 // handOver prepares the body of a streamed operation: content type checked, size bounded.
 func handOver(c echo.Context, m *matchedRoute) error {
@@ -51,17 +46,16 @@ func handOver(c echo.Context, m *matchedRoute) error {
 		return newProblem(http.StatusRequestEntityTooLarge, "too-large", "Request too large",
 			fmt.Sprintf("The import body exceeds %d bytes; split it.", store.MaxImportBytes))
 	}
-	body := http.MaxBytesReader(c.Response(), req.Body, store.MaxImportBytes)
-	ctx := context.WithValue(req.Context(), streamKey{}, stream{body: body, csv: mediaType == mediaCSV, xlsx: mediaType == mediaXLSX})
+	ctx := context.WithValue(req.Context(), mediaKey{}, streamMedia{csv: mediaType == mediaCSV, xlsx: mediaType == mediaXLSX})
 	req = req.WithContext(ctx)
-	req.Body = streamedBody{body}
+	req.Body = http.MaxBytesReader(c.Response(), req.Body, store.MaxImportBytes)
 	c.SetRequest(req)
 	return nil
 }
 
 func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryRequestObject) (oapi.ImportInventoryResponseObject, error) {
-	in, ok := ctx.Value(streamKey{}).(stream)
-	if !ok {
+	in, ok := ctx.Value(mediaKey{}).(streamMedia)
+	if !ok || req.Body == nil {
 		return nil, errors.New("api: import body was not handed over")
 	}
 	p := req.Params
@@ -72,7 +66,7 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 		return nil, &param.Error{Name: "kind", Message: "applies to CSV imports only; a workbook names its kinds by its sheets Register and Onlinedienste"}
 	case in.xlsx:
 		var err error
-		if wb, err = newXLSXImport(in.body); err != nil {
+		if wb, err = newXLSXImport(req.Body); err != nil {
 			return nil, err
 		}
 		defer wb.Close()
@@ -80,11 +74,11 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 	case in.csv && p.Kind == nil:
 		return nil, &param.Error{Name: "kind", Message: "is required for a CSV import (registers or onlinedienste)"}
 	case in.csv:
-		src = newCSVImport(in.body, transferKind(string(*p.Kind)))
+		src = newCSVImport(req.Body, transferKind(string(*p.Kind)))
 	case p.Kind != nil:
 		return nil, &param.Error{Name: "kind", Message: "applies to CSV imports only; a JSON import names its lists"}
 	default:
-		j, err := newJSONImport(in.body)
+		j, err := newJSONImport(req.Body)
 		if err != nil {
 			return nil, err
 		}

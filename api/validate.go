@@ -201,7 +201,7 @@ func (ct *contract) validateBody(next echo.HandlerFunc) echo.HandlerFunc {
 			m.passed |= checkedBody
 			return next(c)
 		}
-		if streamedOperations[m.route.Operation.OperationID] {
+		if streamed(m.route.Operation) {
 			if err := handOver(c, m); err != nil {
 				return err
 			}

@@ -4137,9 +4137,8 @@ func (response ExportInventorydefaultApplicationProblemPlusJSONResponse) VisitEx
 }
 
 type ImportInventoryRequestObject struct {
-	Params   ImportInventoryParams
-	JSONBody *ImportInventoryJSONRequestBody
-	Body     io.Reader
+	Params ImportInventoryParams
+	Body   io.Reader
 }
 
 type ImportInventoryResponseObject interface {
@@ -10585,29 +10584,7 @@ func (sh *strictHandler) ImportInventory(ctx echo.Context, params ImportInventor
 
 	request.Params = params
 	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
-		var body ImportInventoryJSONRequestBody
-		var err error
-		if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-			// A request validator built on kin-openapi's openapi3filter with
-			// KeepValidatedValue leaves the value it validated on the body. Bind
-			// that value, matching member names exactly, so the handler receives
-			// what was validated instead of a second, case-insensitive decode.
-			// Otherwise bind only the request body, so that path and query
-			// parameters are not also bound into the body struct.
-			if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-				err = binder.BindBody(ctx, &body)
-			}
-		} else {
-			// A custom binder is installed on the Echo instance; defer to it
-			// entirely, since echo.Binder does not expose body-only binding and
-			// the binder may do more than decode (for example call ctx.Validate).
-			err = ctx.Bind(&body)
-		}
-		if err != nil {
-			return err
-		}
-		request.JSONBody = &body
-
+		request.Body = ctx.Request().Body
 	}
 	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet") {
 		request.Body = ctx.Request().Body
