@@ -17,50 +17,9 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// The JSON format's one mapping of an entry, to and from the types generated from
-// openapi.yaml, written out because they are generated; TestEveryColumnIsMapped fails when a
-// column of entries does not reach them.
-
-func readinessContent(in *oapi.ReadinessInput) domain.Readiness {
-	if in == nil {
-		return domain.Readiness{}
-	}
-	status := func(d *oapi.DimensionInput) domain.Status {
-		if d == nil {
-			return domain.Status{}
-		}
-		return domain.Status{
-			Stage:       domain.Stage(d.Stage),
-			TargetDate:  deref(d.TargetDate),
-			Note:        deref(d.Note),
-			EvidenceURL: deref(d.EvidenceUrl),
-		}
-	}
-	return domain.Readiness{IDNr: status(in.Idnr), NOOTS: status(in.Noots), DSC: status(in.Dsc)}
-}
-
-func registerContent(in oapi.RegisterInput) domain.Content {
-	return domain.Content{
-		Name:          in.Name,
-		Description:   deref(in.Description),
-		AnlageNr:      in.IdnrgAnlageNr,
-		LegalBasis:    deref(in.LegalBasis),
-		Fachverfahren: deref(in.Fachverfahren),
-		Contact:       deref(in.Contact),
-		Readiness:     readinessContent(in.Readiness),
-	}
-}
-
-func onlinedienstContent(in oapi.OnlinedienstInput) domain.Content {
-	return domain.Content{
-		Name:          in.Name,
-		Description:   deref(in.Description),
-		LeikaKeys:     deref(in.LeikaKeys),
-		URL:           deref(in.Url),
-		NachweiseFrom: deref(in.NachweiseFrom),
-		Readiness:     readinessContent(in.Readiness),
-	}
-}
+// The JSON answer's mapping of an entry to the types generated from openapi.yaml; requests
+// bind straight into domain.Content (RegisterInput and OnlinedienstInput are that type).
+// TestEveryColumnIsMapped fails when a column of entries does not reach them.
 
 func toDimension(s domain.Status, today string) oapi.Dimension {
 	d := oapi.Dimension{

@@ -29,7 +29,7 @@ func (h *handler) GetOnlinedienst(ctx context.Context, req oapi.GetOnlinedienstR
 }
 
 func (h *handler) PutRegister(ctx context.Context, req oapi.PutRegisterRequestObject) (oapi.PutRegisterResponseObject, error) {
-	e, created, err := h.put(ctx, domain.KindRegister, req.Code, req.Key, registerContent(*req.Body), req.Params.IfMatch)
+	e, created, err := h.put(ctx, domain.KindRegister, req.Code, req.Key, *req.Body, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (h *handler) PutRegister(ctx context.Context, req oapi.PutRegisterRequestOb
 }
 
 func (h *handler) PutOnlinedienst(ctx context.Context, req oapi.PutOnlinedienstRequestObject) (oapi.PutOnlinedienstResponseObject, error) {
-	e, created, err := h.put(ctx, domain.KindOnlinedienst, req.Code, req.Key, onlinedienstContent(*req.Body), req.Params.IfMatch)
+	e, created, err := h.put(ctx, domain.KindOnlinedienst, req.Code, req.Key, *req.Body, req.Params.IfMatch)
 	if err != nil {
 		return nil, err
 	}

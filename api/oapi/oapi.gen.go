@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bremen/regmo/domain"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
 )
@@ -1161,18 +1162,7 @@ type Onlinedienst struct {
 }
 
 // OnlinedienstInput defines model for OnlinedienstInput.
-type OnlinedienstInput struct {
-	Description   *string        `json:"description,omitempty"`
-	LeikaKeys     *[]LeikaKey    `json:"leika_keys,omitempty"`
-	NachweiseFrom *[]RegisterRef `json:"nachweise_from,omitempty"`
-	Name          string         `json:"name"`
-
-	// Readiness a dimension left out is `not_started`
-	Readiness *ReadinessInput `json:"readiness,omitempty"`
-
-	// Url Example: https://www.service.bremen.de/
-	Url *string `json:"url,omitempty"`
-}
+type OnlinedienstInput = domain.Content
 
 // OnlinedienstItem an Onlinedienst's input (see OnlinedienstInput) with its address
 type OnlinedienstItem struct {
@@ -1329,22 +1319,7 @@ type Register struct {
 }
 
 // RegisterInput defines model for RegisterInput.
-type RegisterInput struct {
-	// Contact an e-mail address
-	Contact     *string `json:"contact,omitempty"`
-	Description *string `json:"description,omitempty"`
-
-	// Fachverfahren the IT procedure that keeps the register
-	Fachverfahren *string `json:"fachverfahren,omitempty"`
-
-	// IdnrgAnlageNr number of the register in the Anlage zu § 1 IDNrG
-	IdnrgAnlageNr *int    `json:"idnrg_anlage_nr,omitempty"`
-	LegalBasis    *string `json:"legal_basis,omitempty"`
-	Name          string  `json:"name"`
-
-	// Readiness a dimension left out is `not_started`
-	Readiness *ReadinessInput `json:"readiness,omitempty"`
-}
+type RegisterInput = domain.Content
 
 // RegisterItem a register's input (see RegisterInput) with its address
 type RegisterItem struct {
