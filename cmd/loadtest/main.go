@@ -1,6 +1,7 @@
 // Command loadtest is `make loadtest`: 60 seconds of mixed traffic against regmo by users of
 // every role (70 % reads, 25 % PATCH with If-Match, 5 % lists and reports), with PostgreSQL
-// restarted once in the middle (devdb restart: pg_ctl restart -m fast). It starts its own
+// restarted once in the middle (devdb restart: pg_ctl restart -m fast), or with -kill killed
+// (SIGKILL to every process of the cluster) and started again. It starts its own
 // cluster (fsync on, unless -fast) and regmo, and checks what issue 7 requires:
 //
 //   - while the database is away, requests fail fast with 503 and a problem body, never 500
@@ -35,6 +36,7 @@ type config struct {
 	restartAt         time.Duration
 	down              time.Duration
 	freeze            time.Duration
+	kill              bool
 	rate              int
 	workers           int
 	perRessort        int
@@ -56,6 +58,7 @@ func main() {
 	flag.DurationVar(&cfg.restartAt, "restart-at", 0, "when to restart PostgreSQL (default: half of -duration)")
 	flag.DurationVar(&cfg.down, "down", 0, "instead of pg_ctl restart, stop PostgreSQL for this long and start it again")
 	flag.DurationVar(&cfg.freeze, "freeze", 0, "instead of a restart, stop PostgreSQL's processes with SIGSTOP for this long (a hung database: connections open, no answers)")
+	flag.BoolVar(&cfg.kill, "kill", false, "instead of a restart, SIGKILL PostgreSQL (the postmaster and every backend) and start it again: crash recovery from the WAL")
 	flag.IntVar(&cfg.rate, "rate", 200, "requests per second to start (open loop)")
 	flag.IntVar(&cfg.workers, "workers", 32, "requests in flight at most")
 	flag.IntVar(&cfg.perRessort, "registers", 100, "registers per Ressort (10 Ressorts; plus 10 Onlinedienste each)")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -120,6 +121,11 @@ func run(ctx context.Context, cfg config) (bool, error) {
 		case cfg.freeze > 0:
 			env.Logf("freezing PostgreSQL for %s (SIGSTOP)", cfg.freeze)
 			restartErr = freeze(env.PGDir(), cfg.freeze)
+		case cfg.kill:
+			env.Logf("killing PostgreSQL (SIGKILL to the postmaster and every backend), then starting it: crash recovery")
+			if restartErr = kill(env.PGDir()); restartErr == nil {
+				_, restartErr = env.Devdb(ctx, "start")
+			}
 		case cfg.down > 0:
 			env.Logf("stopping PostgreSQL for %s", cfg.down)
 			if _, restartErr = env.Devdb(ctx, "stop"); restartErr == nil {
@@ -286,16 +292,15 @@ func readyBackWithin(ready []sample, back time.Time, limit time.Duration) bool {
 	return false
 }
 
-// freeze stops the cluster's postmaster and its children with SIGSTOP for d, then lets them
-// go on: the database keeps its connections but answers nothing, as behind a network partition.
-func freeze(pgDir string, d time.Duration) error {
+// clusterPIDs are the postmaster of the cluster in pgDir and its children.
+func clusterPIDs(pgDir string) ([]int, error) {
 	data, err := os.ReadFile(filepath.Join(pgDir, "data", "postmaster.pid"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	postmaster, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(data), "\n", 2)[0]))
 	if err != nil {
-		return fmt.Errorf("postmaster.pid: %w", err)
+		return nil, fmt.Errorf("postmaster.pid: %w", err)
 	}
 	pids := []int{postmaster}
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
@@ -310,6 +315,41 @@ func freeze(pgDir string, d time.Duration) error {
 			pid, _ := strconv.Atoi(strings.TrimSuffix(filepath.Base(filepath.Dir(st)), "/"))
 			pids = append(pids, pid)
 		}
+	}
+	return pids, nil
+}
+
+// kill ends the cluster as a crash would: SIGKILL to the postmaster and every backend at
+// once (no checkpoint, no shutdown), and waits until they are gone, so that the next start
+// replays the WAL. Backends left alive would keep the shared memory and refuse the start.
+func kill(pgDir string) error {
+	pids, err := clusterPIDs(pgDir)
+	if err != nil {
+		return err
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("SIGKILL %d: %w", pid, err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range pids {
+		for syscall.Kill(pid, 0) == nil {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("PostgreSQL process %d outlived SIGKILL", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// freeze stops the cluster's postmaster and its children with SIGSTOP for d, then lets them
+// go on: the database keeps its connections but answers nothing, as behind a network partition.
+func freeze(pgDir string, d time.Duration) error {
+	pids, err := clusterPIDs(pgDir)
+	if err != nil {
+		return err
 	}
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
