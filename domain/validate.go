@@ -135,34 +135,25 @@ func (c Content) Problems(kind Kind) []FieldError {
 	return c.Check(kind).Fields
 }
 
-// check validates content of the given kind and lists every broken rule.
+// Check validates content of the given kind and lists every broken rule.
 func (c Content) Check(kind Kind) *ValidationError {
 	verr := &ValidationError{}
 	if err := validate.Struct(c); err != nil {
 		verr.Fields = append(verr.Fields, fieldErrors(err)...)
 	}
-	switch kind {
-	case KindRegister:
-		if len(c.LeikaKeys) > 0 {
-			verr.Add("leika_keys", "is a field of Onlinedienste, not of registers")
-		}
-		if c.URL != "" {
-			verr.Add("url", "is a field of Onlinedienste, not of registers")
-		}
-		if len(c.NachweiseFrom) > 0 {
-			verr.Add("nachweise_from", "is a field of Onlinedienste, not of registers")
-		}
-	case KindOnlinedienst:
-		if c.AnlageNr != nil {
-			verr.Add("idnrg_anlage_nr", "is a field of registers, not of Onlinedienste")
-		}
-		for _, f := range []struct{ name, value string }{
-			{"legal_basis", c.LegalBasis}, {"fachverfahren", c.Fachverfahren}, {"contact", c.Contact},
-		} {
-			if f.value != "" {
-				verr.Add(f.name, "is a field of registers, not of Onlinedienste")
-			}
+	// What the other kind has (ContentFields says which) stays empty.
+	for _, f := range ContentFields {
+		if !f.Of(kind) && !f.Empty(&c) {
+			verr.Add(f.Path, "is a field of %s, not of %s", kindPlural(f.Kinds[0]), kindPlural(kind))
 		}
 	}
 	return verr
+}
+
+// kindPlural is how messages name the entries of a kind.
+func kindPlural(k Kind) string {
+	if k == KindOnlinedienst {
+		return "Onlinedienste"
+	}
+	return "registers"
 }
