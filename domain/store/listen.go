@@ -89,6 +89,9 @@ func listenConfig(ctx context.Context, db *sql.DB, timeout time.Duration) (*pgx.
 	})
 	if cfg != nil {
 		cfg.ConnectTimeout = timeout
+		// The pool's connection set its own buffer as the handler of notifications; without
+		// one, the watch's connection buffers them itself and so can tell their channel.
+		cfg.OnNotification = nil
 		// pg_stat_activity tells the watch from the pool's connections.
 		cfg.RuntimeParams["application_name"] = cmp.Or(cfg.RuntimeParams["application_name"], "regmo") + "-watch"
 	}
@@ -121,10 +124,8 @@ func listenSession(ctx context.Context, cfg *pgx.ConnConfig, l Listener) (subscr
 		cancel()
 		switch {
 		case err == nil:
-			// The copied settings hand notifications to the pool connection's buffer, so n
-			// is nil and the channel unknown.
 			var channel string
-			if n != nil {
+			if n != nil { // always set, since the connection buffers its notifications
 				channel = n.Channel
 			}
 			l.Notify(channel)
