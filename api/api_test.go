@@ -23,6 +23,7 @@ import (
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
@@ -51,7 +52,7 @@ type testServer struct {
 	t      *testing.T
 	srv    http.Handler
 	db     *gorm.DB
-	access *store.Access
+	access *access.Service
 	// admin is the token requests carry unless they name another.
 	admin string
 }
@@ -76,11 +77,11 @@ func startServer(tb testing.TB, cfg api.Config) *api.Server {
 func adminToken(tb testing.TB, db *gorm.DB, now func() time.Time) string {
 	tb.Helper()
 	ctx := context.Background()
-	access := store.NewAccess(db).WithClock(now)
-	if _, _, err := access.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
+	acc := access.New(store.NewAccess(db)).WithClock(now)
+	if _, _, err := acc.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
 		tb.Fatalf("create admin: %v", err)
 	}
-	token, _, err := access.IssueToken(ctx, "test", domain.WriteAll(), "admin", "test", 365*24*time.Hour)
+	token, _, err := acc.IssueToken(ctx, "test", domain.WriteAll(), "admin", "test", 365*24*time.Hour)
 	if err != nil {
 		tb.Fatalf("token for admin: %v", err)
 	}
@@ -109,7 +110,7 @@ func newTestServerAt(t *testing.T, now func() time.Time) *testServer {
 	dsn := testdb.DSN(t)
 	db := testdb.Open(t, dsn)
 	srv := startServer(t, api.Config{DB: testdb.App(t, dsn), Now: now})
-	ts := &testServer{t: t, srv: srv, db: db, access: store.NewAccess(db).WithClock(now)}
+	ts := &testServer{t: t, srv: srv, db: db, access: access.New(store.NewAccess(db)).WithClock(now)}
 	ts.admin = ts.user("admin", domain.Binding{Role: domain.RoleAdmin})
 	return ts
 }

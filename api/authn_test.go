@@ -13,6 +13,7 @@ import (
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
@@ -107,24 +108,24 @@ func TestUpdatedByNamesTheUser(t *testing.T) {
 // TestBindingRevokedOnOneInstanceAppliesOnAnother runs two servers on one database.
 func TestBindingRevokedOnOneInstanceAppliesOnAnother(t *testing.T) {
 	dsn := testdb.DSN(t)
-	newServer := func() (http.Handler, *store.Access) {
+	newServer := func() (http.Handler, *access.Service) {
 		db, _ := openPool(t, dsn, 5)
 		srv := startServer(t, api.Config{DB: db})
-		return srv, store.NewAccess(db)
+		return srv, access.New(store.NewAccess(db))
 	}
-	first, access := newServer()
+	first, acc := newServer()
 	second, _ := newServer()
 	ctx := context.Background()
 	for _, u := range []domain.User{
 		{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}},
 		{Name: "sis", Active: true, Bindings: []domain.Binding{{Role: domain.RoleRessortverantwortliche, Ressort: "SIS"}}},
 	} {
-		if _, _, err := access.PutUser(ctx, "test", domain.WriteAll(), u); err != nil {
+		if _, _, err := acc.PutUser(ctx, "test", domain.WriteAll(), u); err != nil {
 			t.Fatal(err)
 		}
 	}
-	admin, _, _ := access.IssueToken(ctx, "test", domain.WriteAll(), "admin", "", 0)
-	sis, _, _ := access.IssueToken(ctx, "test", domain.WriteAll(), "sis", "", 0)
+	admin, _, _ := acc.IssueToken(ctx, "test", domain.WriteAll(), "admin", "", 0)
+	sis, _, _ := acc.IssueToken(ctx, "test", domain.WriteAll(), "sis", "", 0)
 	call := func(h http.Handler, method, path, token, body string) int {
 		var rd io.Reader
 		if body != "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/domain/store"
 )
@@ -148,7 +149,7 @@ func TestPermissionMatrix(t *testing.T) {
 		"ozg":   ts.user("ozg", domain.Binding{Role: domain.RoleOZGKoordination}),
 		"admin": ts.admin,
 	}
-	past := store.NewAccess(ts.db).WithClock(func() time.Time { return fixedNow().Add(-time.Hour) })
+	past := access.New(store.NewAccess(ts.db)).WithClock(func() time.Time { return fixedNow().Add(-time.Hour) })
 	expired, _, err := past.IssueToken(ctx, "test", domain.WriteAll(), "admin", "expired", time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/labstack/echo/v4"
 )
 
@@ -48,15 +48,15 @@ func (s *Server) available(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		up := s.watch.Up()
 		if up.Err() != nil {
-			return store.ErrDatabaseDown
+			return access.ErrDatabaseDown
 		}
 		ctx, cancel := context.WithCancelCause(c.Request().Context())
 		defer cancel(nil)
 		defer context.AfterFunc(up, func() { cancel(context.Cause(up)) })()
 		c.SetRequest(c.Request().WithContext(ctx))
 		err := next(c)
-		if err != nil && errors.Is(context.Cause(ctx), store.ErrDatabaseDown) {
-			return fmt.Errorf("%w: %w", store.ErrDatabaseDown, err)
+		if err != nil && errors.Is(context.Cause(ctx), access.ErrDatabaseDown) {
+			return fmt.Errorf("%w: %w", access.ErrDatabaseDown, err)
 		}
 		return err
 	}

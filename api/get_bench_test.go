@@ -10,6 +10,7 @@ import (
 
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
@@ -22,11 +23,11 @@ func BenchmarkGetRegister(b *testing.B) {
 	db := testdb.Open(b, dsn)
 	srv := startServer(b, api.Config{DB: testdb.App(b, dsn)})
 	ctx := context.Background()
-	access := store.NewAccess(db)
-	if _, _, err := access.PutUser(ctx, "bench", domain.WriteAll(), domain.User{Name: "ozg", Active: true, Bindings: []domain.Binding{{Role: domain.RoleOZGKoordination}}}); err != nil {
+	acc := access.New(store.NewAccess(db))
+	if _, _, err := acc.PutUser(ctx, "bench", domain.WriteAll(), domain.User{Name: "ozg", Active: true, Bindings: []domain.Binding{{Role: domain.RoleOZGKoordination}}}); err != nil {
 		b.Fatal(err)
 	}
-	token, _, err := access.IssueToken(ctx, "bench", domain.WriteAll(), "ozg", "", time.Hour)
+	token, _, err := acc.IssueToken(ctx, "bench", domain.WriteAll(), "ozg", "", time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}

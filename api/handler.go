@@ -8,13 +8,14 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bremen/regmo/api/oapi"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/domain/store"
 )
 
 // handler implements the operations of openapi.yaml (oapi.StrictServerInterface).
 type handler struct {
-	access    *store.Access
+	access    *access.Service
 	inventory *store.Inventory
 	ressorts  *store.Ressorts
 	webhooks  *notify.WebhookStore

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
@@ -171,13 +172,13 @@ func benchServer(b *testing.B) (*api.Server, string) {
 	dsn := testdb.DSN(b)
 	db := testdb.Open(b, dsn)
 	srv := startServer(b, api.Config{DB: testdb.App(b, dsn)})
-	access := store.NewAccess(db)
+	acc := access.New(store.NewAccess(db))
 	ctx := context.Background()
-	if _, _, err := access.PutUser(ctx, "bench", domain.WriteAll(), domain.User{Name: "seeder", Active: true,
+	if _, _, err := acc.PutUser(ctx, "bench", domain.WriteAll(), domain.User{Name: "seeder", Active: true,
 		Bindings: []domain.Binding{{Role: domain.RoleAdmin}}}); err != nil {
 		b.Fatal(err)
 	}
-	token, _, err := access.IssueToken(ctx, "bench", domain.WriteAll(), "seeder", "bench", time.Hour)
+	token, _, err := acc.IssueToken(ctx, "bench", domain.WriteAll(), "seeder", "bench", time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}

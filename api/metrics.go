@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -60,7 +60,7 @@ func (m *Metrics) Handler() http.Handler {
 // watchPool adds the pool statistics of db (sql.DBStats: open, in use, idle, waits) as
 // go_sql_*{db_name="regmo"}, whether w reaches the database, and how often the caller
 // cache answers.
-func (m *Metrics) watchPool(db *sql.DB, w *store.Watch, cache *store.CallerCache) error {
+func (m *Metrics) watchPool(db *sql.DB, w *access.Watch, cache *access.CallerCache) error {
 	answering := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "regmo_database_answering",
 		Help: "1 while the watch reaches PostgreSQL, 0 while requests are refused with 503 because it does not answer.",

@@ -18,6 +18,7 @@ import (
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
 )
 
@@ -186,7 +187,7 @@ func echoProblem(e *echo.HTTPError) *problem {
 
 // unavailable reports whether err means the database is away rather than the request wrong.
 func unavailable(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, store.ErrDatabaseDown) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, access.ErrDatabaseDown) {
 		return true
 	}
 	var connectErr *pgconn.ConnectError

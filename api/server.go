@@ -20,6 +20,7 @@ import (
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/api/web"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/policies"
@@ -61,14 +62,14 @@ type Server struct {
 	log            *slog.Logger
 	db             *gorm.DB
 	contract       *contract
-	access         *store.Access
+	access         *access.Service
 	policy         *policy
 	throttle       *throttle
 	trustedProxies []netip.Prefix
 	requestTimeout time.Duration
 	metrics        *Metrics
 	// watch tells whether PostgreSQL answers, and keeps the caller cache current.
-	watch *store.Watch
+	watch *access.Watch
 	// stop ends the background work New started; Close calls it once.
 	stop     func()
 	stopOnce sync.Once
@@ -98,14 +99,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now != nil {
 		inventory = inventory.WithClock(cfg.Now)
 	}
-	access := store.NewAccess(cfg.DB)
+	accessDB := store.NewAccess(cfg.DB)
+	acc := access.New(accessDB)
 	if cfg.Now != nil {
-		access = access.WithClock(cfg.Now)
+		acc = acc.WithClock(cfg.Now)
 	}
-	var cache *store.CallerCache
+	var cache *access.CallerCache
 	if cfg.CallerTTL >= 0 {
-		cache = store.NewCallerCache(cmp.Or(cfg.CallerTTL, defaultCallerTTL))
-		access = access.WithCache(cache)
+		cache = access.NewCallerCache(cmp.Or(cfg.CallerTTL, defaultCallerTTL))
+		acc = acc.WithCache(cache)
 	}
 	enforcer, err := policies.NewEnforcer()
 	if err != nil {
@@ -119,9 +121,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, contract: ct, access: access,
+	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, contract: ct, access: acc,
 		policy: &policy{enforcer: enforcer}, throttle: newThrottle(20, time.Minute), trustedProxies: proxies,
-		requestTimeout: cfg.RequestTimeout, metrics: cfg.Metrics, watch: store.NewWatch(cache)}
+		requestTimeout: cfg.RequestTimeout, metrics: cfg.Metrics, watch: access.NewWatch(accessDB, cache)}
 	if s.requestTimeout <= 0 {
 		s.requestTimeout = defaultRequestTimeout
 	}
@@ -147,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, bodyWall, ct.matchRoute, s.available, s.deadline,
 		s.authenticate, ct.validateParams, s.authorize, limitHeavy(maxHeavyPerUser), ct.validateBody, negotiate)
 	h := &handler{
-		access:    access,
+		access:    acc,
 		inventory: inventory,
 		ressorts:  store.NewRessorts(cfg.DB),
 		webhooks:  notify.NewWebhookStore(cfg.DB, egress),
@@ -158,7 +160,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	if !cfg.NoWeb {
 		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory,
-			Access: access, Ressorts: h.ressorts, Prefs: notify.NewPrefsStore(cfg.DB), DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
+			Access: acc, Ressorts: h.ressorts, Prefs: notify.NewPrefsStore(cfg.DB), DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
 			CSVImport: func(r io.Reader, k domain.Kind) store.ImportSource { return newCSVImport(r, k) }})
 		if err != nil {
 			return nil, err
@@ -168,7 +170,7 @@ func New(cfg Config) (*Server, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.watch.Run(ctx, sqlDB, func(err error) {
+		s.watch.Run(ctx, func(err error) {
 			if err != nil {
 				s.log.Warn("database does not answer: requests get 503 at once until it does", slog.String("error", err.Error()))
 				return
@@ -186,7 +188,7 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Close stops the server's watch (see domain.Watch) and releases its database connection.
+// Close stops the server's watch (see access.Watch) and releases its database connection.
 // Call it before closing the database.
 func (s *Server) Close() { s.stopOnce.Do(s.stop) }
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/access"
 )
 
 func toUser(u domain.User) oapi.User {
@@ -94,7 +94,7 @@ func (h *handler) ListTokens(ctx context.Context, req oapi.ListTokensRequestObje
 }
 
 func (h *handler) IssueToken(ctx context.Context, req oapi.IssueTokenRequestObject) (oapi.IssueTokenResponseObject, error) {
-	ttl, err := store.ParseTTL(deref(req.Body.Ttl))
+	ttl, err := access.ParseTTL(deref(req.Body.Ttl))
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
@@ -41,7 +42,7 @@ func newWebhookEnv(t *testing.T, allow string) *webhookEnv {
 	db := testdb.Open(t, dsn)
 	app := testdb.App(t, dsn)
 	srv := startServer(t, api.Config{DB: app, Now: fixedNow, WebhookAllow: allow})
-	ts := &testServer{t: t, srv: srv, db: db, access: store.NewAccess(db).WithClock(fixedNow)}
+	ts := &testServer{t: t, srv: srv, db: db, access: access.New(store.NewAccess(db)).WithClock(fixedNow)}
 	ts.admin = ts.user("admin", domain.Binding{Role: domain.RoleAdmin})
 	egress, err := notify.ParseEgress(allow)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
 )
 
@@ -314,7 +315,7 @@ func TestAdministration(t *testing.T) {
 	admin := e.login("admin")
 	admin.get("/verwaltung")
 	csrf := admin.csrf()
-	access := store.NewAccess(e.owner)
+	acc := access.New(store.NewAccess(e.owner))
 	ctx := context.Background()
 
 	user := func(name, bindings string) url.Values {
@@ -347,7 +348,7 @@ func TestAdministration(t *testing.T) {
 			wantGerman(t, tt.name, p)
 		})
 	}
-	lea, err := access.User(ctx, "lea")
+	lea, err := acc.User(ctx, "lea")
 	if err != nil {
 		t.Fatalf("lea: %v", err)
 	}
@@ -356,7 +357,7 @@ func TestAdministration(t *testing.T) {
 		t.Errorf("bindings of lea = %v, want %v", lea.Bindings, want)
 	}
 	for _, name := range []string{"l", "ohne-ressort", "unbekannt", "fremd", "ohne-token"} {
-		if _, err := access.User(ctx, name); !errors.Is(err, domain.ErrNotFound) {
+		if _, err := acc.User(ctx, name); !errors.Is(err, domain.ErrNotFound) {
 			t.Errorf("a refused form created the user %s (%v)", name, err)
 		}
 	}
@@ -372,7 +373,7 @@ func TestAdministration(t *testing.T) {
 			t.Errorf("a token for %s days = %d, want 422 naming the validity", days, p.code)
 		}
 	}
-	if toks, _ := access.Tokens(ctx, "lea"); len(toks) != 0 {
+	if toks, _ := acc.Tokens(ctx, "lea"); len(toks) != 0 {
 		t.Fatalf("refused forms issued %d tokens", len(toks))
 	}
 	p := admin.post("/verwaltung/nutzer/lea/tokens", url.Values{"csrf": {csrf}, "label": {"Skript"}, "tage": {"30"}})
@@ -387,7 +388,7 @@ func TestAdministration(t *testing.T) {
 	if _, body := admin.get("/verwaltung/nutzer/lea"); strings.Contains(body, secret) {
 		t.Errorf("the token is shown a second time")
 	}
-	toks, err := access.Tokens(ctx, "lea")
+	toks, err := acc.Tokens(ctx, "lea")
 	if err != nil || len(toks) != 1 {
 		t.Fatalf("tokens of lea = %v, %v; want one", toks, err)
 	}
@@ -435,10 +436,10 @@ func TestAdministration(t *testing.T) {
 					t.Errorf("POST %s = %d, want 403", path, p.code)
 				}
 			}
-			if u, _ := access.User(ctx, "lea"); slices.Contains(u.Bindings, domain.Binding{Role: domain.RoleAdmin}) {
+			if u, _ := acc.User(ctx, "lea"); slices.Contains(u.Bindings, domain.Binding{Role: domain.RoleAdmin}) {
 				t.Errorf("%s made lea an admin", name)
 			}
-			if toks, _ := access.Tokens(ctx, "lea"); len(toks) != 1 {
+			if toks, _ := acc.Tokens(ctx, "lea"); len(toks) != 1 {
 				t.Errorf("%s issued a token: %d tokens", name, len(toks))
 			}
 		})

@@ -21,6 +21,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/domain/store"
 )
@@ -66,7 +67,7 @@ type Config struct {
 	Options
 	Authorizer Authorizer
 	Inventory  *store.Inventory
-	Access     *store.Access
+	Access     *access.Service
 	Ressorts   *store.Ressorts
 	// Prefs holds the users' e-mail choices (the user's own page).
 	Prefs *notify.PrefsStore

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/demo"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
@@ -82,14 +83,14 @@ func newEnvOn(t testing.TB, cfg api.Config, ln net.Listener) *env {
 	if _, _, err := demo.Seed(ctx, store.NewInventory(owner)); err != nil {
 		t.Fatalf("seed demo: %v", err)
 	}
-	access := store.NewAccess(owner)
+	acc := access.New(store.NewAccess(owner))
 	for _, u := range []domain.User{
 		{Name: "admin", Active: true, Bindings: []domain.Binding{{Role: domain.RoleAdmin}}},
 		{Name: "koordination", Active: true, Bindings: []domain.Binding{{Role: domain.RoleOZGKoordination}}},
 		{Name: "sis", DisplayName: "Sabine Inneres", Active: true, Bindings: []domain.Binding{{Role: domain.RoleRessortverantwortliche, Ressort: "SIS"}}},
 		{Name: "swht", Active: true, Bindings: []domain.Binding{{Role: domain.RoleRessortverantwortliche, Ressort: "SWHT"}}},
 	} {
-		if _, _, err := access.PutUser(ctx, "test", domain.WriteAll(), u); err != nil {
+		if _, _, err := acc.PutUser(ctx, "test", domain.WriteAll(), u); err != nil {
 			t.Fatalf("put user %s: %v", u.Name, err)
 		}
 	}
@@ -117,7 +118,7 @@ func newEnvOn(t testing.TB, cfg api.Config, ln net.Listener) *env {
 // link issues a one-time login link for user, as regmo login-link does.
 func (e *env) link(user string) string {
 	e.t.Helper()
-	secret, _, err := store.NewAccess(e.owner).WithClock(e.clock.Now).IssueLoginLink(context.Background(), "test", domain.WriteAll(), user, 0)
+	secret, _, err := access.New(store.NewAccess(e.owner)).WithClock(e.clock.Now).IssueLoginLink(context.Background(), "test", domain.WriteAll(), user, 0)
 	if err != nil {
 		e.t.Fatalf("login link: %v", err)
 	}

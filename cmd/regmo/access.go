@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
 )
 
@@ -50,10 +51,10 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer closeDB()
-	access := store.NewAccess(db)
+	acc := access.New(store.NewAccess(db))
 	sub, rest := args[0], args[1:]
 	if sub == "list" {
-		users, err := access.Users(ctx)
+		users, err := acc.Users(ctx)
 		if err != nil {
 			return err
 		}
@@ -78,7 +79,7 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return fmt.Errorf("usage: regmo user deactivate NAME")
 		}
 		// Deactivation revokes the user's tokens for good (see domain.Access.PutUser).
-		return access.Deactivate(ctx, cliActor, domain.WriteAll(), name)
+		return acc.Deactivate(ctx, cliActor, domain.WriteAll(), name)
 	}
 	fs := newFlags("user "+sub, "user "+sub+" NAME --role ROLE [--ressort CODE]...", stderr)
 	role := fs.String("role", "", "ressortverantwortliche, ozg-koordination or admin")
@@ -100,7 +101,7 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bindings := bindingsFrom(*role, ressorts)
 	switch sub {
 	case "add":
-		_, created, err := access.PutUser(ctx, cliActor, domain.WriteAll(), domain.User{Name: name, DisplayName: *display, Email: *email, Active: true, Bindings: bindings})
+		_, created, err := acc.PutUser(ctx, cliActor, domain.WriteAll(), domain.User{Name: name, DisplayName: *display, Email: *email, Active: true, Bindings: bindings})
 		if err != nil {
 			return err
 		}
@@ -109,13 +110,13 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	case "grant":
 		for _, b := range bindings {
-			if err := access.Grant(ctx, cliActor, domain.WriteAll(), name, b); err != nil {
+			if err := acc.Grant(ctx, cliActor, domain.WriteAll(), name, b); err != nil {
 				return err
 			}
 		}
 	case "revoke":
 		for _, b := range bindings {
-			if err := access.Revoke(ctx, cliActor, domain.WriteAll(), name, b); err != nil {
+			if err := acc.Revoke(ctx, cliActor, domain.WriteAll(), name, b); err != nil {
 				return err
 			}
 		}
@@ -134,7 +135,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer closeDB()
-	access := store.NewAccess(db)
+	acc := access.New(store.NewAccess(db))
 	switch args[0] {
 	case "issue":
 		name, rest := splitName(args[1:])
@@ -145,11 +146,11 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fs.Usage()
 			return exitError(2)
 		}
-		d, err := store.ParseTTL(*ttl)
+		d, err := access.ParseTTL(*ttl)
 		if err != nil {
 			return err
 		}
-		secret, t, err := access.IssueToken(ctx, cliActor, domain.WriteAll(), name, *label, d)
+		secret, t, err := acc.IssueToken(ctx, cliActor, domain.WriteAll(), name, *label, d)
 		if err != nil {
 			return err
 		}
@@ -165,7 +166,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("token id %q is not a number", args[1])
 		}
-		return access.RevokeToken(ctx, cliActor, domain.WriteAll(), "", id)
+		return acc.RevokeToken(ctx, cliActor, domain.WriteAll(), "", id)
 	}
 	return fmt.Errorf("unknown command: token %s", args[0])
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/bremen/regmo/api"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
@@ -180,7 +181,7 @@ func TestAccessCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sqlDB.Close()
-	tokens, err := store.NewAccess(db).Tokens(ctx, "lea")
+	tokens, err := access.New(store.NewAccess(db)).Tokens(ctx, "lea")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
 )
 
@@ -39,7 +40,7 @@ func loginLink(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer closeDB()
-	secret, _, err := store.NewAccess(db).IssueLoginLink(ctx, cliActor, domain.WriteAll(), name, store.LoginLinkTTL)
+	secret, _, err := access.New(store.NewAccess(db)).IssueLoginLink(ctx, cliActor, domain.WriteAll(), name, access.LoginLinkTTL)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -42,7 +42,7 @@ func TestLoginLinkAudit(t *testing.T) {
 		Actor, Action, EntityType, Key, Changes string
 	}
 	if err := db.Raw(`SELECT actor, action, entity_type, key, changes::text AS changes FROM events
-		WHERE entity_type = 'token' AND key = ? ORDER BY id`, store.LoginLinkEventKey).Scan(&events).Error; err != nil {
+		WHERE entity_type = 'token' AND key = ? ORDER BY id`, access.LoginLinkEventKey).Scan(&events).Error; err != nil {
 		t.Fatal(err)
 	}
 	if len(events) != 1 {
@@ -75,7 +75,7 @@ func TestLoginLinkAudit(t *testing.T) {
 		}
 	}
 	var n int64
-	if err := db.Raw(`SELECT count(*) FROM events WHERE entity_type = 'token' AND key = ?`, store.LoginLinkEventKey).Scan(&n).Error; err != nil {
+	if err := db.Raw(`SELECT count(*) FROM events WHERE entity_type = 'token' AND key = ?`, access.LoginLinkEventKey).Scan(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify/mailpittest"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
@@ -23,7 +24,7 @@ func TestNotifyRunKilledMidSend(t *testing.T) {
 	dsn := testdb.DSN(t)
 	app := testdb.App(t, dsn)
 	ctx := context.Background()
-	if _, _, err := store.NewAccess(app).PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "anna", Email: "anna@sf.bremen.de",
+	if _, _, err := access.New(store.NewAccess(app)).PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "anna", Email: "anna@sf.bremen.de",
 		Active: true, Bindings: []domain.Binding{{Role: domain.RoleRessortverantwortliche, Ressort: "SF"}}}); err != nil {
 		t.Fatal(err)
 	}

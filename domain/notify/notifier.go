@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
 	"gorm.io/gorm"
 )
@@ -28,7 +29,7 @@ func retryDelay(attempts int) time.Duration {
 type Notifier struct {
 	db        *gorm.DB
 	inv       *store.Inventory
-	access    *store.Access
+	access    *access.Service
 	prefs     *PrefsStore
 	mailer    *Mailer
 	egress    *Egress
@@ -66,7 +67,7 @@ func New(c Config) *Notifier {
 	if egress == nil {
 		egress, _ = ParseEgress("")
 	}
-	return &Notifier{db: c.DB, inv: store.NewInventory(c.DB), access: store.NewAccess(c.DB), prefs: NewPrefsStore(c.DB),
+	return &Notifier{db: c.DB, inv: store.NewInventory(c.DB), access: access.New(store.NewAccess(c.DB)), prefs: NewPrefsStore(c.DB),
 		mailer: c.Mailer, egress: egress, publicURL: c.PublicURL, scopeOf: c.ReadScope, instance: host + ":" + strconv.Itoa(os.Getpid()),
 		Lease: 2 * time.Minute, Log: log, Metrics: c.Metrics}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/domain/notify/mailpittest"
 	"github.com/bremen/regmo/domain/store"
@@ -31,7 +32,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	db := testdb.App(t, testdb.DSN(t))
 	e := &env{db: db, inv: store.NewInventory(db), mail: mailpittest.Start(t)}
-	acc := store.NewAccess(db)
+	acc := access.New(store.NewAccess(db))
 	for _, u := range []domain.User{
 		{Name: "anna", DisplayName: "Anna Finanz", Email: "anna@sf.bremen.de", Active: true,
 			Bindings: []domain.Binding{{Role: domain.RoleRessortverantwortliche, Ressort: "SF"}}},

@@ -2,63 +2,55 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bremen/regmo/domain"
 	"gorm.io/gorm"
 )
 
-// Access manages users, bindings and tokens.
+// Access runs the SQL of users, bindings, tokens and login links; package access holds
+// their logic (hashing, expiry, the caller cache, the audit events) and calls it.
 type Access struct {
-	db    *gorm.DB
-	now   func() time.Time
-	cache *CallerCache
+	db *gorm.DB
 }
 
-// NewAccess returns the access service on db.
-func NewAccess(db *gorm.DB) *Access { return &Access{db: db, now: time.Now} }
+// NewAccess returns the access statements on db.
+func NewAccess(db *gorm.DB) *Access { return &Access{db: db} }
 
-// WithCache returns a copy that keeps authenticated callers in c and empties it after its
-// own changes of rights (other instances learn of them through AccessChannel).
-func (a *Access) WithCache(c *CallerCache) *Access {
-	cp := *a
-	cp.cache = c
-	return &cp
+// AccessTx is one write transaction on the access tables, its scope already set; its
+// statements run in the context the transaction was begun with.
+type AccessTx struct {
+	tx *gorm.DB
 }
 
-// WithClock returns a copy that takes the time from now.
-func (a *Access) WithClock(now func() time.Time) *Access {
-	c := *a
-	c.now = now
-	return &c
+// Write runs fn in one transaction whose first statement sets the scope, and commits when
+// fn returns nil.
+func (a *Access) Write(ctx context.Context, scope domain.WriteScope, fn func(tx *AccessTx) error) error {
+	return writeTx(ctx, a.db, scope, func(tx *gorm.DB) error { return fn(&AccessTx{tx: tx}) })
 }
 
-func hashToken(token string) [32]byte { return sha256.Sum256([]byte(token)) }
+// bindingsJSON selects the bindings of user u as a JSON array of domain.Binding.
+const bindingsJSON = `COALESCE((SELECT json_agg(json_build_object('role', b.role, 'ressort', COALESCE(b.ressort, '')) ORDER BY b.role, b.ressort)
+				FROM bindings b WHERE b.user_name = u.name), '[]')::text`
 
-// Authenticate returns the caller a token belongs to, with the bindings as they are in the
-// database. With a cache, a caller seen less than its TTL ago is answered from memory; a
-// change of rights empties the cache on every instance (see CallerCache).
-func (a *Access) Authenticate(ctx context.Context, token string) (domain.Caller, error) {
-	if !strings.HasPrefix(token, domain.TokenPrefix) || len(token) > 200 {
-		return domain.Caller{}, domain.ErrUnauthenticated
-	}
-	sum := hashToken(token)
-	now := a.now()
-	if caller, ok := a.cache.lookup(sum, now); ok {
-		return caller, nil
-	}
-	gen, loaded := a.cache.begin()
-	hash := sum[:]
-	var row struct {
+// TokenRow is a token as authentication checks it: with its user's state and bindings.
+type TokenRow struct {
+	ID         int64
+	Hash       []byte
+	User       string
+	Active     bool
+	ExpiresAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+	Bindings   []domain.Binding
+}
+
+// TokenByHash returns the token stored under hash with its user; found is false if there
+// is none.
+func (a *Access) TokenByHash(ctx context.Context, hash []byte) (row TokenRow, found bool, err error) {
+	var r struct {
 		ID         int64
 		Hash       []byte
 		UserName   string
@@ -68,209 +60,68 @@ func (a *Access) Authenticate(ctx context.Context, token string) (domain.Caller,
 		LastUsedAt *time.Time
 		Bindings   string
 	}
-	err := a.db.WithContext(ctx).Raw(`SELECT t.id, t.hash, t.user_name, u.active, t.expires_at, t.revoked_at, t.last_used_at,
-			COALESCE((SELECT json_agg(json_build_object('role', b.role, 'ressort', COALESCE(b.ressort, '')) ORDER BY b.role, b.ressort)
-				FROM bindings b WHERE b.user_name = u.name), '[]')::text AS bindings
+	err = a.db.WithContext(ctx).Raw(`SELECT t.id, t.hash, t.user_name, u.active, t.expires_at, t.revoked_at, t.last_used_at,
+			`+bindingsJSON+` AS bindings
 		FROM tokens t JOIN users u ON u.name = t.user_name
-		WHERE t.hash = ?`, hash).Scan(&row).Error
+		WHERE t.hash = $1`, hash).Scan(&r).Error
 	if err != nil {
-		return domain.Caller{}, fmt.Errorf("store: authenticate: %w", err)
+		return TokenRow{}, false, fmt.Errorf("store: authenticate: %w", err)
 	}
-	// The index lookup found the row by hash; compare again in constant time anyway.
-	if row.ID == 0 || subtle.ConstantTimeCompare(row.Hash, hash) != 1 || !row.Active ||
-		row.RevokedAt != nil || !now.Before(row.ExpiresAt) {
-		return domain.Caller{}, domain.ErrUnauthenticated
+	if r.ID == 0 {
+		return TokenRow{}, false, nil
 	}
-	var bindings []domain.Binding
-	if err := json.Unmarshal([]byte(row.Bindings), &bindings); err != nil {
-		return domain.Caller{}, fmt.Errorf("store: authenticate: bindings: %w", err)
+	row = TokenRow{ID: r.ID, Hash: r.Hash, User: r.UserName, Active: r.Active, ExpiresAt: r.ExpiresAt,
+		RevokedAt: r.RevokedAt, LastUsedAt: r.LastUsedAt}
+	if err := json.Unmarshal([]byte(r.Bindings), &row.Bindings); err != nil {
+		return TokenRow{}, false, fmt.Errorf("store: authenticate: bindings: %w", err)
 	}
-	// last_used_at is kept to the minute: one write per token and minute, not per request.
-	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) > time.Minute {
-		if err := a.db.WithContext(ctx).Exec(`UPDATE tokens SET last_used_at = ? WHERE id = ?`, now, row.ID).Error; err != nil {
-			return domain.Caller{}, fmt.Errorf("store: token last used: %w", err)
-		}
-	}
-	caller := domain.Caller{User: row.UserName, Bindings: bindings}
-	a.cache.store(gen, loaded, sum, caller, row.ExpiresAt)
-	return caller, nil
+	return row, true, nil
 }
 
-// PutUser creates or updates a user and replaces their bindings; created tells which.
-func (a *Access) PutUser(ctx context.Context, actor string, scope domain.WriteScope, u domain.User) (domain.User, bool, error) {
-	// After the commit: a read that raced with it is not kept either.
-	defer a.cache.Invalidate()
-	if err := domain.CheckUser(u); err != nil {
-		return domain.User{}, false, err
+// TouchToken records that token id was used at at.
+func (a *Access) TouchToken(ctx context.Context, id int64, at time.Time) error {
+	if err := a.db.WithContext(ctx).Exec(`UPDATE tokens SET last_used_at = $1 WHERE id = $2`, at, id).Error; err != nil {
+		return fmt.Errorf("store: token last used: %w", err)
 	}
-	var created bool
-	err := writeTx(ctx, a.db, scope, func(tx *gorm.DB) error {
-		before, err := a.users(ctx, tx, u.Name)
-		if err != nil {
-			return err
-		}
-		created = len(before) == 0
-		if err := tx.Exec(`INSERT INTO users (name, display_name, email, active, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (name) DO UPDATE SET display_name = EXCLUDED.display_name, email = EXCLUDED.email,
-				active = EXCLUDED.active, updated_at = EXCLUDED.updated_at`,
-			u.Name, u.DisplayName, u.Email, u.Active, a.now(), a.now()).Error; err != nil {
-			return fmt.Errorf("store: put user %s: %w", u.Name, err)
-		}
-		old := domain.User{}
-		if !created {
-			old = before[0]
-		}
-		if err := a.recordUser(ctx, tx, actor, old, u, created); err != nil {
-			return err
-		}
-		if !u.Active {
-			// Deactivation ends the tokens for good: activating the user again must not
-			// bring back a token that may have leaked meanwhile.
-			if err := a.revokeAll(ctx, tx, actor, u.Name); err != nil {
-				return err
-			}
-		}
-		for _, b := range old.Bindings {
-			if !slices.Contains(u.Bindings, b) {
-				if err := a.revoke(ctx, tx, actor, u.Name, b); err != nil {
-					return err
-				}
-			}
-		}
-		for i, b := range u.Bindings {
-			if !slices.Contains(old.Bindings, b) && !slices.Contains(u.Bindings[:i], b) {
-				if err := a.grant(ctx, tx, actor, u.Name, b, fmt.Sprintf("bindings[%d]", i)); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	return nil
+}
+
+// Caller returns the user name with their bindings as they are in the database; active is
+// false if the user is inactive or does not exist.
+func (a *Access) Caller(ctx context.Context, name string) (caller domain.Caller, active bool, err error) {
+	var row struct {
+		Name     string
+		Active   bool
+		Bindings string
+	}
+	err = a.db.WithContext(ctx).Raw(`SELECT u.name, u.active,
+			`+bindingsJSON+` AS bindings
+		FROM users u WHERE u.name = $1`, name).Scan(&row).Error
 	if err != nil {
-		return domain.User{}, false, err
+		return domain.Caller{}, false, fmt.Errorf("store: caller %s: %w", name, err)
 	}
-	out, err := a.User(ctx, u.Name)
-	return out, created, err
+	if row.Name == "" || !row.Active {
+		return domain.Caller{}, false, nil
+	}
+	caller = domain.Caller{User: row.Name}
+	if err := json.Unmarshal([]byte(row.Bindings), &caller.Bindings); err != nil {
+		return domain.Caller{}, false, fmt.Errorf("store: caller %s: bindings: %w", name, err)
+	}
+	return caller, true, nil
 }
 
-// recordUser writes the event of a user's creation or change of their own fields.
-func (a *Access) recordUser(ctx context.Context, tx *gorm.DB, actor string, old, u domain.User, created bool) error {
-	doc := func(u domain.User) map[string]any {
-		return map[string]any{"display_name": u.DisplayName, "email": u.Email, "active": u.Active}
-	}
-	e := domain.Event{At: a.now(), Actor: actor, Action: domain.ActionUpdated, EntityType: "user", Key: u.Name, Changes: domain.Diff(doc(old), doc(u))}
-	if created {
-		e.Action = domain.ActionCreated
-		e.Changes = domain.Diff(map[string]any{}, doc(u))
-	}
-	if len(e.Changes) == 0 {
-		return nil
-	}
-	return recordEvent(ctx, tx, e)
+// Users lists the users with their bindings ordered by name; only, when not empty, names
+// the one user to list.
+func (a *Access) Users(ctx context.Context, only string) ([]domain.User, error) {
+	return users(ctx, a.db, only)
 }
 
-func bindingEvent(at time.Time, actor, action, user string, b domain.Binding) domain.Event {
-	c := map[string]domain.Change{"role": {To: b.Role}}
-	if action == domain.ActionDeleted {
-		c = map[string]domain.Change{"role": {From: b.Role}}
-	}
-	return domain.Event{At: at, Actor: actor, Action: action, EntityType: "binding", Ressort: b.Ressort, Key: user, Changes: c}
+// Users is Access.Users inside the transaction.
+func (t *AccessTx) Users(only string) ([]domain.User, error) {
+	return users(t.tx.Statement.Context, t.tx, only)
 }
 
-// grant inserts a binding and records it; an existing binding is left as it is.
-func (a *Access) grant(ctx context.Context, tx *gorm.DB, actor, user string, b domain.Binding, field string) error {
-	inserted, err := insertBinding(ctx, tx, user, b, field)
-	if err != nil || !inserted {
-		return err
-	}
-	return recordEvent(ctx, tx, bindingEvent(a.now(), actor, domain.ActionCreated, user, b))
-}
-
-// revoke deletes a binding and records it.
-func (a *Access) revoke(ctx context.Context, tx *gorm.DB, actor, user string, b domain.Binding) error {
-	res := tx.WithContext(ctx).Exec(`DELETE FROM bindings WHERE user_name = ? AND role = ? AND ressort IS NOT DISTINCT FROM ?`,
-		user, b.Role, nullIfEmpty(b.Ressort))
-	if res.Error != nil {
-		return fmt.Errorf("store: revoke %s from %s: %w", b.Role, user, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return &domain.NotFoundError{Detail: fmt.Sprintf("user %s holds no binding %s %s", user, b.Role, b.Ressort)}
-	}
-	return recordEvent(ctx, tx, bindingEvent(a.now(), actor, domain.ActionDeleted, user, b))
-}
-
-func insertBinding(ctx context.Context, tx *gorm.DB, user string, b domain.Binding, field string) (bool, error) {
-	var ressort any
-	if b.Ressort != "" {
-		ok, err := ressortExists(ctx, tx, b.Ressort)
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			return false, &domain.ValidationError{Fields: []domain.FieldError{{Field: field + ".ressort", Message: "Ressort " + b.Ressort + " does not exist"}}}
-		}
-		ressort = b.Ressort
-	}
-	res := tx.WithContext(ctx).Exec(`INSERT INTO bindings (user_name, role, ressort) VALUES (?, ?, ?)
-		ON CONFLICT ON CONSTRAINT bindings_unique DO NOTHING`, user, b.Role, ressort)
-	if res.Error != nil {
-		return false, fmt.Errorf("store: bind %s as %s: %w", user, b.Role, res.Error)
-	}
-	return res.RowsAffected > 0, nil
-}
-
-// Grant adds a binding to an existing user.
-func (a *Access) Grant(ctx context.Context, actor string, scope domain.WriteScope, user string, b domain.Binding) error {
-	// After the commit: a read that raced with it is not kept either.
-	defer a.cache.Invalidate()
-	if err := domain.CheckBinding(b, "binding"); err != nil {
-		return err
-	}
-	return writeTx(ctx, a.db, scope, func(tx *gorm.DB) error {
-		if _, err := a.user(ctx, tx, user); err != nil {
-			return err
-		}
-		return a.grant(ctx, tx, actor, user, b, "binding")
-	})
-}
-
-// Revoke removes a binding from a user.
-func (a *Access) Revoke(ctx context.Context, actor string, scope domain.WriteScope, user string, b domain.Binding) error {
-	// After the commit: a read that raced with it is not kept either.
-	defer a.cache.Invalidate()
-	return writeTx(ctx, a.db, scope, func(tx *gorm.DB) error {
-		return a.revoke(ctx, tx, actor, user, b)
-	})
-}
-
-func nullIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// User returns one user with bindings.
-func (a *Access) User(ctx context.Context, name string) (domain.User, error) {
-	return a.user(ctx, a.db, name)
-}
-
-func (a *Access) user(ctx context.Context, db *gorm.DB, name string) (domain.User, error) {
-	users, err := a.users(ctx, db, name)
-	if err != nil {
-		return domain.User{}, err
-	}
-	if len(users) == 0 {
-		return domain.User{}, &domain.NotFoundError{Detail: "user " + name + " does not exist"}
-	}
-	return users[0], nil
-}
-
-// Users lists every user ordered by name.
-func (a *Access) Users(ctx context.Context) ([]domain.User, error) { return a.users(ctx, a.db, "") }
-
-func (a *Access) users(ctx context.Context, db *gorm.DB, only string) ([]domain.User, error) {
+func users(ctx context.Context, db *gorm.DB, only string) ([]domain.User, error) {
 	var rows []struct {
 		Name        string
 		DisplayName string
@@ -279,9 +130,8 @@ func (a *Access) users(ctx context.Context, db *gorm.DB, only string) ([]domain.
 		Bindings    string
 	}
 	err := db.WithContext(ctx).Raw(`SELECT u.name, u.display_name, u.email, u.active,
-			COALESCE((SELECT json_agg(json_build_object('role', b.role, 'ressort', COALESCE(b.ressort, '')) ORDER BY b.role, b.ressort)
-				FROM bindings b WHERE b.user_name = u.name), '[]')::text AS bindings
-		FROM users u WHERE (? = '' OR u.name = ?) ORDER BY u.name`, only, only).Scan(&rows).Error
+			`+bindingsJSON+` AS bindings
+		FROM users u WHERE ($1 = '' OR u.name = $1) ORDER BY u.name`, only).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: list users: %w", err)
 	}
@@ -295,121 +145,131 @@ func (a *Access) users(ctx context.Context, db *gorm.DB, only string) ([]domain.
 	return out, nil
 }
 
-// IssueToken creates a token for a user and returns its secret, which is shown only now.
-func (a *Access) IssueToken(ctx context.Context, actor string, scope domain.WriteScope, user, label string, ttl time.Duration) (string, domain.Token, error) {
-	ttl, err := domain.CheckToken(ttl, label)
-	if err != nil {
-		return "", domain.Token{}, err
-	}
-	var secret [32]byte
-	if _, err := rand.Read(secret[:]); err != nil {
-		return "", domain.Token{}, fmt.Errorf("token: random: %w", err)
-	}
-	token := domain.TokenPrefix + base64.RawURLEncoding.EncodeToString(secret[:])
-	now := a.now()
-	t := domain.Token{User: user, Label: label, CreatedAt: now.UTC(), ExpiresAt: now.Add(ttl).UTC()}
-	hash := hashToken(token)
-	err = writeTx(ctx, a.db, scope, func(tx *gorm.DB) error {
-		if _, err := a.user(ctx, tx, user); err != nil {
-			return err
-		}
-		if err := tx.Raw(`INSERT INTO tokens (user_name, hash, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			user, hash[:], label, t.CreatedAt, t.ExpiresAt).Scan(&t.ID).Error; err != nil {
-			return fmt.Errorf("store: issue token for %s: %w", user, err)
-		}
-		// The event names the token by id; its secret never reaches the trail.
-		return recordEvent(ctx, tx, domain.Event{At: now, Actor: actor, Action: domain.ActionCreated, EntityType: "token",
-			Key: strconv.FormatInt(t.ID, 10), Changes: map[string]domain.Change{
-				"user": {To: user}, "label": {To: label}, "expires_at": {To: t.ExpiresAt.Format(time.RFC3339)}}})
-	})
-	if err != nil {
-		return "", domain.Token{}, err
-	}
-	return token, t, nil
-}
-
-// Tokens lists a user's tokens, never their secrets.
-func (a *Access) Tokens(ctx context.Context, user string) ([]domain.Token, error) {
-	if _, err := a.User(ctx, user); err != nil {
-		return nil, err
-	}
-	var rows []domain.Token
-	err := a.db.WithContext(ctx).Raw(`SELECT id, user_name AS "user", label, created_at, expires_at, last_used_at, revoked_at
-		FROM tokens WHERE user_name = ? ORDER BY id`, user).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("store: tokens of %s: %w", user, err)
-	}
-	for i := range rows {
-		rows[i].CreatedAt, rows[i].ExpiresAt = rows[i].CreatedAt.UTC(), rows[i].ExpiresAt.UTC()
-	}
-	return rows, nil
-}
-
-// RevokeToken revokes a token; user, when not empty, must own it.
-func (a *Access) RevokeToken(ctx context.Context, actor string, scope domain.WriteScope, user string, id int64) error {
-	// After the commit: a read that raced with it is not kept either.
-	defer a.cache.Invalidate()
-	return writeTx(ctx, a.db, scope, func(tx *gorm.DB) error {
-		var revoked []time.Time
-		now := a.now()
-		err := tx.Raw(`UPDATE tokens SET revoked_at = ? WHERE id = ? AND (? = '' OR user_name = ?) AND revoked_at IS NULL
-			RETURNING revoked_at`, now, id, user, user).Scan(&revoked).Error
-		if err != nil {
-			return fmt.Errorf("store: revoke token %d: %w", id, err)
-		}
-		if len(revoked) == 0 {
-			var n int64
-			if err := tx.Raw(`SELECT count(*) FROM tokens WHERE id = ? AND (? = '' OR user_name = ?)`, id, user, user).Scan(&n).Error; err != nil {
-				return fmt.Errorf("store: find token %d: %w", id, err)
-			}
-			if n == 0 {
-				return &domain.NotFoundError{Detail: fmt.Sprintf("token %d does not exist", id)}
-			}
-			return nil // revoked before: nothing changes
-		}
-		return recordEvent(ctx, tx, domain.Event{At: now, Actor: actor, Action: domain.ActionUpdated, EntityType: "token",
-			Key: strconv.FormatInt(id, 10), Changes: map[string]domain.Change{"revoked_at": {To: now.UTC().Format(time.RFC3339)}}})
-	})
-}
-
-// revokeAll revokes every live token of a user, each with its event as RevokeToken writes it.
-func (a *Access) revokeAll(ctx context.Context, tx *gorm.DB, actor, user string) error {
-	now := a.now()
-	var ids []int64
-	if err := tx.WithContext(ctx).Raw(`UPDATE tokens SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL RETURNING id`,
-		now, user).Scan(&ids).Error; err != nil {
-		return fmt.Errorf("store: revoke tokens of %s: %w", user, err)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		if err := recordEvent(ctx, tx, domain.Event{At: now, Actor: actor, Action: domain.ActionUpdated, EntityType: "token",
-			Key: strconv.FormatInt(id, 10), Changes: map[string]domain.Change{"revoked_at": {To: now.UTC().Format(time.RFC3339)}}}); err != nil {
-			return err
-		}
+// PutUser inserts the user or updates their own fields (not their bindings), at at.
+func (t *AccessTx) PutUser(u domain.User, at time.Time) error {
+	if err := t.tx.Exec(`INSERT INTO users (name, display_name, email, active, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $5)
+			ON CONFLICT (name) DO UPDATE SET display_name = EXCLUDED.display_name, email = EXCLUDED.email,
+				active = EXCLUDED.active, updated_at = EXCLUDED.updated_at`,
+		u.Name, u.DisplayName, u.Email, u.Active, at).Error; err != nil {
+		return fmt.Errorf("store: put user %s: %w", u.Name, err)
 	}
 	return nil
 }
 
-// Deactivate makes a user inactive, keeping their other fields and bindings, and revokes
-// their tokens.
-func (a *Access) Deactivate(ctx context.Context, actor string, scope domain.WriteScope, name string) error {
-	u, err := a.User(ctx, name)
-	if err != nil {
-		return err
-	}
-	u.Active = false
-	_, _, err = a.PutUser(ctx, actor, scope, u)
-	return err
+// RessortExists reports whether a Ressort exists.
+func (t *AccessTx) RessortExists(code string) (bool, error) {
+	return ressortExists(t.tx.Statement.Context, t.tx, code)
 }
 
-// ParseTTL reads a token lifetime written as a Go duration ("720h"); empty means the default.
-func ParseTTL(s string) (time.Duration, error) {
+// InsertBinding binds user as b.Role (in b.Ressort, if not empty); inserted is false if the
+// binding existed.
+func (t *AccessTx) InsertBinding(user string, b domain.Binding) (inserted bool, err error) {
+	res := t.tx.Exec(`INSERT INTO bindings (user_name, role, ressort) VALUES ($1, $2, $3)
+		ON CONFLICT ON CONSTRAINT bindings_unique DO NOTHING`, user, b.Role, nullIfEmpty(b.Ressort))
+	if res.Error != nil {
+		return false, fmt.Errorf("store: bind %s as %s: %w", user, b.Role, res.Error)
+	}
+	return res.RowsAffected > 0, nil
+}
+
+// DeleteBinding removes binding b of user; deleted is false if the user held none.
+func (t *AccessTx) DeleteBinding(user string, b domain.Binding) (deleted bool, err error) {
+	res := t.tx.Exec(`DELETE FROM bindings WHERE user_name = $1 AND role = $2 AND ressort IS NOT DISTINCT FROM $3`,
+		user, b.Role, nullIfEmpty(b.Ressort))
+	if res.Error != nil {
+		return false, fmt.Errorf("store: revoke %s from %s: %w", b.Role, user, res.Error)
+	}
+	return res.RowsAffected > 0, nil
+}
+
+// RecordEvent appends e to the audit trail.
+func (t *AccessTx) RecordEvent(e domain.Event) error {
+	return recordEvent(t.tx.Statement.Context, t.tx, e)
+}
+
+// InsertToken stores token tok (user, label, creation, expiry) under the hash of its secret
+// and returns its id.
+func (t *AccessTx) InsertToken(tok domain.Token, hash []byte) (int64, error) {
+	var id int64
+	if err := t.tx.Raw(`INSERT INTO tokens (user_name, hash, label, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		tok.User, hash, tok.Label, tok.CreatedAt, tok.ExpiresAt).Scan(&id).Error; err != nil {
+		return 0, fmt.Errorf("store: issue token for %s: %w", tok.User, err)
+	}
+	return id, nil
+}
+
+// Tokens lists the tokens of user ordered by id, without their hashes.
+func (a *Access) Tokens(ctx context.Context, user string) ([]domain.Token, error) {
+	var rows []domain.Token
+	err := a.db.WithContext(ctx).Raw(`SELECT id, user_name AS "user", label, created_at, expires_at, last_used_at, revoked_at
+		FROM tokens WHERE user_name = $1 ORDER BY id`, user).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: tokens of %s: %w", user, err)
+	}
+	return rows, nil
+}
+
+// RevokeToken marks token id revoked at at, if it is live and user (when not empty) owns
+// it; revoked tells whether it was.
+func (t *AccessTx) RevokeToken(id int64, user string, at time.Time) (revoked bool, err error) {
+	var stamps []time.Time
+	err = t.tx.Raw(`UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND ($3 = '' OR user_name = $3) AND revoked_at IS NULL
+			RETURNING revoked_at`, at, id, user).Scan(&stamps).Error
+	if err != nil {
+		return false, fmt.Errorf("store: revoke token %d: %w", id, err)
+	}
+	return len(stamps) > 0, nil
+}
+
+// TokenExists reports whether token id exists and user (when not empty) owns it.
+func (t *AccessTx) TokenExists(id int64, user string) (bool, error) {
+	var n int64
+	if err := t.tx.Raw(`SELECT count(*) FROM tokens WHERE id = $1 AND ($2 = '' OR user_name = $2)`, id, user).Scan(&n).Error; err != nil {
+		return false, fmt.Errorf("store: find token %d: %w", id, err)
+	}
+	return n > 0, nil
+}
+
+// RevokeTokensOf marks every live token of user revoked at at and returns their ids.
+func (t *AccessTx) RevokeTokensOf(user string, at time.Time) ([]int64, error) {
+	var ids []int64
+	if err := t.tx.Raw(`UPDATE tokens SET revoked_at = $1 WHERE user_name = $2 AND revoked_at IS NULL RETURNING id`,
+		at, user).Scan(&ids).Error; err != nil {
+		return nil, fmt.Errorf("store: revoke tokens of %s: %w", user, err)
+	}
+	return ids, nil
+}
+
+// InsertLoginLink stores a login link of user under the hash of its secret.
+func (t *AccessTx) InsertLoginLink(user string, hash []byte, created, expires time.Time) error {
+	if err := t.tx.Exec(`INSERT INTO login_links (user_name, hash, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		user, hash, created, expires).Error; err != nil {
+		return fmt.Errorf("store: issue login link for %s: %w", user, err)
+	}
+	return nil
+}
+
+// UseLoginLink marks the login link stored under hash used at at, if it is unused and not
+// expired then, and returns its user; ok is false if there is no such link.
+func (a *Access) UseLoginLink(ctx context.Context, hash []byte, at time.Time) (user string, ok bool, err error) {
+	var users []string
+	err = a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return tx.Raw(`UPDATE login_links SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
+			RETURNING user_name`, at, hash).Scan(&users).Error
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("store: redeem login link: %w", err)
+	}
+	if len(users) != 1 {
+		return "", false, nil
+	}
+	return users[0], true, nil
+}
+
+func nullIfEmpty(s string) any {
 	if s == "" {
-		return domain.DefaultTokenTTL, nil
+		return nil
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < time.Second || d > domain.MaxTokenTTL {
-		return 0, &domain.ValidationError{Fields: []domain.FieldError{{Field: "ttl", Message: "must be a duration between 1s and 8784h (366 days) such as 720h"}}}
-	}
-	return d, nil
+	return s
 }

@@ -1,5 +1,5 @@
 // Package store owns regmo's SQL: every statement, the transactions that hand the caller's
-// scope to row-level security, COPY and LISTEN. Its services (Inventory, Access, Ressorts)
+// scope to row-level security, COPY and LISTEN. Its services (Inventory, Ressorts)
 // apply the rules of package domain inside those transactions.
 package store
 

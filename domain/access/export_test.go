@@ -1,4 +1,4 @@
-package store
+package access
 
 // Live reports whether the cache is subscribed and may serve callers: the external tests wait
 // for it before they measure what the cache answers.

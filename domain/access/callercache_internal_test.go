@@ -1,4 +1,4 @@
-package store
+package access
 
 import (
 	"testing"
@@ -88,7 +88,7 @@ func TestCallerCacheIsBounded(t *testing.T) {
 	}
 }
 
-// TestNilCallerCacheCachesNothing: an Access without cache reads every caller.
+// TestNilCallerCacheCachesNothing: a Service without cache reads every caller.
 func TestNilCallerCacheCachesNothing(t *testing.T) {
 	var c *CallerCache
 	gen, loaded := c.begin()

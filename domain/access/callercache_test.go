@@ -1,4 +1,4 @@
-package store_test
+package access_test
 
 import (
 	"context"
@@ -10,23 +10,20 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
 // listeningCache returns a cache subscribed to the test database, once it serves.
-func listeningCache(t *testing.T, db *gorm.DB, ttl time.Duration) *store.CallerCache {
+func listeningCache(t *testing.T, db *gorm.DB, ttl time.Duration) *access.CallerCache {
 	t.Helper()
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache := store.NewCallerCache(ttl)
+	cache := access.NewCallerCache(ttl)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		store.NewWatch(cache).Run(ctx, sqlDB, func(err error) { t.Logf("watch: database down: %v", err) })
+		access.NewWatch(store.NewAccess(db), cache).Run(ctx, func(err error) { t.Logf("watch: database down: %v", err) })
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	for deadline := time.Now().Add(10 * time.Second); !cache.Live(); time.Sleep(5 * time.Millisecond) {
@@ -70,10 +67,10 @@ func TestCallerCache(t *testing.T) {
 	skBinding := domain.Binding{Role: domain.RoleRessortverantwortliche, Ressort: "SK"}
 	// setup gives a cached Access (this instance), an uncached one (another instance or the
 	// CLI) and a token of user sis, already seen by the cached Access.
-	setup := func(t *testing.T, ttl time.Duration) (db *gorm.DB, cached, other *store.Access, token string) {
+	setup := func(t *testing.T, ttl time.Duration) (db *gorm.DB, cached, other *access.Service, token string) {
 		t.Helper()
 		db = testdb.New(t)
-		other = store.NewAccess(db)
+		other = access.New(store.NewAccess(db))
 		cached = other.WithCache(listeningCache(t, db, ttl))
 		if _, _, err := other.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "sis", Active: true, Bindings: []domain.Binding{sisBinding}}); err != nil {
 			t.Fatal(err)
@@ -102,7 +99,7 @@ func TestCallerCache(t *testing.T) {
 
 	changes := []struct {
 		name   string
-		change func(t *testing.T, db *gorm.DB, a *store.Access, token string)
+		change func(t *testing.T, db *gorm.DB, a *access.Service, token string)
 		// wantErr is the authentication's error afterwards; nil means the roles below.
 		wantErr   error
 		wantRoles []string
@@ -110,22 +107,22 @@ func TestCallerCache(t *testing.T) {
 		// notification can tell.
 		inSQL bool
 	}{
-		{"binding revoked", func(t *testing.T, db *gorm.DB, a *store.Access, token string) {
+		{"binding revoked", func(t *testing.T, db *gorm.DB, a *access.Service, token string) {
 			if err := a.Revoke(ctx, "test", domain.WriteAll(), "sis", sisBinding); err != nil {
 				t.Fatal(err)
 			}
 		}, nil, nil, false},
-		{"binding granted", func(t *testing.T, db *gorm.DB, a *store.Access, token string) {
+		{"binding granted", func(t *testing.T, db *gorm.DB, a *access.Service, token string) {
 			if err := a.Grant(ctx, "test", domain.WriteAll(), "sis", skBinding); err != nil {
 				t.Fatal(err)
 			}
 		}, nil, []string{"ressortverantwortliche/SIS", "ressortverantwortliche/SK"}, false},
-		{"user deactivated", func(t *testing.T, db *gorm.DB, a *store.Access, token string) {
+		{"user deactivated", func(t *testing.T, db *gorm.DB, a *access.Service, token string) {
 			if _, _, err := a.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "sis", Active: false, Bindings: []domain.Binding{sisBinding}}); err != nil {
 				t.Fatal(err)
 			}
 		}, domain.ErrUnauthenticated, nil, false},
-		{"token revoked", func(t *testing.T, db *gorm.DB, a *store.Access, token string) {
+		{"token revoked", func(t *testing.T, db *gorm.DB, a *access.Service, token string) {
 			toks, err := a.Tokens(ctx, "sis")
 			if err != nil || len(toks) != 1 {
 				t.Fatalf("tokens: %v %v", toks, err)
@@ -134,18 +131,18 @@ func TestCallerCache(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, domain.ErrUnauthenticated, nil, false},
-		{"token shortened in psql", func(t *testing.T, db *gorm.DB, a *store.Access, token string) {
+		{"token shortened in psql", func(t *testing.T, db *gorm.DB, a *access.Service, token string) {
 			if err := db.Exec(`UPDATE tokens SET expires_at = now() - interval '1 second'`).Error; err != nil {
 				t.Fatal(err)
 			}
 		}, domain.ErrUnauthenticated, nil, true},
-		{"user deleted in psql", func(t *testing.T, db *gorm.DB, a *store.Access, token string) {
+		{"user deleted in psql", func(t *testing.T, db *gorm.DB, a *access.Service, token string) {
 			if err := db.Exec(`DELETE FROM users WHERE name = 'sis'`).Error; err != nil {
 				t.Fatal(err)
 			}
 		}, domain.ErrUnauthenticated, nil, true},
 	}
-	holds := func(a *store.Access, token string, wantErr error, wantRoles []string) func() bool {
+	holds := func(a *access.Service, token string, wantErr error, wantRoles []string) func() bool {
 		return func() bool {
 			c, err := a.Authenticate(ctx, token)
 			if wantErr != nil {
@@ -187,7 +184,7 @@ func TestCallerCache(t *testing.T) {
 
 	t.Run("without a subscription every request reads the database", func(t *testing.T) {
 		db := testdb.New(t)
-		a := store.NewAccess(db).WithCache(store.NewCallerCache(time.Minute))
+		a := access.New(store.NewAccess(db)).WithCache(access.NewCallerCache(time.Minute))
 		if _, _, err := a.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "sis", Active: true, Bindings: []domain.Binding{sisBinding}}); err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +205,7 @@ func TestCallerCache(t *testing.T) {
 		db := testdb.New(t)
 		now := time.Date(2026, 3, 15, 11, 0, 0, 0, time.UTC)
 		clock := func() time.Time { return now }
-		a := store.NewAccess(db).WithClock(clock).WithCache(listeningCache(t, db, time.Minute))
+		a := access.New(store.NewAccess(db)).WithClock(clock).WithCache(listeningCache(t, db, time.Minute))
 		if _, _, err := a.PutUser(ctx, "test", domain.WriteAll(), domain.User{Name: "sis", Active: true, Bindings: []domain.Binding{sisBinding}}); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package store
+package access
 
 import (
 	"sync"
@@ -12,7 +12,7 @@ const maxCachedCallers = 10_000
 
 // CallerCache keeps the callers of recently seen tokens, so that a request does not read
 // its token and bindings from PostgreSQL again. It serves only while a Watch listens on
-// AccessChannel for it: every change of rights empties it at once, on every instance; and
+// Channel for it: every change of rights empties it at once, on every instance; and
 // no caller is older than its TTL, which bounds the staleness should a notification be
 // lost. A nil *CallerCache caches nothing.
 type CallerCache struct {
@@ -36,12 +36,12 @@ type cachedCaller struct {
 }
 
 // NewCallerCache returns a cache whose callers live at most ttl. It caches nothing until a
-// Watch has subscribed to AccessChannel for it.
+// Watch has subscribed to Channel for it.
 func NewCallerCache(ttl time.Duration) *CallerCache {
 	return &CallerCache{ttl: ttl, entries: map[[32]byte]cachedCaller{}}
 }
 
-// subscribed reports whether the cache is subscribed to AccessChannel and so may serve
+// subscribed reports whether the cache is subscribed to Channel and so may serve
 // callers (tests wait for it; see export_test.go).
 func (c *CallerCache) subscribed() bool {
 	if c == nil {
