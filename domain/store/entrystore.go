@@ -151,7 +151,7 @@ func (s entryStore) writeRow(ctx context.Context, stmt string, args []any) (entr
 
 // delete removes an entry.
 func (s entryStore) delete(ctx context.Context, id int64) error {
-	if err := s.db.WithContext(ctx).Exec(`DELETE FROM entries WHERE id = ?`, id).Error; err != nil {
+	if err := s.db.WithContext(ctx).Exec(`DELETE FROM entries WHERE id = $1`, id).Error; err != nil {
 		return fmt.Errorf("store: delete entry %d: %w", id, err)
 	}
 	return nil
@@ -175,7 +175,7 @@ func (s entryStore) registerIDs(ctx context.Context, refs []domain.Ref) (map[dom
 	}
 	// Registers of other Ressorts may be named: their public cards tell that they exist.
 	err := s.db.WithContext(ctx).Raw(`SELECT c.id, c.ressort, c.key
-		FROM unnest(?::text[], ?::text[]) AS r(ressort, key)
+		FROM unnest($1::text[], $2::text[]) AS r(ressort, key)
 		JOIN register_cards c ON c.ressort = r.ressort AND c.key = r.key`,
 		textArray(codes), textArray(keys)).Scan(&rows).Error
 	if err != nil {
@@ -190,7 +190,7 @@ func (s entryStore) registerIDs(ctx context.Context, refs []domain.Ref) (map[dom
 // setNachweise replaces the registers an Onlinedienst draws Nachweise from.
 func (s entryStore) setNachweise(ctx context.Context, onlinedienstID int64, registerIDs []int64) error {
 	db := s.db.WithContext(ctx)
-	if err := db.Exec(`DELETE FROM nachweise WHERE onlinedienst_id = ?`, onlinedienstID).Error; err != nil {
+	if err := db.Exec(`DELETE FROM nachweise WHERE onlinedienst_id = $1`, onlinedienstID).Error; err != nil {
 		return fmt.Errorf("store: clear nachweise of %d: %w", onlinedienstID, err)
 	}
 	if len(registerIDs) == 0 {
@@ -201,7 +201,7 @@ func (s entryStore) setNachweise(ctx context.Context, onlinedienstID int64, regi
 		ids[i] = fmt.Sprint(id)
 	}
 	if err := db.Exec(`INSERT INTO nachweise (onlinedienst_id, register_id)
-		SELECT ?, unnest(?::bigint[])`, onlinedienstID, ids).Error; err != nil {
+		SELECT $1, unnest($2::bigint[])`, onlinedienstID, ids).Error; err != nil {
 		return fmt.Errorf("store: set nachweise of %d: %w", onlinedienstID, err)
 	}
 	return nil

@@ -37,7 +37,7 @@ func recordEvent(ctx context.Context, tx *gorm.DB, e domain.Event) error {
 		return fmt.Errorf("store: encode event changes: %w", err)
 	}
 	err = tx.WithContext(ctx).Exec(`INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
-		VALUES (?, ?, ?, ?, ?, ?, ?::jsonb)`, e.At, e.Actor, e.Action, e.EntityType, nullIfEmpty(e.Ressort), e.Key, string(changes)).Error
+		VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`, e.At, e.Actor, e.Action, e.EntityType, nullIfEmpty(e.Ressort), e.Key, string(changes)).Error
 	if err != nil {
 		return fmt.Errorf("store: record %s of %s %s/%s: %w", e.Action, e.EntityType, e.Ressort, e.Key, err)
 	}
@@ -56,10 +56,10 @@ func (s entryStore) recordDeletion(ctx context.Context, actor string, kind domai
 		return fmt.Errorf("store: encode event changes: %w", err)
 	}
 	err = s.db.WithContext(ctx).Exec(`WITH closed AS (
-			SELECT entry_versions_close(ARRAY[?::bigint], ARRAY[NULL::bigint], ?)
+			SELECT entry_versions_close(ARRAY[$1::bigint], ARRAY[NULL::bigint], $2)
 		)
 		INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
-		SELECT ?, ?, 'deleted', ?, ?, ?, CAST(? AS jsonb) FROM closed`,
+		SELECT $3, $4, 'deleted', $5, $6, $7, CAST($8 AS jsonb) FROM closed`,
 		id, now, now, actor, string(kind), ressort, key, string(data)).Error
 	if err != nil {
 		return fmt.Errorf("store: record deletion of %s %s/%s: %w", kind, ressort, key, err)

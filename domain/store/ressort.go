@@ -35,7 +35,7 @@ func (s *Ressorts) Put(ctx context.Context, actor string, scope domain.WriteScop
 	}
 	err = writeTx(ctx, s.db, scope, func(tx *gorm.DB) error {
 		var current []domain.Ressort
-		if err := tx.Raw(`SELECT code, name FROM ressorts WHERE code = ? FOR UPDATE`, code).Scan(&current).Error; err != nil {
+		if err := tx.Raw(`SELECT code, name FROM ressorts WHERE code = $1 FOR UPDATE`, code).Scan(&current).Error; err != nil {
 			return fmt.Errorf("store: load ressort %s: %w", code, err)
 		}
 		now := s.now()
@@ -44,10 +44,10 @@ func (s *Ressorts) Put(ctx context.Context, actor string, scope domain.WriteScop
 		case len(current) == 0:
 			created = true
 			e.Action, e.Changes = domain.ActionCreated, map[string]domain.Change{"name": {To: name}}
-			err = tx.Exec(`INSERT INTO ressorts (code, name, created_at, updated_at) VALUES (?, ?, ?, ?)`, code, name, now, now).Error
+			err = tx.Exec(`INSERT INTO ressorts (code, name, created_at, updated_at) VALUES ($1, $2, $3, $4)`, code, name, now, now).Error
 		case current[0].Name != name:
 			e.Action, e.Changes = domain.ActionUpdated, map[string]domain.Change{"name": {From: current[0].Name, To: name}}
-			err = tx.Exec(`UPDATE ressorts SET name = ?, updated_at = ? WHERE code = ?`, name, now, code).Error
+			err = tx.Exec(`UPDATE ressorts SET name = $1, updated_at = $2 WHERE code = $3`, name, now, code).Error
 		default:
 			return nil
 		}
@@ -65,7 +65,7 @@ func (s *Ressorts) Put(ctx context.Context, actor string, scope domain.WriteScop
 // ressortExists reports whether a Ressort exists.
 func ressortExists(ctx context.Context, db *gorm.DB, code string) (bool, error) {
 	var n int64
-	if err := db.WithContext(ctx).Raw(`SELECT count(*) FROM ressorts WHERE code = ?`, code).Scan(&n).Error; err != nil {
+	if err := db.WithContext(ctx).Raw(`SELECT count(*) FROM ressorts WHERE code = $1`, code).Scan(&n).Error; err != nil {
 		return false, fmt.Errorf("store: find ressort %s: %w", code, err)
 	}
 	return n > 0, nil

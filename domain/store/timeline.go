@@ -199,7 +199,7 @@ func (inv *Inventory) EntryEvent(ctx context.Context, scope domain.ReadScope, id
 	var rows []eventRow
 	err := readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT id, at, actor, action, entity_type, ressort, key, changes::text AS changes FROM events
-			WHERE id = ? AND entity_type IN ('register', 'onlinedienst')`, id).Scan(&rows).Error
+			WHERE id = $1 AND entity_type IN ('register', 'onlinedienst')`, id).Scan(&rows).Error
 	})
 	if err != nil {
 		return domain.Event{}, fmt.Errorf("store: event %d: %w", id, err)
