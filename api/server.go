@@ -22,6 +22,7 @@ import (
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 	"github.com/bremen/regmo/policies"
 )
 
@@ -98,6 +99,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now != nil {
 		inventory = inventory.WithClock(cfg.Now)
 	}
+	transfers := transfer.New(store.NewTransfers(cfg.DB))
+	if cfg.Now != nil {
+		transfers = transfers.WithClock(cfg.Now)
+	}
 	access := store.NewAccess(cfg.DB)
 	if cfg.Now != nil {
 		access = access.WithClock(cfg.Now)
@@ -149,6 +154,7 @@ func New(cfg Config) (*Server, error) {
 	h := &handler{
 		access:    access,
 		inventory: inventory,
+		transfer:  transfers,
 		ressorts:  store.NewRessorts(cfg.DB),
 		webhooks:  notify.NewWebhookStore(cfg.DB, egress),
 		db:        cfg.DB,
@@ -157,9 +163,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if !cfg.NoWeb {
-		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory,
+		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory, Transfer: transfers,
 			Access: access, Ressorts: h.ressorts, Prefs: notify.NewPrefsStore(cfg.DB), DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
-			CSVImport: func(r io.Reader, k domain.Kind) store.ImportSource { return newCSVImport(r, k) }})
+			CSVImport: func(r io.Reader, k domain.Kind) transfer.ImportSource { return newCSVImport(r, k) }})
 		if err != nil {
 			return nil, err
 		}
