@@ -10,7 +10,7 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -50,7 +50,7 @@ func TestEveryColumnIsMapped(t *testing.T) {
 	for _, kind := range []domain.Kind{domain.KindRegister, domain.KindOnlinedienst} {
 		t.Run(string(kind), func(t *testing.T) {
 			// Every CSV column gets a value of its own, so that two crossed fields show.
-			it := store.ImportItem{Kind: kind}
+			it := transfer.ImportItem{Kind: kind}
 			cells := map[string]string{}
 			for i, col := range csvColumns(kind) {
 				cell := strconv.Itoa(i + 1)

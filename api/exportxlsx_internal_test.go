@@ -9,7 +9,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 // TestXLSXExportLayout checks what a person sees of the export workbook: comments on the
@@ -67,7 +67,7 @@ func TestXLSXExportLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	var got []store.ImportItem
+	var got []transfer.ImportItem
 	for {
 		it, err := x.Next()
 		if errors.Is(err, io.EOF) {

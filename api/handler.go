@@ -11,12 +11,14 @@ import (
 	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 // handler implements the operations of openapi.yaml (oapi.StrictServerInterface).
 type handler struct {
 	access    *access.Service
 	inventory *store.Inventory
+	transfer  *transfer.Service
 	ressorts  *store.Ressorts
 	webhooks  *notify.WebhookStore
 	db        *gorm.DB

@@ -14,7 +14,7 @@ import (
 
 	"github.com/bremen/regmo/api/strictjson"
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 // transferItem is an entry in the import and export format: its address and its content.
@@ -39,7 +39,7 @@ var importMembers = map[string]domain.Kind{"registers": domain.KindRegister, "on
 func newJSONImport(r io.Reader) (*jsonImport, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\xef\xbb\xbf")) {
-		return nil, &store.BadImportError{Index: -1, Detail: "The body starts with a UTF-8 byte order mark, which RFC 8259 forbids senders to add; send the JSON without it."}
+		return nil, &transfer.BadImportError{Index: -1, Detail: "The body starts with a UTF-8 byte order mark, which RFC 8259 forbids senders to add; send the JSON without it."}
 	}
 	dec := json.NewDecoder(br)
 	// Token would turn a number at the top level into a float64 and fail on 1e700 with an
@@ -54,14 +54,14 @@ func (j *jsonImport) Kinds() []domain.Kind {
 }
 
 func (j *jsonImport) bad(format string, args ...any) error {
-	return &store.BadImportError{Index: -1, Detail: fmt.Sprintf(format, args...)}
+	return &transfer.BadImportError{Index: -1, Detail: fmt.Sprintf(format, args...)}
 }
 
 // readError tells a body that is too large or cut off from one that is not JSON.
 func (j *jsonImport) readError(err error, where string) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return &store.ImportTooLargeError{Detail: fmt.Sprintf("The import body exceeds %d bytes; split it.", store.MaxImportBytes)}
+		return &transfer.ImportTooLargeError{Detail: fmt.Sprintf("The import body exceeds %d bytes; split it.", transfer.MaxImportBytes)}
 	}
 	var syntax *json.SyntaxError
 	if errors.As(err, &syntax) {
@@ -74,55 +74,55 @@ func (j *jsonImport) readError(err error, where string) error {
 }
 
 // Next returns the next item, or io.EOF after the closing brace.
-func (j *jsonImport) Next() (store.ImportItem, error) {
+func (j *jsonImport) Next() (transfer.ImportItem, error) {
 	for {
 		switch j.state {
 		case 0:
 			tok, err := j.dec.Token()
 			if err != nil {
-				return store.ImportItem{}, j.readError(err, "at its start")
+				return transfer.ImportItem{}, j.readError(err, "at its start")
 			}
 			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return store.ImportItem{}, j.bad(`The body must be one object {"registers": [...], "onlinedienste": [...]}.`)
+				return transfer.ImportItem{}, j.bad(`The body must be one object {"registers": [...], "onlinedienste": [...]}.`)
 			}
 			j.state = 1
 		case 1:
 			if !j.dec.More() {
 				if _, err := j.dec.Token(); err != nil {
-					return store.ImportItem{}, j.readError(err, "after its last member")
+					return transfer.ImportItem{}, j.readError(err, "after its last member")
 				}
 				if _, err := j.dec.Token(); !errors.Is(err, io.EOF) {
 					if err != nil {
-						return store.ImportItem{}, j.readError(err, "after the object")
+						return transfer.ImportItem{}, j.readError(err, "after the object")
 					}
-					return store.ImportItem{}, j.bad("The body has data after the object; send exactly one JSON object.")
+					return transfer.ImportItem{}, j.bad("The body has data after the object; send exactly one JSON object.")
 				}
 				j.state = 3
 				continue
 			}
 			tok, err := j.dec.Token()
 			if err != nil {
-				return store.ImportItem{}, j.readError(err, "between members")
+				return transfer.ImportItem{}, j.readError(err, "between members")
 			}
 			name, _ := tok.(string)
 			kind, known := importMembers[name]
 			if !known {
 				// An unknown member is a validation failure (422) like every other unknown
 				// field; the document itself is well formed.
-				return store.ImportItem{}, &store.ImportError{Total: 1, Errors: []store.ItemError{{Index: -1, Field: clip(name),
+				return transfer.ImportItem{}, &transfer.ImportError{Total: 1, Errors: []transfer.ItemError{{Index: -1, Field: clip(name),
 					Message: `is not a member of an import: it has only "registers" and "onlinedienste" (names are case-sensitive)`}}}
 			}
 			if j.seen[name] {
-				return store.ImportItem{}, &store.BadImportError{Index: -1, Field: name,
+				return transfer.ImportItem{}, &transfer.BadImportError{Index: -1, Field: name,
 					Detail: fmt.Sprintf("The member %q is given twice; send each list once.", name)}
 			}
 			j.seen[name] = true
 			tok, err = j.dec.Token()
 			if err != nil {
-				return store.ImportItem{}, j.readError(err, "in "+name)
+				return transfer.ImportItem{}, j.readError(err, "in "+name)
 			}
 			if d, ok := tok.(json.Delim); !ok || d != '[' {
-				return store.ImportItem{}, &store.BadImportError{Index: -1, Field: name,
+				return transfer.ImportItem{}, &transfer.BadImportError{Index: -1, Field: name,
 					Detail: fmt.Sprintf("The member %q must be an array of items.", name)}
 			}
 			j.kind = kind
@@ -130,7 +130,7 @@ func (j *jsonImport) Next() (store.ImportItem, error) {
 		case 2:
 			if !j.dec.More() {
 				if _, err := j.dec.Token(); err != nil {
-					return store.ImportItem{}, j.readError(err, "in an array")
+					return transfer.ImportItem{}, j.readError(err, "in an array")
 				}
 				j.state = 1
 				continue
@@ -138,20 +138,20 @@ func (j *jsonImport) Next() (store.ImportItem, error) {
 			var raw json.RawMessage
 			index := j.index[j.kind]
 			if err := j.dec.Decode(&raw); err != nil {
-				return store.ImportItem{}, j.readError(err, fmt.Sprintf("in item %d", index))
+				return transfer.ImportItem{}, j.readError(err, fmt.Sprintf("in item %d", index))
 			}
 			j.index[j.kind]++
 			return decodeItem(j.kind, index, raw)
 		default:
-			return store.ImportItem{}, io.EOF
+			return transfer.ImportItem{}, io.EOF
 		}
 	}
 }
 
 // decodeItem decodes one item exactly: duplicate or unknown members, wrong types and text
 // that is not clean UTF-8 are problems of the item; a broken document is a BadImportError.
-func decodeItem(kind domain.Kind, index int, raw []byte) (store.ImportItem, error) {
-	it := store.ImportItem{Kind: kind, Index: index}
+func decodeItem(kind domain.Kind, index int, raw []byte) (transfer.ImportItem, error) {
+	it := transfer.ImportItem{Kind: kind, Index: index}
 	if err := strictjson.Check(raw, maxJSONDepth); err != nil {
 		var serr *strictjson.Error
 		if errors.As(err, &serr) && (serr.Kind == strictjson.InvalidUTF8 || serr.Kind == strictjson.NUL) {
@@ -163,7 +163,7 @@ func decodeItem(kind domain.Kind, index int, raw []byte) (store.ImportItem, erro
 		if serr != nil {
 			detail, field = serr.Detail, serr.Field
 		}
-		return it, &store.BadImportError{Index: index, Field: field,
+		return it, &transfer.BadImportError{Index: index, Field: field,
 			Detail: fmt.Sprintf("%s item %d: %s.", importMemberName(kind), index, detail)}
 	}
 	// Counted before decoding: encoding/json would make a string of every element first,
@@ -231,7 +231,7 @@ func itemProblems(kind domain.Kind, raw []byte) ([]domain.FieldError, error) {
 	return out, nil
 }
 
-var listLimits = map[string]int{"leika_keys": store.MaxLeikaKeys, "nachweise_from": store.MaxNachweiseFrom}
+var listLimits = map[string]int{"leika_keys": transfer.MaxLeikaKeys, "nachweise_from": transfer.MaxNachweiseFrom}
 
 // listLengths counts the elements of the item's top-level arrays named in listLimits, on
 // raw that strictjson.Check accepted. It allocates nothing per element.

@@ -11,8 +11,9 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/bremen/regmo/domain/store"
 	"github.com/labstack/echo/v4"
+
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 const requestIDKey = "regmo.request_id"
@@ -107,7 +108,7 @@ func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 // maxRequestBytes is the largest body any operation takes: an import. The operations read
 // their bodies under their own, smaller limits (readBody, handOver); this one holds for every
 // route, whatever reads the body.
-const maxRequestBytes = max(maxBodyBytes, store.MaxImportBytes)
+const maxRequestBytes = max(maxBodyBytes, transfer.MaxImportBytes)
 
 // bodyWall bounds the body of every request. It does not answer a declared length beyond the
 // limit itself: the route decides first (404, or 400 for a broken path), and the operation's

@@ -20,6 +20,7 @@ import (
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 // problemTypeBase prefixes the type URI of every problem regmo reports.
@@ -59,9 +60,9 @@ func problemFor(err error) *problem {
 		nf         *domain.NotFoundError
 		referenced *domain.ReferencedError
 		httpErr    *echo.HTTPError
-		importErr  *store.ImportError
-		badImport  *store.BadImportError
-		tooLarge   *store.ImportTooLargeError
+		importErr  *transfer.ImportError
+		badImport  *transfer.BadImportError
+		tooLarge   *transfer.ImportTooLargeError
 		foreign    *store.ForbiddenRessortsError
 	)
 	switch {
@@ -119,7 +120,7 @@ func problemFor(err error) *problem {
 }
 
 // importProblem lists an import's errors with the item each concerns.
-func importProblem(e *store.ImportError) *problem {
+func importProblem(e *transfer.ImportError) *problem {
 	fields := make([]oapi.FieldError, len(e.Errors))
 	for i, ie := range e.Errors {
 		fe := oapi.FieldError{Field: ie.Field, Message: ie.Message}

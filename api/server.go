@@ -23,6 +23,7 @@ import (
 	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 	"github.com/bremen/regmo/policies"
 )
 
@@ -99,6 +100,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now != nil {
 		inventory = inventory.WithClock(cfg.Now)
 	}
+	transfers := transfer.New(store.NewTransfers(cfg.DB))
+	if cfg.Now != nil {
+		transfers = transfers.WithClock(cfg.Now)
+	}
 	accessDB := store.NewAccess(cfg.DB)
 	acc := access.New(accessDB)
 	if cfg.Now != nil {
@@ -151,6 +156,7 @@ func New(cfg Config) (*Server, error) {
 	h := &handler{
 		access:    acc,
 		inventory: inventory,
+		transfer:  transfers,
 		ressorts:  store.NewRessorts(cfg.DB),
 		webhooks:  notify.NewWebhookStore(cfg.DB, egress),
 		db:        cfg.DB,
@@ -159,9 +165,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if !cfg.NoWeb {
-		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory,
+		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory, Transfer: transfers,
 			Access: acc, Ressorts: h.ressorts, Prefs: notify.NewPrefsStore(cfg.DB), DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
-			CSVImport: func(r io.Reader, k domain.Kind) store.ImportSource { return newCSVImport(r, k) }})
+			CSVImport: func(r io.Reader, k domain.Kind) transfer.ImportSource { return newCSVImport(r, k) }})
 		if err != nil {
 			return nil, err
 		}

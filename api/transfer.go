@@ -18,7 +18,7 @@ import (
 	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/api/render"
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 // streamed reports whether an operation reads its body as a stream, item by item, instead of
@@ -42,13 +42,13 @@ func handOver(c echo.Context, m *matchedRoute) error {
 		return err
 	}
 	mediaType, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if req.ContentLength > store.MaxImportBytes {
+	if req.ContentLength > transfer.MaxImportBytes {
 		return newProblem(http.StatusRequestEntityTooLarge, "too-large", "Request too large",
-			fmt.Sprintf("The import body exceeds %d bytes; split it.", store.MaxImportBytes))
+			fmt.Sprintf("The import body exceeds %d bytes; split it.", transfer.MaxImportBytes))
 	}
 	ctx := context.WithValue(req.Context(), mediaKey{}, streamMedia{csv: mediaType == mediaCSV, xlsx: mediaType == mediaXLSX})
 	req = req.WithContext(ctx)
-	req.Body = http.MaxBytesReader(c.Response(), req.Body, store.MaxImportBytes)
+	req.Body = http.MaxBytesReader(c.Response(), req.Body, transfer.MaxImportBytes)
 	c.SetRequest(req)
 	return nil
 }
@@ -59,7 +59,7 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 		return nil, errors.New("api: import body was not handed over")
 	}
 	p := req.Params
-	var src store.ImportSource
+	var src transfer.ImportSource
 	var wb *xlsxImport
 	switch {
 	case in.xlsx && p.Kind != nil:
@@ -84,7 +84,7 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 		}
 		src = j
 	}
-	opt := store.ImportOptions{DryRun: deref(p.DryRun)}
+	opt := transfer.ImportOptions{DryRun: deref(p.DryRun)}
 	replace := p.Mode != nil && *p.Mode == oapi.Replace
 	switch {
 	case replace && p.Ressort == nil:
@@ -94,8 +94,8 @@ func (h *handler) ImportInventory(ctx context.Context, req oapi.ImportInventoryR
 	case p.Ressort != nil:
 		return nil, &param.Error{Name: "ressort", Message: "applies only with mode=replace"}
 	}
-	res, err := h.inventory.Import(ctx, actor(ctx), writeScope(ctx), src, opt)
-	var verr *store.ImportError
+	res, err := h.transfer.Import(ctx, actor(ctx), writeScope(ctx), src, opt)
+	var verr *transfer.ImportError
 	if (in.csv || in.xlsx) && errors.As(err, &verr) {
 		for i := range verr.Errors {
 			verr.Errors[i].Field = csvField(verr.Errors[i].Field)
@@ -155,7 +155,7 @@ func (h *handler) ExportInventory(ctx context.Context, req oapi.ExportInventoryR
 	}
 	sc := readScope(ctx)
 	export := func(yield func(domain.Entry) error) error {
-		return h.inventory.Export(ctx, sc, ressorts, kinds, yield)
+		return h.transfer.Export(ctx, sc, ressorts, kinds, yield)
 	}
 	name := "regmo-export-" + h.inventory.Today()
 	csv, dialect, err := csvDialect(ctx, (*string)(p.Format), (*string)(p.Dialect))

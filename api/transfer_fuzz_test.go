@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 // FuzzImportCSV feeds arbitrary files to the CSV import reader: it must never panic, must
@@ -42,7 +42,7 @@ func FuzzImportCSV(f *testing.F) {
 			if errors.Is(err, io.EOF) {
 				return
 			}
-			var verr *store.ImportError
+			var verr *transfer.ImportError
 			if errors.As(err, &verr) {
 				if verr.Total == 0 || len(verr.Errors) == 0 {
 					t.Fatalf("an import error without errors")
@@ -90,8 +90,8 @@ func FuzzImportJSON(f *testing.F) {
 		}
 		// The reader ends cleanly, refuses an unreadable document (400), or refuses a
 		// document that names a member an import does not have (422, naming it).
-		var bad *store.BadImportError
-		var invalid *store.ImportError
+		var bad *transfer.BadImportError
+		var invalid *transfer.ImportError
 		if !errors.Is(err, io.EOF) && !errors.As(err, &bad) && !errors.As(err, &invalid) {
 			t.Fatalf("got %T %v, want io.EOF, a BadImportError or an ImportError", err, err)
 		}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 // csvRequest posts a CSV import.
@@ -409,7 +409,7 @@ func TestImportTooLarge(t *testing.T) {
 	ts := newTestServer(t)
 	// 64 MiB of blanks inside the object: the limit is on bytes, whatever they hold.
 	body := io.MultiReader(strings.NewReader(`{"registers": [`),
-		io.LimitReader(blanks{}, store.MaxImportBytes), strings.NewReader(`]}`))
+		io.LimitReader(blanks{}, transfer.MaxImportBytes), strings.NewReader(`]}`))
 	req := httptest.NewRequest("POST", "/v1/import", body)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+ts.admin)

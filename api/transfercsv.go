@@ -14,7 +14,7 @@ import (
 
 	"github.com/bremen/regmo/api/render"
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 // csvColumn is one column of the CSV import and export format: how to read a cell into an
@@ -23,16 +23,16 @@ type csvColumn struct {
 	name string
 	// set stores a cell (already UTF-8, the export's ' prefix removed); it returns a
 	// message when the cell cannot be read.
-	set func(it *store.ImportItem, cell string) string
+	set func(it *transfer.ImportItem, cell string) string
 	get func(e domain.Entry) string
 }
 
 // listSep separates the values of a list field in one cell.
 const listSep = "|"
 
-func textColumn(name string, field func(*store.ImportItem) *string, value func(domain.Entry) string) csvColumn {
+func textColumn(name string, field func(*transfer.ImportItem) *string, value func(domain.Entry) string) csvColumn {
 	return csvColumn{name: name,
-		set: func(it *store.ImportItem, cell string) string { *field(it) = cell; return "" },
+		set: func(it *transfer.ImportItem, cell string) string { *field(it) = cell; return "" },
 		get: value}
 }
 
@@ -40,7 +40,7 @@ func textColumn(name string, field func(*store.ImportItem) *string, value func(d
 // splits: a cell of 16 MiB of | would otherwise become 16 million strings.
 func listColumn(name string, limit int, field func(*domain.Content) *[]string) csvColumn {
 	return csvColumn{name: name,
-		set: func(it *store.ImportItem, cell string) string {
+		set: func(it *transfer.ImportItem, cell string) string {
 			if cell == "" {
 				return ""
 			}
@@ -58,18 +58,18 @@ func listColumn(name string, limit int, field func(*domain.Content) *[]string) c
 }
 
 func statusColumns(dim string, status func(*domain.Readiness) *domain.Status) []csvColumn {
-	st := func(it *store.ImportItem) *domain.Status { return status(&it.Content.Readiness) }
+	st := func(it *transfer.ImportItem) *domain.Status { return status(&it.Content.Readiness) }
 	of := func(e domain.Entry) domain.Status { return *status(&e.Content.Readiness) }
 	return []csvColumn{
 		{name: dim + "_stage",
-			set: func(it *store.ImportItem, cell string) string { st(it).Stage = domain.Stage(cell); return "" },
+			set: func(it *transfer.ImportItem, cell string) string { st(it).Stage = domain.Stage(cell); return "" },
 			get: func(e domain.Entry) string { return string(of(e).Stage) }},
 		{name: dim + "_target_date",
-			set: func(it *store.ImportItem, cell string) string { st(it).TargetDate = isoDate(cell); return "" },
+			set: func(it *transfer.ImportItem, cell string) string { st(it).TargetDate = isoDate(cell); return "" },
 			get: func(e domain.Entry) string { return of(e).TargetDate }},
-		textColumn(dim+"_note", func(it *store.ImportItem) *string { return &st(it).Note },
+		textColumn(dim+"_note", func(it *transfer.ImportItem) *string { return &st(it).Note },
 			func(e domain.Entry) string { return of(e).Note }),
-		textColumn(dim+"_evidence_url", func(it *store.ImportItem) *string { return &st(it).EvidenceURL },
+		textColumn(dim+"_evidence_url", func(it *transfer.ImportItem) *string { return &st(it).EvidenceURL },
 			func(e domain.Entry) string { return of(e).EvidenceURL }),
 	}
 }
@@ -79,15 +79,15 @@ func statusColumns(dim string, status func(*domain.Readiness) *domain.Status) []
 // declares those). TestEveryColumnIsMapped fails when a column of entries is missing here.
 func csvColumns(kind domain.Kind) []csvColumn {
 	cols := []csvColumn{
-		textColumn("ressort", func(it *store.ImportItem) *string { return &it.Ressort }, func(e domain.Entry) string { return e.Ressort }),
-		textColumn("key", func(it *store.ImportItem) *string { return &it.Key }, func(e domain.Entry) string { return e.Key }),
-		textColumn("name", func(it *store.ImportItem) *string { return &it.Content.Name }, func(e domain.Entry) string { return e.Name }),
-		textColumn("description", func(it *store.ImportItem) *string { return &it.Content.Description }, func(e domain.Entry) string { return e.Description }),
+		textColumn("ressort", func(it *transfer.ImportItem) *string { return &it.Ressort }, func(e domain.Entry) string { return e.Ressort }),
+		textColumn("key", func(it *transfer.ImportItem) *string { return &it.Key }, func(e domain.Entry) string { return e.Key }),
+		textColumn("name", func(it *transfer.ImportItem) *string { return &it.Content.Name }, func(e domain.Entry) string { return e.Name }),
+		textColumn("description", func(it *transfer.ImportItem) *string { return &it.Content.Description }, func(e domain.Entry) string { return e.Description }),
 	}
 	if kind == domain.KindRegister {
 		cols = append(cols,
 			csvColumn{name: "idnrg_anlage_nr",
-				set: func(it *store.ImportItem, cell string) string {
+				set: func(it *transfer.ImportItem, cell string) string {
 					if cell == "" {
 						return ""
 					}
@@ -104,15 +104,15 @@ func csvColumns(kind domain.Kind) []csvColumn {
 					}
 					return strconv.Itoa(*e.AnlageNr)
 				}},
-			textColumn("legal_basis", func(it *store.ImportItem) *string { return &it.Content.LegalBasis }, func(e domain.Entry) string { return e.LegalBasis }),
-			textColumn("fachverfahren", func(it *store.ImportItem) *string { return &it.Content.Fachverfahren }, func(e domain.Entry) string { return e.Fachverfahren }),
-			textColumn("contact", func(it *store.ImportItem) *string { return &it.Content.Contact }, func(e domain.Entry) string { return e.Contact }),
+			textColumn("legal_basis", func(it *transfer.ImportItem) *string { return &it.Content.LegalBasis }, func(e domain.Entry) string { return e.LegalBasis }),
+			textColumn("fachverfahren", func(it *transfer.ImportItem) *string { return &it.Content.Fachverfahren }, func(e domain.Entry) string { return e.Fachverfahren }),
+			textColumn("contact", func(it *transfer.ImportItem) *string { return &it.Content.Contact }, func(e domain.Entry) string { return e.Contact }),
 		)
 	} else {
 		cols = append(cols,
-			listColumn("leika_keys", store.MaxLeikaKeys, func(c *domain.Content) *[]string { return &c.LeikaKeys }),
-			textColumn("url", func(it *store.ImportItem) *string { return &it.Content.URL }, func(e domain.Entry) string { return e.URL }),
-			listColumn("nachweise_from", store.MaxNachweiseFrom, func(c *domain.Content) *[]string { return &c.NachweiseFrom }),
+			listColumn("leika_keys", transfer.MaxLeikaKeys, func(c *domain.Content) *[]string { return &c.LeikaKeys }),
+			textColumn("url", func(it *transfer.ImportItem) *string { return &it.Content.URL }, func(e domain.Entry) string { return e.URL }),
+			listColumn("nachweise_from", transfer.MaxNachweiseFrom, func(c *domain.Content) *[]string { return &c.NachweiseFrom }),
 		)
 	}
 	cols = append(cols, statusColumns("idnr", func(r *domain.Readiness) *domain.Status { return &r.IDNr })...)
@@ -284,7 +284,7 @@ func (c *csvImport) Kinds() []domain.Kind { return []domain.Kind{c.kind} }
 func (c *csvImport) readError(err error) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return &store.ImportTooLargeError{Detail: fmt.Sprintf("The import body exceeds %d bytes; split it.", store.MaxImportBytes)}
+		return &transfer.ImportTooLargeError{Detail: fmt.Sprintf("The import body exceeds %d bytes; split it.", transfer.MaxImportBytes)}
 	}
 	return fmt.Errorf("api: read CSV import: %w", err)
 }
@@ -315,7 +315,7 @@ func (c *csvImport) header() error {
 	if len(rec) > maxHeaderColumns {
 		return headerError("", fmt.Sprintf("the header has %d columns; at most %d are allowed", len(rec), maxHeaderColumns))
 	}
-	verr := &store.ImportError{}
+	verr := &transfer.ImportError{}
 	seen := map[string]bool{}
 	for _, name := range rec {
 		n := strings.ToLower(strings.TrimSpace(name))
@@ -358,38 +358,38 @@ func endsLine(b []byte) bool {
 }
 
 func headerError(field, message string) error {
-	verr := &store.ImportError{}
+	verr := &transfer.ImportError{}
 	addHeaderError(verr, field, message)
 	return verr.Finish()
 }
 
-func addHeaderError(verr *store.ImportError, field, message string) {
-	verr.Add(store.ItemError{Index: -1, Line: 1, Field: field, Message: message})
+func addHeaderError(verr *transfer.ImportError, field, message string) {
+	verr.Add(transfer.ItemError{Index: -1, Line: 1, Field: field, Message: message})
 }
 
 // Next returns the item of the next row, or io.EOF.
-func (c *csvImport) Next() (store.ImportItem, error) {
+func (c *csvImport) Next() (transfer.ImportItem, error) {
 	if c.done {
-		return store.ImportItem{}, io.EOF
+		return transfer.ImportItem{}, io.EOF
 	}
 	if c.cols == nil {
 		if err := c.header(); err != nil {
 			c.done = true
-			return store.ImportItem{}, err
+			return transfer.ImportItem{}, err
 		}
 		c.recordRead(nil, nil)
 	}
 	rec, err := c.r.Read()
 	if errors.Is(err, io.EOF) {
 		c.done = true
-		return store.ImportItem{}, io.EOF
+		return transfer.ImportItem{}, io.EOF
 	}
-	it := store.ImportItem{Kind: c.kind, Index: c.index}
+	it := transfer.ImportItem{Kind: c.kind, Index: c.index}
 	c.index++
 	if errors.Is(err, errRowTooLong) {
 		c.done = true
-		verr := &store.ImportError{}
-		verr.Add(store.ItemError{Index: it.Index, Line: c.line, Kind: c.kind,
+		verr := &transfer.ImportError{}
+		verr.Add(transfer.ItemError{Index: it.Index, Line: c.line, Kind: c.kind,
 			Message: fmt.Sprintf("the row is longer than %d bytes; no valid row is that long", maxRowBytes)})
 		return it, verr.Finish()
 	}
@@ -411,7 +411,7 @@ func (c *csvImport) Next() (store.ImportItem, error) {
 		return it, nil
 	case err != nil:
 		c.done = true
-		return store.ImportItem{}, c.readError(err)
+		return transfer.ImportItem{}, c.readError(err)
 	}
 	for i, cell := range rec {
 		col := c.cols[i]

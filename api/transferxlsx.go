@@ -13,7 +13,7 @@ import (
 
 	"github.com/bremen/regmo/api/workbook"
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 // The workbook's sheets, exactly so named (CLARIFICATIONS "Excel"); any other sheet is
@@ -37,9 +37,9 @@ func sheetName(k domain.Kind) string {
 var xlsxLimits = workbook.Limits{
 	Total:      512 << 20,
 	Part:       384 << 20,
-	Strings:    store.MaxImportBytes,
+	Strings:    transfer.MaxImportBytes,
 	Other:      8 << 20,
-	MaxStrings: store.MaxImportItems * 21, // never more distinct strings than cells
+	MaxStrings: transfer.MaxImportItems * 21, // never more distinct strings than cells
 	Files:      1000,
 }
 
@@ -106,9 +106,9 @@ func xlsxReadError(err error) error {
 	var werr *workbook.Error
 	switch {
 	case errors.As(err, &tooLarge):
-		return &store.ImportTooLargeError{Detail: fmt.Sprintf("The import body exceeds %d bytes; split it.", store.MaxImportBytes)}
+		return &transfer.ImportTooLargeError{Detail: fmt.Sprintf("The import body exceeds %d bytes; split it.", transfer.MaxImportBytes)}
 	case errors.As(err, &werr):
-		return &store.BadImportError{Index: -1, Detail: werr.Detail}
+		return &transfer.BadImportError{Index: -1, Detail: werr.Detail}
 	}
 	return fmt.Errorf("api: read workbook: %w", err)
 }
@@ -143,12 +143,12 @@ func (x *xlsxImport) headers() error {
 			}
 		}
 	}
-	verr := &store.ImportError{}
+	verr := &transfer.ImportError{}
 	if len(x.sheets) == 0 {
 		for _, s := range x.wb.Sheets() {
 			names = append(names, fmt.Sprintf("%q", s.Name))
 		}
-		verr.Add(store.ItemError{Index: -1, Message: fmt.Sprintf("the workbook has neither a sheet %q nor a sheet %q (the names must match exactly); its sheets are %s",
+		verr.Add(transfer.ItemError{Index: -1, Message: fmt.Sprintf("the workbook has neither a sheet %q nor a sheet %q (the names must match exactly); its sheets are %s",
 			sheetRegister, sheetOnlinedienste, strings.Join(names, ", "))})
 		return verr.Finish()
 	}
@@ -164,7 +164,7 @@ func (x *xlsxImport) headers() error {
 }
 
 // header reads the first non-empty row of a sheet as the names of its columns.
-func (x *xlsxImport) header(s *xlsxSheet, verr *store.ImportError) error {
+func (x *xlsxImport) header(s *xlsxSheet, verr *transfer.ImportError) error {
 	rows, err := x.wb.Rows(s.sheet)
 	if err != nil {
 		return xlsxReadError(err)
@@ -184,7 +184,7 @@ func (x *xlsxImport) header(s *xlsxSheet, verr *store.ImportError) error {
 	}
 	s.header = row.Num
 	fail := func(field, cell, format string, args ...any) {
-		verr.Add(store.ItemError{Index: -1, Line: row.Num, Sheet: s.sheet.Name, Kind: s.kind, Field: field, Cell: cell,
+		verr.Add(transfer.ItemError{Index: -1, Line: row.Num, Sheet: s.sheet.Name, Kind: s.kind, Field: field, Cell: cell,
 			Message: fmt.Sprintf(format, args...)})
 	}
 	byName := map[string]csvColumn{}
@@ -226,7 +226,7 @@ func (x *xlsxImport) header(s *xlsxSheet, verr *store.ImportError) error {
 }
 
 // Next returns the item of the next non-empty row, sheet Register first, or io.EOF.
-func (x *xlsxImport) Next() (store.ImportItem, error) {
+func (x *xlsxImport) Next() (transfer.ImportItem, error) {
 	for x.cur < len(x.sheets) {
 		s := x.sheets[x.cur]
 		if x.rows == nil {
@@ -236,7 +236,7 @@ func (x *xlsxImport) Next() (store.ImportItem, error) {
 			}
 			rows, err := x.wb.Rows(s.sheet)
 			if err != nil {
-				return store.ImportItem{}, xlsxReadError(err)
+				return transfer.ImportItem{}, xlsxReadError(err)
 			}
 			x.rows = rows
 		}
@@ -245,7 +245,7 @@ func (x *xlsxImport) Next() (store.ImportItem, error) {
 			_ = x.rows.Close()
 			x.rows = nil
 			if err != nil {
-				return store.ImportItem{}, xlsxReadError(err)
+				return transfer.ImportItem{}, xlsxReadError(err)
 			}
 			x.cur++
 			continue
@@ -256,12 +256,12 @@ func (x *xlsxImport) Next() (store.ImportItem, error) {
 		}
 		return x.item(s, row), nil
 	}
-	return store.ImportItem{}, io.EOF
+	return transfer.ImportItem{}, io.EOF
 }
 
 // item reads one row.
-func (x *xlsxImport) item(s *xlsxSheet, row workbook.Row) store.ImportItem {
-	it := store.ImportItem{Kind: s.kind, Index: x.index[s.kind], Line: row.Num, Sheet: s.sheet.Name}
+func (x *xlsxImport) item(s *xlsxSheet, row workbook.Row) transfer.ImportItem {
+	it := transfer.ImportItem{Kind: s.kind, Index: x.index[s.kind], Line: row.Num, Sheet: s.sheet.Name}
 	x.index[s.kind]++
 	for _, c := range row.Cells {
 		ref := cellRef(c.Col, row.Num)
@@ -336,7 +336,7 @@ func numberText(v string) string {
 func cellRef(col, row int) string { return workbook.ColumnName(col) + strconv.Itoa(row) }
 
 // annotate names the cell of every error of a row that concerns one column.
-func (x *xlsxImport) annotate(verr *store.ImportError) {
+func (x *xlsxImport) annotate(verr *transfer.ImportError) {
 	for i := range verr.Errors {
 		e := &verr.Errors[i]
 		if e.Sheet == "" || e.Cell != "" || e.Line <= 0 {

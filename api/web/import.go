@@ -11,6 +11,7 @@ import (
 
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 // maxUpload bounds a file imported through the web interface; larger files go through
@@ -28,8 +29,8 @@ type importData struct {
 	Kind     string
 	Name     string
 	Sum      string
-	Result   *store.ImportResult
-	Errors   []store.ItemError
+	Result   *transfer.ImportResult
+	Errors   []transfer.ItemError
 	Total    int
 	Problem  string
 	Done     bool
@@ -38,10 +39,12 @@ type importData struct {
 	KindOpts []option
 }
 
-var importActionLabels = map[store.ImportAction]string{store.ImportCreated: "neu", store.ImportUpdated: "geändert",
-	store.ImportUnchanged: "unverändert", store.ImportDeleted: "gelöscht"}
+var importActionLabels = map[transfer.ImportAction]string{transfer.ImportCreated: "neu", transfer.ImportUpdated: "geändert",
+	transfer.ImportUnchanged: "unverändert", transfer.ImportDeleted: "gelöscht"}
 
-func importActionLabel(a store.ImportAction) string { return cmpMsg(importActionLabels[a], string(a)) }
+func importActionLabel(a transfer.ImportAction) string {
+	return cmpMsg(importActionLabels[a], string(a))
+}
 
 func importKinds() []option {
 	return []option{{"registers", "Register"}, {"onlinedienste", "Onlinedienste"}}
@@ -130,11 +133,11 @@ func (h *Handler) importConfirm(q *request) {
 }
 
 func (h *Handler) runImport(q *request, write domain.WriteScope, kind domain.Kind, data []byte, dry bool, d *importData) int {
-	res, err := h.cfg.Inventory.Import(q.ctx, q.caller.User, write, h.cfg.CSVImport(bytes.NewReader(data), kind), store.ImportOptions{DryRun: dry})
-	var ierr *store.ImportError
-	var bad *store.BadImportError
+	res, err := h.cfg.Transfer.Import(q.ctx, q.caller.User, write, h.cfg.CSVImport(bytes.NewReader(data), kind), transfer.ImportOptions{DryRun: dry})
+	var ierr *transfer.ImportError
+	var bad *transfer.BadImportError
 	var forbidden *store.ForbiddenRessortsError
-	var large *store.ImportTooLargeError
+	var large *transfer.ImportTooLargeError
 	switch {
 	case err == nil:
 		d.Result = &res

@@ -10,6 +10,7 @@ import (
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 // generated is an import source of n registers spread over the demo's Ressorts, with stages
@@ -20,9 +21,9 @@ type generated struct {
 
 func (g *generated) Kinds() []domain.Kind { return []domain.Kind{domain.KindRegister} }
 
-func (g *generated) Next() (store.ImportItem, error) {
+func (g *generated) Next() (transfer.ImportItem, error) {
 	if g.i >= g.n {
-		return store.ImportItem{}, io.EOF
+		return transfer.ImportItem{}, io.EOF
 	}
 	i := g.i
 	g.i++
@@ -40,7 +41,7 @@ func (g *generated) Next() (store.ImportItem, error) {
 		nr := i/200%50 + 1
 		c.AnlageNr = &nr
 	}
-	return store.ImportItem{Kind: domain.KindRegister, Ressort: ressorts[i%len(ressorts)], Key: fmt.Sprintf("bench-%05d", i),
+	return transfer.ImportItem{Kind: domain.KindRegister, Ressort: ressorts[i%len(ressorts)], Key: fmt.Sprintf("bench-%05d", i),
 		Content: c, Index: i}, nil
 }
 
@@ -49,7 +50,7 @@ func (g *generated) Next() (store.ImportItem, error) {
 // through the whole web stack (session, policy, domain, template). Target: < 200 ms.
 func BenchmarkOverview(b *testing.B) {
 	e := newEnv(b, api.Config{})
-	if _, err := store.NewInventory(e.owner).Import(context.Background(), "bench", domain.WriteAll(), &generated{n: 10_000}, store.ImportOptions{}); err != nil {
+	if _, err := transfer.New(store.NewTransfers(e.owner)).Import(context.Background(), "bench", domain.WriteAll(), &generated{n: 10_000}, transfer.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	if err := e.owner.Exec(`ANALYZE`).Error; err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
 	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/transfer"
 )
 
 //go:embed templates/*.html static/*
@@ -67,6 +68,7 @@ type Config struct {
 	Options
 	Authorizer Authorizer
 	Inventory  *store.Inventory
+	Transfer   *transfer.Service
 	Access     *access.Service
 	Ressorts   *store.Ressorts
 	// Prefs holds the users' e-mail choices (the user's own page).
@@ -77,7 +79,7 @@ type Config struct {
 	// Now is the clock of session expiry (tests); nil means time.Now.
 	Now func() time.Time
 	// CSVImport reads an import file in the API's CSV format.
-	CSVImport func(r io.Reader, kind domain.Kind) store.ImportSource
+	CSVImport func(r io.Reader, kind domain.Kind) transfer.ImportSource
 	// HTTPClient talks to the OpenID provider; nil means http.DefaultClient.
 	HTTPClient *http.Client
 }
@@ -107,6 +109,9 @@ const (
 func New(cfg Config) (*Handler, error) {
 	if cfg.Authorizer == nil || cfg.Inventory == nil || cfg.Access == nil || cfg.DB == nil || cfg.Prefs == nil {
 		return nil, errors.New("web: Authorizer, Inventory, Access, Prefs and DB are required")
+	}
+	if cfg.Transfer == nil {
+		return nil, errors.New("web: Transfer is required")
 	}
 	cfg.PublicURL = strings.TrimRight(cmp.Or(cfg.PublicURL, "http://127.0.0.1:8080"), "/")
 	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, defaultIdle)

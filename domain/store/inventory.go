@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bremen/regmo/domain"
@@ -24,6 +25,14 @@ func (inv *Inventory) WithClock(now func() time.Time) *Inventory {
 	c := *inv
 	c.now = now
 	return &c
+}
+
+// ForbiddenRessortsError refuses a write (an import, or a change of one entry) that names
+// Ressorts the caller may not write.
+type ForbiddenRessortsError struct{ Ressorts []string }
+
+func (e *ForbiddenRessortsError) Error() string {
+	return "the request names Ressorts you may not write: " + strings.Join(e.Ressorts, ", ")
 }
 
 // Get returns one entry the scope may read.

@@ -205,7 +205,8 @@ func TestRowSecurityAlone(t *testing.T) {
 		}},
 		{"export", func(t *testing.T) []string {
 			var seen []string
-			err := inv.Export(ctx, scope, nil, []domain.Kind{domain.KindRegister, domain.KindOnlinedienst}, func(e domain.Entry) error {
+			codes, all := scope.Restrict(nil) // what transfer.Service.Export asks the store for
+			err := NewTransfers(app).Export(ctx, scope, codes, all, []domain.Kind{domain.KindRegister, domain.KindOnlinedienst}, func(e domain.Entry) error {
 				seen = append(seen, e.Ressort)
 				return nil
 			})

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -19,22 +21,55 @@ import (
 	"gorm.io/gorm"
 )
 
-// transferStore owns the set-based SQL of imports: a hundred thousand entries are written by
-// a handful of statements that carry their rows as arrays, not by a statement per entry.
-// db is the pool (dry runs) or a transaction.
-type transferStore struct {
+// Transfers owns the set-based SQL of imports and exports: a hundred thousand entries are
+// written by a handful of statements that carry their rows as arrays or go in by COPY, not
+// by a statement per entry. Package transfer decides what they write.
+type Transfers struct{ db *gorm.DB }
+
+// NewTransfers returns the SQL of imports and exports on db.
+func NewTransfers(db *gorm.DB) *Transfers { return &Transfers{db: db} }
+
+// Address names an entry: an import may name each at most once.
+type Address struct {
+	Kind         domain.Kind
+	Ressort, Key string
+}
+
+// StoredEntry is an entry as the database holds it, with the id its row's writes name.
+type StoredEntry struct {
+	ID int64
+	domain.Entry
+}
+
+func (r *entryRow) stored() StoredEntry { return StoredEntry{ID: r.ID, Entry: r.entry()} }
+
+// SameContent reports whether two normalised contents are equal in every column: an
+// import leaves an entry whose content it repeats unchanged.
+func SameContent(a, b domain.Content) bool { return contentEqual(a, b) }
+
+// ImportTx is the one transaction of an import, with the caller's scope set: all of an
+// import is written, or nothing.
+type ImportTx struct {
 	db *gorm.DB
 	// conn is the connection the transaction runs on, for COPY; nil on dry runs.
 	conn *sql.Conn
 }
 
-// inTx runs fn in a transaction. Two imports (or an import and a PUT) that create the same
-// entry, or lock entries in crossing order, conflict; the loser runs once more and then sees
-// the winner's rows.
-func (inv *Inventory) inTx(ctx context.Context, scope domain.WriteScope, fn func(transferStore) error) error {
+// InReadTx runs fn in a read-only transaction: a dry run reads what the import would
+// write, and writes nothing.
+func (t *Transfers) InReadTx(ctx context.Context, scope domain.WriteScope, fn func(*ImportTx) error) error {
+	return scopedTx(ctx, t.db, scope.Reads(), scope, &sql.TxOptions{ReadOnly: true}, func(tx *gorm.DB) error {
+		return fn(&ImportTx{db: tx})
+	})
+}
+
+// InTx runs fn in a transaction that may write. Two imports (or an import and a PUT) that
+// create the same entry, or lock entries in crossing order, conflict; the loser runs fn
+// once more and then sees the winner's rows.
+func (t *Transfers) InTx(ctx context.Context, scope domain.WriteScope, fn func(*ImportTx) error) error {
 	for attempt := 0; ; attempt++ {
 		// COPY needs the driver's connection, so the transaction is pinned to one.
-		err := inv.db.WithContext(ctx).Connection(func(db *gorm.DB) error {
+		err := t.db.WithContext(ctx).Connection(func(db *gorm.DB) error {
 			conn, ok := db.Statement.ConnPool.(*sql.Conn)
 			if !ok {
 				return fmt.Errorf("store: import: pinned connection is a %T", db.Statement.ConnPool)
@@ -43,7 +78,7 @@ func (inv *Inventory) inTx(ctx context.Context, scope domain.WriteScope, fn func
 				if err := setScope(ctx, tx, scope.Reads(), scope); err != nil {
 					return err
 				}
-				return fn(transferStore{db: tx, conn: conn})
+				return fn(&ImportTx{db: tx, conn: conn})
 			})
 		})
 		if attempt < 2 && retryable(err) {
@@ -59,7 +94,8 @@ func retryable(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
-func (s transferStore) ressortCodes(ctx context.Context) ([]string, error) {
+// RessortCodes lists the codes of all Ressorts.
+func (s *ImportTx) RessortCodes(ctx context.Context) ([]string, error) {
 	var codes []string
 	if err := s.db.WithContext(ctx).Raw(`SELECT code FROM ressorts`).Scan(&codes).Error; err != nil {
 		return nil, fmt.Errorf("store: list ressort codes: %w", err)
@@ -67,15 +103,15 @@ func (s transferStore) ressortCodes(ctx context.Context) ([]string, error) {
 	return codes, nil
 }
 
-// loadAddressed returns the existing entries an import names, locked when it will write.
+// LoadAddressed returns the existing entries of addrs, locked when the import will write.
 // It passes the addresses as native arrays and scans by hand: at 100,000 items GORM's
 // reflection and array literals cost more than the query.
-func (s transferStore) loadAddressed(ctx context.Context, items []ImportItem, lock bool) (map[itemAddress]entryRow, error) {
-	kinds := make([]string, len(items))
-	codes := make([]string, len(items))
-	keys := make([]string, len(items))
-	for i, it := range items {
-		kinds[i], codes[i], keys[i] = string(it.Kind), it.Ressort, it.Key
+func (s *ImportTx) LoadAddressed(ctx context.Context, addrs []Address, lock bool) (map[Address]StoredEntry, error) {
+	kinds := make([]string, len(addrs))
+	codes := make([]string, len(addrs))
+	keys := make([]string, len(addrs))
+	for i, a := range addrs {
+		kinds[i], codes[i], keys[i] = string(a.Kind), a.Ressort, a.Key
 	}
 	suffix := ""
 	if lock {
@@ -90,7 +126,7 @@ func (s transferStore) loadAddressed(ctx context.Context, items []ImportItem, lo
 		return nil, fmt.Errorf("store: load the entries of an import: %w", err)
 	}
 	defer rows.Close()
-	out := map[itemAddress]entryRow{}
+	out := map[Address]StoredEntry{}
 	var r entryRow
 	dest := r.fields()
 	for rows.Next() {
@@ -98,7 +134,7 @@ func (s transferStore) loadAddressed(ctx context.Context, items []ImportItem, lo
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: read the entries of an import: %w", err)
 		}
-		out[itemAddress{domain.Kind(r.Kind), r.Ressort, r.Key}] = r
+		out[Address{domain.Kind(r.Kind), r.Ressort, r.Key}] = r.stored()
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: read the entries of an import: %w", err)
@@ -106,9 +142,10 @@ func (s transferStore) loadAddressed(ctx context.Context, items []ImportItem, lo
 	return out, nil
 }
 
-// loadRessort returns every entry of the kinds in a Ressort, for a full replacement.
-func (s transferStore) loadRessort(ctx context.Context, ressort string, kinds []domain.Kind, lock bool) ([]entryRow, error) {
-	ks := make(textArray, len(kinds))
+// LoadRessort returns every entry of the kinds in a Ressort, for a full replacement,
+// locked when the import will write.
+func (s *ImportTx) LoadRessort(ctx context.Context, ressort string, kinds []domain.Kind, lock bool) ([]StoredEntry, error) {
+	ks := make([]string, len(kinds))
 	for i, k := range kinds {
 		ks[i] = string(k)
 	}
@@ -117,21 +154,52 @@ func (s transferStore) loadRessort(ctx context.Context, ressort string, kinds []
 		suffix = ` FOR UPDATE`
 	}
 	rows, err := queryEntries(ctx, s.db, `SELECT `+entryColumns+` FROM entries
-		WHERE ressort = $1 AND kind = ANY($2::text[]) ORDER BY kind, key`+suffix, ressort, []string(ks))
+		WHERE ressort = $1 AND kind = ANY($2::text[]) ORDER BY kind, key`+suffix, ressort, ks)
 	if err != nil {
 		return nil, fmt.Errorf("store: load the entries of %s: %w", ressort, err)
 	}
-	return rows, nil
+	out := make([]StoredEntry, len(rows))
+	for i := range rows {
+		out[i] = rows[i].stored()
+	}
+	return out, nil
 }
 
-// planRow is an entry an import creates or updates.
+// RegisterIDs resolves register references to ids; missing ones are absent from the map.
+func (s *ImportTx) RegisterIDs(ctx context.Context, refs []domain.Ref) (map[domain.Ref]int64, error) {
+	return entryStore{s.db}.registerIDs(ctx, refs)
+}
+
+// References tells, for each of the registers, who names it in nachweise_from (see
+// entryStore.references); registers no one names are absent.
+func (s *ImportTx) References(ctx context.Context, registerIDs []int64) (map[int64]*domain.ReferencedError, error) {
+	return entryStore{s.db}.references(ctx, registerIDs)
+}
+
+// ImportPlan is everything an import writes, as package transfer decided it.
+type ImportPlan struct {
+	Actor string
+	Now   time.Time
+	// Writes are the entries the import creates or updates, in input order.
+	Writes []ImportWrite
+	// Deletes are the entries a full replacement removes.
+	Deletes []StoredEntry
+}
+
+// ImportWrite is an entry an import creates (Current is nil) or whose content it replaces.
+type ImportWrite struct {
+	Address
+	Content domain.Content
+	// Current is the locked entry an update replaces.
+	Current *StoredEntry
+}
+
+// planRow is an entry an import creates or updates, with what is computed for its writes.
 type planRow struct {
 	id      int64
-	item    ImportItem
-	action  ImportAction
-	current *entryRow // the locked row an update replaces
-	changes string    // the event's changes as JSON
-	vals    []any     // the row's values, computed once for the entry and its version
+	w       *ImportWrite
+	changes string // the event's changes as JSON
+	vals    []any  // the row's values, computed once for the entry and its version
 }
 
 // deletion is an entry a full replacement removes.
@@ -141,7 +209,7 @@ type deletion struct {
 	changes string
 }
 
-// importPlan is everything an import writes.
+// importPlan is an ImportPlan as the statements write it.
 type importPlan struct {
 	actor   string
 	now     time.Time
@@ -149,30 +217,47 @@ type importPlan struct {
 	deleted []deletion
 }
 
-func (p *importPlan) remove(id int64, kind domain.Kind, ressort, key string, before *domain.Content) error {
-	changes, err := changesJSON(before, nil)
-	if err != nil {
-		return err
+// newImportPlan computes the event changes of every write, on all cores (it is the
+// costliest part of an import that happens in Go), and of every deletion.
+func newImportPlan(p *ImportPlan) (*importPlan, error) {
+	out := &importPlan{actor: p.Actor, now: p.Now, rows: make([]planRow, len(p.Writes))}
+	for _, d := range p.Deletes {
+		changes, err := changesJSON(&d.Content, nil)
+		if err != nil {
+			return nil, err
+		}
+		out.deleted = append(out.deleted, deletion{id: d.ID, kind: d.Kind, changes: changes})
 	}
-	p.deleted = append(p.deleted, deletion{id: id, kind: kind, changes: changes})
-	return nil
+	errs := make([]error, len(p.Writes))
+	parallel(len(p.Writes), func(i int) {
+		r := &out.rows[i]
+		r.w = &p.Writes[i]
+		var before *domain.Content
+		if r.w.Current != nil {
+			before = &r.w.Current.Content
+		}
+		r.changes, errs[i] = changesJSON(before, &r.w.Content)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-// prepare computes every row's event changes, on all cores: it is the costliest part of an
-// import that happens in Go.
-func (p *importPlan) prepare() error {
-	errs := make([]error, len(p.rows))
-	parallel(len(p.rows), func(i int) {
-		r := &p.rows[i]
-		var before *domain.Content
-		if r.current != nil {
-			e := r.current.entry()
-			before = &e.Content
-		}
-		c := r.item.Content
-		r.changes, errs[i] = changesJSON(before, &c)
-	})
-	return errors.Join(errs...)
+// parallel calls fn for 0..n-1 on all cores, in contiguous chunks.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	chunk := max((n+workers-1)/workers, 1)
+	var wg sync.WaitGroup
+	for start := 0; start < n; start += chunk {
+		end := min(start+chunk, n)
+		wg.Go(func() {
+			for i := start; i < end; i++ {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func changesJSON(before, after *domain.Content) (string, error) {
@@ -282,10 +367,10 @@ func (r *planRow) rowValues(id int64, actor string, now time.Time) ([]any, error
 		// The entry and its version are written from the very same values.
 		return r.vals, nil
 	}
-	e := domain.Entry{Kind: r.item.Kind, Ressort: r.item.Ressort, Key: r.item.Key, Content: r.item.Content,
+	e := domain.Entry{Kind: r.w.Kind, Ressort: r.w.Ressort, Key: r.w.Key, Content: r.w.Content,
 		Version: 1, CreatedAt: now, UpdatedAt: now, UpdatedBy: actor}
-	if r.current != nil {
-		e.Version, e.CreatedAt = r.current.Version+1, r.current.CreatedAt
+	if cur := r.w.Current; cur != nil {
+		e.Version, e.CreatedAt = cur.Version+1, cur.CreatedAt
 	}
 	vals, err := values(entryTable, id, &e)
 	if err != nil {
@@ -295,13 +380,18 @@ func (r *planRow) rowValues(id int64, actor string, now time.Time) ([]any, error
 	return vals, nil
 }
 
-// apply writes a plan in one transaction. New entries, all new versions and all events go
-// in by COPY, computed once in Go from the same values, so that each new version equals its
-// entry's row; updates go through a staging table and one UPDATE. Deletions come first
-// (Onlinedienste, then the registers no one names any more), nachweise last.
-func (s transferStore) apply(ctx context.Context, p *importPlan) error {
+// Apply writes a plan in the import's transaction. New entries, all new versions and all
+// events go in by COPY, computed once in Go from the same values, so that each new version
+// equals its entry's row; updates go through a staging table and one UPDATE. Deletions come
+// first (Onlinedienste, then the registers no one names any more), nachweise last. This is
+// the one place that unwraps the connection to pgx, for COPY.
+func (s *ImportTx) Apply(ctx context.Context, plan *ImportPlan) error {
 	if s.conn == nil {
 		return errors.New("store: import: no connection to COPY on")
+	}
+	p, err := newImportPlan(plan)
+	if err != nil {
+		return err
 	}
 	pool := s.db.Statement.ConnPool
 	exec := func(what, stmt string, args ...any) error {
@@ -315,13 +405,13 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 		return err
 	}
 	for i := range p.rows {
-		if r := &p.rows[i]; r.current != nil {
-			r.id = r.current.ID
+		if r := &p.rows[i]; r.w.Current != nil {
+			r.id = r.w.Current.ID
 		}
 	}
 	var created, updated []*planRow
 	for i := range p.rows {
-		if p.rows[i].action == ImportCreated {
+		if p.rows[i].w.Current == nil {
 			created = append(created, &p.rows[i])
 		} else {
 			updated = append(updated, &p.rows[i])
@@ -351,7 +441,7 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 			// The registers the updated Onlinedienste stop naming must be free before they go.
 			var ods []int64
 			for _, r := range updated {
-				if r.item.Kind == domain.KindOnlinedienst {
+				if r.w.Kind == domain.KindOnlinedienst {
 					ods = append(ods, r.id)
 				}
 			}
@@ -362,7 +452,7 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 			}
 		}
 	}
-	err := s.conn.Raw(func(dc any) error {
+	err = s.conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
 		if err := assignIDs(ctx, pc, p); err != nil {
 			return err
@@ -411,7 +501,11 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 		}
 		src := pgx.CopyFromSlice(len(all), func(i int) ([]any, error) {
 			r := all[i]
-			return []any{p.now, p.actor, string(r.action), string(r.item.Kind), r.item.Ressort, r.item.Key, r.changes}, nil
+			action := domain.ActionUpdated
+			if r.w.Current == nil {
+				action = domain.ActionCreated
+			}
+			return []any{p.now, p.actor, action, string(r.w.Kind), r.w.Ressort, r.w.Key, r.changes}, nil
 		})
 		_, err := copyIn(ctx, pc, "events", eventCopyColumns, src)
 		return err
@@ -421,7 +515,7 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 	}
 	var ods []int64
 	for _, r := range p.rows {
-		if r.item.Kind == domain.KindOnlinedienst && len(r.item.Content.NachweiseFrom) > 0 {
+		if r.w.Kind == domain.KindOnlinedienst && len(r.w.Content.NachweiseFrom) > 0 {
 			ods = append(ods, r.id)
 		}
 	}
@@ -437,7 +531,7 @@ func (s transferStore) apply(ctx context.Context, p *importPlan) error {
 }
 
 // copyRows COPYs rows into a table; extend adapts the entry values to the table's columns.
-func (s transferStore) copyRows(ctx context.Context, pc *pgx.Conn, table string, columns []entryColumn, rows []*planRow, p *importPlan, extend func(*planRow, []any) []any) error {
+func (s *ImportTx) copyRows(ctx context.Context, pc *pgx.Conn, table string, columns []entryColumn, rows []*planRow, p *importPlan, extend func(*planRow, []any) []any) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -530,7 +624,7 @@ func copyIn(ctx context.Context, pc *pgx.Conn, table string, cols []string, src 
 func assignIDs(ctx context.Context, pc *pgx.Conn, p *importPlan) error {
 	created := 0
 	for i := range p.rows {
-		if p.rows[i].current == nil {
+		if p.rows[i].w.Current == nil {
 			created++
 		}
 	}
@@ -547,10 +641,48 @@ func assignIDs(ctx context.Context, pc *pgx.Conn, p *importPlan) error {
 	}
 	next := 0
 	for i := range p.rows {
-		if p.rows[i].current == nil {
+		if p.rows[i].w.Current == nil {
 			p.rows[i].id = ids[next]
 			next++
 		}
 	}
 	return nil
+}
+
+// Export hands every entry of the kinds that the scope may read (and, unless all, that lies
+// in one of codes) to yield, kind by kind in the order given, then by Ressort and key. All
+// kinds are read from one snapshot, so that an export taken while others write still
+// imports back consistently. Rows are streamed, never collected.
+func (t *Transfers) Export(ctx context.Context, scope domain.ReadScope, codes []string, all bool, kinds []domain.Kind, yield func(domain.Entry) error) error {
+	return scopedTx(ctx, t.db, scope, domain.WriteScope{}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *gorm.DB) error {
+		for _, kind := range kinds {
+			q := tx.Table("entries").Select(entryColumns).Where("kind = ?", kind)
+			if !all {
+				q = q.Where("ressort = ANY(?::text[])", textArray(codes))
+			}
+			rows, err := q.Order("ressort, key").Rows()
+			if err != nil {
+				return fmt.Errorf("store: export %s: %w", kind, err)
+			}
+			if err := yieldRows(tx, rows, yield); err != nil {
+				return fmt.Errorf("store: export %s: %w", kind, err)
+			}
+		}
+		return nil
+	})
+}
+
+// yieldRows hands rows of entries to yield one by one and closes them.
+func yieldRows(tx *gorm.DB, rows *sql.Rows, yield func(domain.Entry) error) error {
+	defer rows.Close()
+	for rows.Next() {
+		var r entryRow
+		if err := tx.ScanRows(rows, &r); err != nil {
+			return err
+		}
+		if err := yield(r.entry()); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

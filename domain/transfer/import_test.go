@@ -1,4 +1,4 @@
-package store
+package transfer
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // countingSource yields n minimal registers, the first foreign ones in Ressort SIS.
@@ -39,7 +40,7 @@ func TestReadImportLimits(t *testing.T) {
 	}{
 		{"one item more than allowed", &countingSource{n: MaxImportItems + 1}, domain.WriteAll(), &ImportTooLargeError{}},
 		{"exactly the limit", &countingSource{n: MaxImportItems}, domain.WriteAll(), nil},
-		{"a foreign item", &countingSource{n: 10, foreign: 1}, domain.WriteRessorts("SF"), &ForbiddenRessortsError{}},
+		{"a foreign item", &countingSource{n: 10, foreign: 1}, domain.WriteRessorts("SF"), &store.ForbiddenRessortsError{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +54,7 @@ func TestReadImportLimits(t *testing.T) {
 				if !errors.As(err, &want) {
 					t.Errorf("got %v, want ImportTooLargeError", err)
 				}
-			case *ForbiddenRessortsError:
+			case *store.ForbiddenRessortsError:
 				if !errors.As(err, &want) || len(want.Ressorts) != 1 || want.Ressorts[0] != "SIS" {
 					t.Errorf("got %v, want ForbiddenRessortsError naming SIS", err)
 				}

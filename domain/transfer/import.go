@@ -1,20 +1,15 @@
-package store
+package transfer
 
 import (
-	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"sort"
-	"strings"
-	"sync"
 
 	"github.com/bremen/regmo/domain"
-	"gorm.io/gorm"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // Limits of one import. Beyond them the request is refused before anything is decided.
@@ -47,6 +42,11 @@ type ImportItem struct {
 	// Problems are what the reader found wrong with the item (a wrong type, an unknown
 	// field, a cell that is not UTF-8); the import refuses the item with them.
 	Problems []domain.FieldError
+}
+
+// address is where the item goes: an import may name each entry at most once.
+func (it *ImportItem) address() store.Address {
+	return store.Address{Kind: it.Kind, Ressort: it.Ressort, Key: it.Key}
 }
 
 // ImportSource yields the items of an import one by one, so that a large file is never held
@@ -96,6 +96,7 @@ type ImportResult struct {
 	Items                                []ImportedItem
 }
 
+// Add counts an outcome and lists it.
 func (r *ImportResult) Add(it ImportedItem) {
 	switch it.Action {
 	case ImportCreated:
@@ -110,196 +111,28 @@ func (r *ImportResult) Add(it ImportedItem) {
 	r.Items = append(r.Items, it)
 }
 
-// ItemError is one broken rule of one import item.
-type ItemError struct {
-	Index   int
-	Line    int
-	Sheet   string // the workbook sheet Line counts in, "" for CSV and JSON
-	Cell    string // in a workbook, the cell (F7) when the error concerns one
-	Kind    domain.Kind
-	Ressort string
-	Key     string
-	Field   string
-	Message string
-}
-
-// ImportError refuses an import with every broken rule at once; nothing was written.
-type ImportError struct {
-	// Errors lists at most MaxImportErrors problems, in input order; Total counts all.
-	Errors []ItemError
-	Total  int
-	// kept holds the MaxImportErrors first errors in input order seen so far, as a heap
-	// with the last of them on top: errors arrive in several passes over the items, so the
-	// first in input order are known only at the end, yet no more than these need be kept.
-	kept []keptError
-}
-
-type keptError struct {
-	ItemError
-	seq int // arrival, so that equal positions keep their order as a stable sort would
-}
-
-func (e *ImportError) Error() string {
-	return fmt.Sprintf("import refused: %d error(s)", e.Total)
-}
-
-// Add records an error; call Finish before returning the error.
-func (e *ImportError) Add(ie ItemError) {
-	k := keptError{ItemError: ie, seq: e.Total}
-	e.Total++
-	if len(e.kept) < MaxImportErrors {
-		e.kept = append(e.kept, k)
-		e.up(len(e.kept) - 1)
-		return
-	}
-	if keptLess(k, e.kept[0]) {
-		e.kept[0] = k
-		e.down(0)
-	}
-}
-
-func keptLess(a, b keptError) bool {
-	if c := cmpOrder(a.ItemError, b.ItemError); c != 0 {
-		return c < 0
-	}
-	return a.seq < b.seq
-}
-
-// up and down keep kept a max-heap: the latest error in input order at index 0.
-func (e *ImportError) up(i int) {
-	for i > 0 {
-		parent := (i - 1) / 2
-		if !keptLess(e.kept[parent], e.kept[i]) {
-			return
-		}
-		e.kept[parent], e.kept[i] = e.kept[i], e.kept[parent]
-		i = parent
-	}
-}
-
-func (e *ImportError) down(i int) {
-	for {
-		largest := i
-		for _, c := range []int{2*i + 1, 2*i + 2} {
-			if c < len(e.kept) && keptLess(e.kept[largest], e.kept[c]) {
-				largest = c
-			}
-		}
-		if largest == i {
-			return
-		}
-		e.kept[i], e.kept[largest] = e.kept[largest], e.kept[i]
-		i = largest
-	}
-}
-
-// finish puts the kept errors in input order (CSV lines; JSON registers before
-// Onlinedienste, each by index): the first MaxImportErrors of all.
-func (e *ImportError) finish() *ImportError {
-	slices.SortFunc(e.kept, func(a, b keptError) int {
-		if keptLess(a, b) {
-			return -1
-		}
-		return 1
-	})
-	e.Errors = make([]ItemError, len(e.kept))
-	for i, k := range e.kept {
-		e.Errors[i] = k.ItemError
-	}
-	e.kept = nil
-	return e
-}
-
-// Finish is finish for readers outside the domain.
-func (e *ImportError) Finish() *ImportError { return e.finish() }
-
-func cmpOrder(a, b ItemError) int {
-	// A workbook numbers the rows of each sheet anew; its errors come sheet by sheet in the
-	// order the sheets are read (registers first), after those that name no sheet.
-	if c := cmp.Compare(sheetRank(a), sheetRank(b)); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Line, b.Line); c != 0 {
-		return c
-	}
-	if a.Kind != b.Kind {
-		if a.Kind == domain.KindRegister {
-			return -1
-		}
-		return 1
-	}
-	return cmp.Compare(uint(a.Index), uint(b.Index)) // -1 (no item) last
-}
-
-func sheetRank(e ItemError) int {
-	switch {
-	case e.Sheet == "":
-		return 0
-	case e.Kind == domain.KindRegister:
-		return 1
-	default:
-		return 2
-	}
-}
-
-func (e *ImportError) addItem(it *ImportItem, field, format string, args ...any) {
-	e.Add(ItemError{Index: it.Index, Line: it.Line, Sheet: it.Sheet, Kind: it.Kind, Ressort: it.Ressort, Key: it.Key,
-		Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-// BadImportError means the body cannot be read as an import at all (not JSON, broken
-// structure); Line or Index say where, when known.
-type BadImportError struct {
-	Index  int
-	Field  string
-	Detail string
-}
-
-func (e *BadImportError) Error() string { return e.Detail }
-
-// ImportTooLargeError refuses an import beyond MaxImportItems or MaxImportBytes.
-type ImportTooLargeError struct{ Detail string }
-
-func (e *ImportTooLargeError) Error() string { return e.Detail }
-
-// ForbiddenRessortsError refuses a write (an import, or a change of one entry) that names
-// Ressorts the caller may not write.
-type ForbiddenRessortsError struct{ Ressorts []string }
-
-func (e *ForbiddenRessortsError) Error() string {
-	return "the request names Ressorts you may not write: " + strings.Join(e.Ressorts, ", ")
-}
-
-// itemAddress identifies an entry: an import may name each at most once.
-type itemAddress struct {
-	kind         domain.Kind
-	ressort, key string
-}
-
-// Import applies many entries at once: upsert by (kind, Ressort, key), atomically. scope is
-// what the caller may write. An invalid item refuses the whole import with an *ImportError;
-// an item outside scope with a *ForbiddenRessortsError.
-func (inv *Inventory) Import(ctx context.Context, actor string, scope domain.WriteScope, src ImportSource, opt ImportOptions) (ImportResult, error) {
+// Import applies many entries at once: upsert by (kind, Ressort, key), atomically, in one
+// transaction. scope is what the caller may write. An invalid item refuses the whole import
+// with an *ImportError; an item outside scope with a *store.ForbiddenRessortsError.
+func (s *Service) Import(ctx context.Context, actor string, scope domain.WriteScope, src ImportSource, opt ImportOptions) (ImportResult, error) {
 	if opt.Replace != "" && !scope.Includes(opt.Replace) {
-		return ImportResult{}, &ForbiddenRessortsError{Ressorts: []string{opt.Replace}}
+		return ImportResult{}, &store.ForbiddenRessortsError{Ressorts: []string{opt.Replace}}
 	}
 	items, verr, err := readImport(src, scope, opt)
 	if err != nil {
 		return ImportResult{}, err
 	}
 	var result ImportResult
-	write := func(st transferStore) error {
+	run := func(tx *store.ImportTx) error {
 		var err error
-		result, err = inv.applyImport(ctx, st, actor, items, src.Kinds(), opt, verr)
+		result, err = s.apply(ctx, tx, actor, items, src.Kinds(), opt, verr)
 		return err
 	}
 	if opt.DryRun {
 		// A dry run reads what the import would write, and writes nothing.
-		err = scopedTx(ctx, inv.db, scope.Reads(), scope, &sql.TxOptions{ReadOnly: true}, func(tx *gorm.DB) error {
-			return write(transferStore{db: tx})
-		})
+		err = s.store.InReadTx(ctx, scope, run)
 	} else {
-		err = inv.inTx(ctx, scope, write)
+		err = s.store.InTx(ctx, scope, run)
 	}
 	return result, err
 }
@@ -334,7 +167,7 @@ func readImport(src ImportSource, scope domain.WriteScope, opt ImportOptions) ([
 	}
 	if len(foreign) > 0 {
 		sort.Strings(foreign)
-		return nil, nil, &ForbiddenRessortsError{Ressorts: foreign}
+		return nil, nil, &store.ForbiddenRessortsError{Ressorts: foreign}
 	}
 	items := make([]ImportItem, 0, n)
 	for _, c := range chunks {
@@ -342,7 +175,7 @@ func readImport(src ImportSource, scope domain.WriteScope, opt ImportOptions) ([
 	}
 
 	verr := &ImportError{}
-	seen := make(map[itemAddress]int, len(items))
+	seen := make(map[store.Address]int, len(items))
 	// The rules run a chunk at a time, so that the errors of only one chunk are held before
 	// verr keeps the first of them and counts the rest.
 	perItem := make([][]ItemError, chunkSize)
@@ -356,7 +189,7 @@ func readImport(src ImportSource, scope domain.WriteScope, opt ImportOptions) ([
 			verr.Add(ie)
 		}
 		perItem[i%chunkSize] = nil
-		addr := itemAddress{it.Kind, it.Ressort, it.Key}
+		addr := it.address()
 		if first, dup := seen[addr]; dup {
 			verr.addItem(it, "key", "names the same %s as item %d", domain.KindName(it.Kind), items[first].Index)
 		} else {
@@ -407,27 +240,11 @@ func checkItem(it *ImportItem, opt ImportOptions) []ItemError {
 	return errs
 }
 
-// parallel calls fn for 0..n-1 on all cores, in contiguous chunks.
-func parallel(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), 8)
-	chunk := max((n+workers-1)/workers, 1)
-	var wg sync.WaitGroup
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
-		wg.Go(func() {
-			for i := start; i < end; i++ {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// applyImport decides every item's action against the database and, unless dry, writes.
+// apply decides every item's action against the database and, unless dry, writes.
 // verr holds the errors found while reading; the database adds its own before refusing.
-func (inv *Inventory) applyImport(ctx context.Context, st transferStore, actor string, items []ImportItem, kinds []domain.Kind, opt ImportOptions, verr *ImportError) (ImportResult, error) {
+func (s *Service) apply(ctx context.Context, tx *store.ImportTx, actor string, items []ImportItem, kinds []domain.Kind, opt ImportOptions, verr *ImportError) (ImportResult, error) {
 	lock := !opt.DryRun
-	codes, err := st.ressortCodes(ctx)
+	codes, err := tx.RessortCodes(ctx)
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -440,67 +257,65 @@ func (inv *Inventory) applyImport(ctx context.Context, st transferStore, actor s
 	if opt.Replace != "" && !slices.Contains(codes, opt.Replace) {
 		return ImportResult{}, domain.RessortNotFound(opt.Replace)
 	}
-	existing, err := st.loadAddressed(ctx, items, lock)
+	addrs := make([]store.Address, len(items))
+	for i := range items {
+		addrs[i] = items[i].address()
+	}
+	existing, err := tx.LoadAddressed(ctx, addrs, lock)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	var doomed []entryRow
+	var doomed []store.StoredEntry
 	if opt.Replace != "" {
-		named := make(map[itemAddress]bool, len(items))
-		for _, it := range items {
-			named[itemAddress{it.Kind, it.Ressort, it.Key}] = true
+		named := make(map[store.Address]bool, len(addrs))
+		for _, a := range addrs {
+			named[a] = true
 		}
-		all, err := st.loadRessort(ctx, opt.Replace, kinds, lock)
+		all, err := tx.LoadRessort(ctx, opt.Replace, kinds, lock)
 		if err != nil {
 			return ImportResult{}, err
 		}
-		for _, r := range all {
-			if !named[itemAddress{domain.Kind(r.Kind), r.Ressort, r.Key}] {
-				doomed = append(doomed, r)
+		for _, e := range all {
+			if !named[store.Address{Kind: e.Kind, Ressort: e.Ressort, Key: e.Key}] {
+				doomed = append(doomed, e)
 			}
 		}
 	}
-	if err := inv.checkReferences(ctx, st, items, doomed, verr); err != nil {
+	if err := checkReferences(ctx, tx, items, doomed, verr); err != nil {
 		return ImportResult{}, err
 	}
 	if verr.Total > 0 {
-		return ImportResult{}, verr.finish()
+		return ImportResult{}, verr.Finish()
 	}
 
 	result := ImportResult{DryRun: opt.DryRun}
-	plan := importPlan{actor: actor, now: inv.now()}
-	for _, it := range items {
-		cur, ok := existing[itemAddress{it.Kind, it.Ressort, it.Key}]
+	plan := store.ImportPlan{Actor: actor, Now: s.now()}
+	for i := range items {
+		it := &items[i]
+		cur, ok := existing[addrs[i]]
 		action := ImportCreated
 		if ok {
 			action = ImportUpdated
-			if contentEqual(cur.entry().Content, it.Content) {
+			if store.SameContent(cur.Content, it.Content) {
 				action = ImportUnchanged
 			}
 		}
 		result.Add(ImportedItem{Kind: it.Kind, Ressort: it.Ressort, Key: it.Key, Action: action, Index: it.Index, Line: it.Line, Sheet: it.Sheet})
-		if action == ImportUpdated {
-			plan.rows = append(plan.rows, planRow{item: it, action: action, current: &cur})
-		} else if action == ImportCreated {
-			plan.rows = append(plan.rows, planRow{item: it, action: action})
+		switch action {
+		case ImportUpdated:
+			plan.Writes = append(plan.Writes, store.ImportWrite{Address: addrs[i], Content: it.Content, Current: &cur})
+		case ImportCreated:
+			plan.Writes = append(plan.Writes, store.ImportWrite{Address: addrs[i], Content: it.Content})
 		}
 	}
-	for _, r := range doomed {
-		result.Add(ImportedItem{Kind: domain.Kind(r.Kind), Ressort: r.Ressort, Key: r.Key, Action: ImportDeleted, Index: -1})
-		if !opt.DryRun {
-			c := r.entry().Content
-			if err := plan.remove(r.ID, domain.Kind(r.Kind), r.Ressort, r.Key, &c); err != nil {
-				return ImportResult{}, err
-			}
-		}
+	for _, e := range doomed {
+		result.Add(ImportedItem{Kind: e.Kind, Ressort: e.Ressort, Key: e.Key, Action: ImportDeleted, Index: -1})
 	}
 	if opt.DryRun {
 		return result, nil
 	}
-	if err := plan.prepare(); err != nil {
-		return ImportResult{}, err
-	}
-	if err := st.apply(ctx, &plan); err != nil {
+	plan.Deletes = doomed
+	if err := tx.Apply(ctx, &plan); err != nil {
 		return ImportResult{}, err
 	}
 	return result, nil
@@ -508,18 +323,18 @@ func (inv *Inventory) applyImport(ctx context.Context, st transferStore, actor s
 
 // checkReferences makes sure that after the import every nachweise_from names a register
 // that exists: in the database, not deleted by the import, or created by it.
-func (inv *Inventory) checkReferences(ctx context.Context, st transferStore, items []ImportItem, doomed []entryRow, verr *ImportError) error {
+func checkReferences(ctx context.Context, tx *store.ImportTx, items []ImportItem, doomed []store.StoredEntry, verr *ImportError) error {
 	gone := map[domain.Ref]bool{}
 	goneIDs := []int64{}
 	goneByID := map[int64]domain.Ref{}
 	deletedOnlinedienste := map[domain.Ref]bool{}
-	for _, r := range doomed {
-		if domain.Kind(r.Kind) == domain.KindRegister {
-			gone[domain.Ref{Ressort: r.Ressort, Key: r.Key}] = true
-			goneIDs = append(goneIDs, r.ID)
-			goneByID[r.ID] = domain.Ref{Ressort: r.Ressort, Key: r.Key}
+	for _, e := range doomed {
+		if e.Kind == domain.KindRegister {
+			gone[domain.Ref{Ressort: e.Ressort, Key: e.Key}] = true
+			goneIDs = append(goneIDs, e.ID)
+			goneByID[e.ID] = domain.Ref{Ressort: e.Ressort, Key: e.Key}
 		} else {
-			deletedOnlinedienste[domain.Ref{Ressort: r.Ressort, Key: r.Key}] = true
+			deletedOnlinedienste[domain.Ref{Ressort: e.Ressort, Key: e.Key}] = true
 		}
 	}
 	provided := map[domain.Ref]bool{}
@@ -536,17 +351,17 @@ func (inv *Inventory) checkReferences(ctx context.Context, st transferStore, ite
 			}
 		}
 	}
-	known, err := entryStore{st.db}.registerIDs(ctx, refs)
+	known, err := tx.RegisterIDs(ctx, refs)
 	if err != nil {
 		return err
 	}
-	imported := map[itemAddress]bool{}
+	imported := map[store.Address]bool{}
 	for i := range items {
 		it := &items[i]
 		if it.Kind != domain.KindOnlinedienst {
 			continue
 		}
-		imported[itemAddress{it.Kind, it.Ressort, it.Key}] = true
+		imported[it.address()] = true
 		for j, s := range it.Content.NachweiseFrom {
 			r, ok := domain.ParseRef(s)
 			if !ok {
@@ -565,7 +380,7 @@ func (inv *Inventory) checkReferences(ctx context.Context, st transferStore, ite
 	if len(goneIDs) == 0 {
 		return nil
 	}
-	users, err := entryStore{st.db}.references(ctx, goneIDs)
+	users, err := tx.References(ctx, goneIDs)
 	if err != nil {
 		return err
 	}
@@ -578,7 +393,7 @@ func (inv *Inventory) checkReferences(ctx context.Context, st transferStore, ite
 		// Only the Onlinedienste the caller may read are named; the others are counted.
 		still := &domain.ReferencedError{Register: register, Elsewhere: refs.Elsewhere}
 		for _, by := range refs.By {
-			if !deletedOnlinedienste[by] && !imported[itemAddress{domain.KindOnlinedienst, by.Ressort, by.Key}] {
+			if !deletedOnlinedienste[by] && !imported[store.Address{Kind: domain.KindOnlinedienst, Ressort: by.Ressort, Key: by.Key}] {
 				still.By = append(still.By, by) // not deleted too, nor given a new nachweise_from
 			}
 		}

@@ -1,0 +1,46 @@
+// Package transfer imports and exports inventories: it reads the items of an import, applies
+// the per-item rules, plans which entries are created, updated, left unchanged or deleted,
+// and checks the references between them; the SQL that loads and writes them, in one
+// transaction, is package store's (store.Transfers).
+package transfer
+
+import (
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/bremen/regmo/domain/store"
+)
+
+// Service imports and exports the registers and Onlinedienste of all Ressorts.
+type Service struct {
+	store *store.Transfers
+	now   func() time.Time
+}
+
+// New returns the transfer service on st.
+func New(st *store.Transfers) *Service { return &Service{store: st, now: time.Now} }
+
+// WithClock returns a copy of the service that takes the time of its writes from now; tests
+// use it to decide when an import happened.
+func (s *Service) WithClock(now func() time.Time) *Service {
+	c := *s
+	c.now = now
+	return &c
+}
+
+// parallel calls fn for 0..n-1 on all cores, in contiguous chunks.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	chunk := max((n+workers-1)/workers, 1)
+	var wg sync.WaitGroup
+	for start := 0; start < n; start += chunk {
+		end := min(start+chunk, n)
+		wg.Go(func() {
+			for i := start; i < end; i++ {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
