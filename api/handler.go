@@ -9,6 +9,7 @@ import (
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/report"
 	"github.com/bremen/regmo/domain/store"
 )
 
@@ -16,6 +17,7 @@ import (
 type handler struct {
 	access    *store.Access
 	inventory *store.Inventory
+	reports   *report.Service
 	ressorts  *store.Ressorts
 	webhooks  *notify.WebhookStore
 	db        *gorm.DB

@@ -21,6 +21,7 @@ import (
 	"github.com/bremen/regmo/api/web"
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/report"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/policies"
 )
@@ -98,6 +99,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now != nil {
 		inventory = inventory.WithClock(cfg.Now)
 	}
+	reports := report.New(store.NewReports(cfg.DB))
+	if cfg.Now != nil {
+		reports = reports.WithClock(cfg.Now)
+	}
 	access := store.NewAccess(cfg.DB)
 	if cfg.Now != nil {
 		access = access.WithClock(cfg.Now)
@@ -149,6 +154,7 @@ func New(cfg Config) (*Server, error) {
 	h := &handler{
 		access:    access,
 		inventory: inventory,
+		reports:   reports,
 		ressorts:  store.NewRessorts(cfg.DB),
 		webhooks:  notify.NewWebhookStore(cfg.DB, egress),
 		db:        cfg.DB,
@@ -157,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if !cfg.NoWeb {
-		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory,
+		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory, Reports: reports,
 			Access: access, Ressorts: h.ressorts, Prefs: notify.NewPrefsStore(cfg.DB), DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
 			CSVImport: func(r io.Reader, k domain.Kind) store.ImportSource { return newCSVImport(r, k) }})
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/report"
 	"github.com/bremen/regmo/domain/store"
 )
 
@@ -66,6 +67,7 @@ type Config struct {
 	Options
 	Authorizer Authorizer
 	Inventory  *store.Inventory
+	Reports    *report.Service
 	Access     *store.Access
 	Ressorts   *store.Ressorts
 	// Prefs holds the users' e-mail choices (the user's own page).
@@ -106,6 +108,9 @@ const (
 func New(cfg Config) (*Handler, error) {
 	if cfg.Authorizer == nil || cfg.Inventory == nil || cfg.Access == nil || cfg.DB == nil || cfg.Prefs == nil {
 		return nil, errors.New("web: Authorizer, Inventory, Access, Prefs and DB are required")
+	}
+	if cfg.Reports == nil {
+		return nil, errors.New("web: Reports is required")
 	}
 	cfg.PublicURL = strings.TrimRight(cmp.Or(cfg.PublicURL, "http://127.0.0.1:8080"), "/")
 	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, defaultIdle)

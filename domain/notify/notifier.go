@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/report"
 	"github.com/bremen/regmo/domain/store"
 	"gorm.io/gorm"
 )
@@ -301,7 +302,7 @@ func (n *Notifier) compose(ctx context.Context, j job) (Message, int, error) {
 	var items int
 	switch j.Kind {
 	case KindDigest:
-		d, err := BuildDigest(ctx, n.inv, scope, j.Slot)
+		d, err := BuildDigest(ctx, report.New(store.NewReports(n.db)), scope, j.Slot)
 		if err != nil {
 			return Message{}, 0, err
 		}
