@@ -10,6 +10,7 @@ import (
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/report"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/domain/transfer"
 )
@@ -19,6 +20,7 @@ type handler struct {
 	access    *access.Service
 	inventory *store.Inventory
 	transfer  *transfer.Service
+	reports   *report.Service
 	ressorts  *store.Ressorts
 	webhooks  *notify.WebhookStore
 	db        *gorm.DB

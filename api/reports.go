@@ -11,7 +11,7 @@ import (
 	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/api/render"
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/report"
 )
 
 // reportFile is a report rendered as CSV or as a workbook. It answers every report operation
@@ -87,7 +87,7 @@ func renderReport(ctx context.Context, format, dialect *string, name string, at 
 	return file, true, nil
 }
 
-func toKindSummary(k store.KindSummary) oapi.KindSummary {
+func toKindSummary(k report.KindSummary) oapi.KindSummary {
 	dim := func(d domain.Dimension) oapi.DimensionSummary {
 		ds := k.Dimensions[d]
 		out := oapi.DimensionSummary{Ready: ds.Ready, ReadyPct: ds.ReadyPct, Overdue: ds.Overdue}
@@ -106,13 +106,13 @@ func toKindSummary(k store.KindSummary) oapi.KindSummary {
 	return out
 }
 
-func reportFilter(asOf *time.Time, ressorts *[]string) store.ReportFilter {
-	return store.ReportFilter{AsOf: asOf, Ressorts: deref(ressorts)}
+func reportFilter(asOf *time.Time, ressorts *[]string) report.Filter {
+	return report.Filter{AsOf: asOf, Ressorts: deref(ressorts)}
 }
 
 func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessReportRequestObject) (oapi.GetReadinessReportResponseObject, error) {
 	p := req.Params
-	at, err := param.AsOf(p.AsOf, h.inventory.Now())
+	at, err := param.AsOf(p.AsOf, h.reports.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	case oapi.GetReadinessReportParamsKindOnlinedienste:
 		f.Kind = domain.KindOnlinedienst
 	}
-	r, err := h.inventory.Readiness(ctx, readScope(ctx), f)
+	r, err := h.reports.Readiness(ctx, readScope(ctx), f)
 	if err != nil {
 		return nil, err
 	}
@@ -144,10 +144,10 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 // parameters, reads with read in the caller's scope, and answers the file the client asked
 // for or the JSON body toJSON makes. R is the operation's response type; reportFile is one.
 func findingsReport[T any, R any](ctx context.Context, h *handler, asOf *string, ressorts *[]string, format, dialect *string, name string,
-	read func(context.Context, domain.ReadScope, store.ReportFilter) (T, time.Time, error),
+	read func(context.Context, domain.ReadScope, report.Filter) (T, time.Time, error),
 	tables func(T) []render.Table, toJSON func(T, time.Time) R) (R, error) {
 	var none R
-	at, err := param.AsOf(asOf, h.inventory.Now())
+	at, err := param.AsOf(asOf, h.reports.Now())
 	if err != nil {
 		return none, err
 	}
@@ -168,9 +168,9 @@ func findingsReport[T any, R any](ctx context.Context, h *handler, asOf *string,
 
 func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueReportRequestObject) (oapi.GetOverdueReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "overdue", h.inventory.Overdue, render.Overdue,
-		func(items []store.OverdueItem, when time.Time) oapi.GetOverdueReportResponseObject {
-			body := oapi.OverdueReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.OverdueItem, len(items))}
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "overdue", h.reports.Overdue, render.Overdue,
+		func(items []report.OverdueItem, when time.Time) oapi.GetOverdueReportResponseObject {
+			body := oapi.OverdueReport{AsOf: when.UTC(), GeneratedAt: h.reports.Now().UTC(), Items: make([]oapi.OverdueItem, len(items))}
 			for i, it := range items {
 				body.Items[i] = oapi.OverdueItem{Ressort: it.Ressort, Key: it.Key, Name: it.Name, Kind: oapi.OverdueItemKind(it.Kind),
 					Dimension: oapi.OverdueItemDimension(it.Dimension), Stage: oapi.Stage(it.Stage), TargetDate: it.TargetDate, DaysOverdue: it.DaysOverdue}
@@ -181,9 +181,9 @@ func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueRepor
 
 func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsistencyReportRequestObject) (oapi.GetConsistencyReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "consistency", h.inventory.Consistency, render.Consistency,
-		func(findings []store.Finding, when time.Time) oapi.GetConsistencyReportResponseObject {
-			body := oapi.ConsistencyReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Findings: make([]oapi.Finding, len(findings))}
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "consistency", h.reports.Consistency, render.Consistency,
+		func(findings []report.Finding, when time.Time) oapi.GetConsistencyReportResponseObject {
+			body := oapi.ConsistencyReport{AsOf: when.UTC(), GeneratedAt: h.reports.Now().UTC(), Findings: make([]oapi.Finding, len(findings))}
 			for i, f := range findings {
 				body.Findings[i] = oapi.Finding{Rule: f.Rule, Ressort: f.Ressort, Key: f.Key, Name: f.Name, Kind: oapi.FindingKind(f.Kind), Detail: f.Detail}
 			}
@@ -193,9 +193,9 @@ func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsiste
 
 func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlageCoverageReportRequestObject) (oapi.GetAnlageCoverageReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "anlage-coverage", h.inventory.AnlageCoverage, render.AnlageCoverage,
-		func(coverage []store.CoverageEntry, when time.Time) oapi.GetAnlageCoverageReportResponseObject {
-			body := oapi.AnlageCoverageReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.CoverageItem, len(coverage))}
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "anlage-coverage", h.reports.AnlageCoverage, render.AnlageCoverage,
+		func(coverage []report.CoverageEntry, when time.Time) oapi.GetAnlageCoverageReportResponseObject {
+			body := oapi.AnlageCoverageReport{AsOf: when.UTC(), GeneratedAt: h.reports.Now().UTC(), Items: make([]oapi.CoverageItem, len(coverage))}
 			for i, c := range coverage {
 				regs := make([]oapi.RegisterStages, len(c.Registers))
 				for j, e := range c.Registers {
@@ -210,9 +210,9 @@ func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlag
 
 func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedReportRequestObject) (oapi.GetBlockedReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "blocked", h.inventory.Blocked, render.Blocked,
-		func(blocked []store.Blocked, when time.Time) oapi.GetBlockedReportResponseObject {
-			body := oapi.BlockedReport{AsOf: when.UTC(), GeneratedAt: h.inventory.Now().UTC(), Items: make([]oapi.BlockedItem, len(blocked))}
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "blocked", h.reports.Blocked, render.Blocked,
+		func(blocked []report.Blocked, when time.Time) oapi.GetBlockedReportResponseObject {
+			body := oapi.BlockedReport{AsOf: when.UTC(), GeneratedAt: h.reports.Now().UTC(), Items: make([]oapi.BlockedItem, len(blocked))}
 			for i, b := range blocked {
 				by := make([]oapi.Blocker, len(b.Blockers))
 				for j, r := range b.Blockers {
@@ -225,7 +225,7 @@ func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedRepor
 }
 
 func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressReportRequestObject) (oapi.GetProgressReportResponseObject, error) {
-	now := h.inventory.Now()
+	now := h.reports.Now()
 	from, err := param.Instant("from", req.Params.From, now)
 	if err != nil {
 		return nil, err
@@ -236,7 +236,7 @@ func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressRep
 			return nil, err
 		}
 	}
-	p, err := h.inventory.Progress(ctx, readScope(ctx), deref(req.Params.Ressort), from, to)
+	p, err := h.reports.Progress(ctx, readScope(ctx), deref(req.Params.Ressort), from, to)
 	if err != nil {
 		return nil, err
 	}

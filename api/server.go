@@ -22,6 +22,7 @@ import (
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/report"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/domain/transfer"
 	"github.com/bremen/regmo/policies"
@@ -101,6 +102,10 @@ func New(cfg Config) (*Server, error) {
 		inventory = inventory.WithClock(cfg.Now)
 	}
 	transfers := transfer.New(store.NewTransfers(cfg.DB))
+	reports := report.New(store.NewReports(cfg.DB))
+	if cfg.Now != nil {
+		reports = reports.WithClock(cfg.Now)
+	}
 	if cfg.Now != nil {
 		transfers = transfers.WithClock(cfg.Now)
 	}
@@ -157,6 +162,7 @@ func New(cfg Config) (*Server, error) {
 		access:    acc,
 		inventory: inventory,
 		transfer:  transfers,
+		reports:   reports,
 		ressorts:  store.NewRessorts(cfg.DB),
 		webhooks:  notify.NewWebhookStore(cfg.DB, egress),
 		db:        cfg.DB,
@@ -165,7 +171,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if !cfg.NoWeb {
-		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory, Transfer: transfers,
+		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory, Transfer: transfers, Reports: reports,
 			Access: acc, Ressorts: h.ressorts, Prefs: notify.NewPrefsStore(cfg.DB), DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
 			CSVImport: func(r io.Reader, k domain.Kind) transfer.ImportSource { return newCSVImport(r, k) }})
 		if err != nil {

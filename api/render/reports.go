@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/report"
 )
 
 // KindLabel is how exports name a kind.
@@ -17,18 +17,18 @@ func KindLabel(k domain.Kind) string {
 }
 
 // Readiness has one row per Ressort × kind × dimension, then the totals.
-func Readiness(r store.ReadinessReport) []Table {
+func Readiness(r report.Readiness) []Table {
 	t := Table{Sheet: "Bereitschaft", Header: []string{"Ressort", "Name", "Art", "Dimension", "Anzahl", "vollständig bereit",
 		"nicht begonnen", "geplant", "in Arbeit", "im Test", "live", "nicht anwendbar",
 		"bereit", "bereit %", "überfällig"}}
-	lines := append([]store.RessortSummary{}, r.Ressorts...)
+	lines := append([]report.RessortSummary{}, r.Ressorts...)
 	total := r.Total
 	total.Ressort = domain.Ressort{Code: "Gesamt", Name: "alle lesbaren Ressorts"}
 	lines = append(lines, total)
 	for _, rs := range lines {
 		for _, k := range []struct {
 			label string
-			sum   store.KindSummary
+			sum   report.KindSummary
 		}{{"Register", rs.Registers}, {"Onlinedienste", rs.Onlinedienste}} {
 			for _, d := range domain.Dimensions {
 				ds := k.sum.Dimensions[d]
@@ -45,7 +45,7 @@ func Readiness(r store.ReadinessReport) []Table {
 
 // readyShare is the chart's table: per Ressort (and the total) and dimension, the share of
 // its registers and Onlinedienste together that is ready, in percent with one decimal.
-func readyShare(lines []store.RessortSummary) Table {
+func readyShare(lines []report.RessortSummary) Table {
 	t := Table{Sheet: "Diagramm", Header: []string{"Ressort", "IDNr bereit %", "NOOTS bereit %", "DSC bereit %"},
 		Chart: &Chart{Title: "Anteil bereit je Ressort und Dimension (Register und Onlinedienste)", Axis: "bereit (%)", Max: 100}}
 	for _, rs := range lines {
@@ -65,7 +65,7 @@ func readyShare(lines []store.RessortSummary) Table {
 }
 
 // Overdue has one row per overdue dimension.
-func Overdue(items []store.OverdueItem) []Table {
+func Overdue(items []report.OverdueItem) []Table {
 	t := Table{Sheet: "Überfällig", Header: []string{"Ressort", "Schlüssel", "Name", "Art", "Dimension", "Stufe", "Zieldatum", "Tage überfällig"}}
 	for _, it := range items {
 		t.Rows = append(t.Rows, []any{it.Ressort, it.Key, it.Name, KindLabel(it.Kind), it.Dimension, it.Stage, it.TargetDate, it.DaysOverdue})
@@ -74,7 +74,7 @@ func Overdue(items []store.OverdueItem) []Table {
 }
 
 // Consistency has one row per finding.
-func Consistency(findings []store.Finding) []Table {
+func Consistency(findings []report.Finding) []Table {
 	t := Table{Sheet: "Befunde", Header: []string{"Regel", "Ressort", "Schlüssel", "Name", "Art", "Befund"}}
 	for _, f := range findings {
 		t.Rows = append(t.Rows, []any{f.Rule, f.Ressort, f.Key, f.Name, KindLabel(f.Kind), f.Detail})
@@ -83,7 +83,7 @@ func Consistency(findings []store.Finding) []Table {
 }
 
 // AnlageCoverage has one row per recorded register of an Anlage entry, and one per gap.
-func AnlageCoverage(coverage []store.CoverageEntry) []Table {
+func AnlageCoverage(coverage []report.CoverageEntry) []Table {
 	t := Table{Sheet: "Anlage-Abdeckung", Header: []string{"Nr.", "Register der Anlage", "Lücke", "Ressort", "Schlüssel", "Name", "IDNr", "NOOTS", "DSC"}}
 	for _, c := range coverage {
 		for _, e := range c.Registers {
@@ -98,7 +98,7 @@ func AnlageCoverage(coverage []store.CoverageEntry) []Table {
 }
 
 // Blocked has one row per Onlinedienst and blocking register.
-func Blocked(blocked []store.Blocked) []Table {
+func Blocked(blocked []report.Blocked) []Table {
 	t := Table{Sheet: "Blockiert", Header: []string{"Ressort", "Schlüssel", "Onlinedienst", "blockiert durch Ressort", "Register-Schlüssel", "Register", "NOOTS-Stufe"}}
 	for _, b := range blocked {
 		for _, r := range b.Blockers {
@@ -109,7 +109,7 @@ func Blocked(blocked []store.Blocked) []Table {
 }
 
 // Progress has the stage changes first (the CSV shows them), then the ready counts.
-func Progress(p store.Progress) []Table {
+func Progress(p report.Progress) []Table {
 	ready := Table{Sheet: "Stand", Header: []string{"Ressort", "Art", "Dimension", "Anzahl am Beginn", "bereit am Beginn", "Anzahl am Ende", "bereit am Ende"}}
 	changes := Table{Sheet: "Änderungen", Header: []string{"Ressort", "Schlüssel", "Name", "Art", "Dimension", "von", "nach", "Zeitpunkt", "geändert von"}}
 	for _, l := range p.Lines {

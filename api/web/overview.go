@@ -11,7 +11,7 @@ import (
 
 	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/report"
 )
 
 // The bar of one Ressort and dimension is drawn in this many SVG units.
@@ -85,7 +85,7 @@ type mark struct{ X, Y float64 }
 type progressView struct {
 	From, To string
 	Lines    []progressRow
-	Changes  []store.StageChange
+	Changes  []report.StageChange
 	More     int
 }
 
@@ -156,8 +156,8 @@ func monthEnds(at time.Time) []time.Time {
 // overviewData gathers every figure of the overview. The queries are independent and run at
 // once, each in its own read transaction with the caller's scope.
 func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, seit string) (overviewData, error) {
-	inv := h.cfg.Inventory
-	now := inv.Now()
+	reps := h.cfg.Reports
+	now := reps.Now()
 	d := overviewData{Stand: stand, Seit: seit, StandLabel: "heute, " + formatTime(now), Findings: sc.overdue != nil}
 	var asOf *time.Time
 	if stand != "" {
@@ -206,23 +206,23 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 			}
 		}()
 	}
-	var report store.ReadinessReport
+	var readiness report.Readiness
 	run(func() (err error) {
-		report, err = inv.Readiness(ctx, *sc.readiness, store.ReportFilter{AsOf: asOf})
+		readiness, err = reps.Readiness(ctx, *sc.readiness, report.Filter{AsOf: asOf})
 		return err
 	})
 	ends := monthEnds(at)
-	trend := make([]store.ReadinessReport, len(ends))
+	trend := make([]report.Readiness, len(ends))
 	for i, end := range ends {
 		run(func() (err error) {
-			trend[i], err = inv.Readiness(ctx, *sc.readiness, store.ReportFilter{AsOf: &end})
+			trend[i], err = reps.Readiness(ctx, *sc.readiness, report.Filter{AsOf: &end})
 			return err
 		})
 	}
 	overdue, blocked, inconsistent := map[string]int{}, map[string]int{}, map[string]int{}
 	if sc.overdue != nil {
 		run(func() error {
-			items, _, err := inv.Overdue(ctx, *sc.overdue, store.ReportFilter{AsOf: asOf})
+			items, _, err := reps.Overdue(ctx, *sc.overdue, report.Filter{AsOf: asOf})
 			seen := map[string]bool{}
 			for _, it := range items {
 				k := string(it.Kind) + "|" + it.Ressort + "|" + it.Key
@@ -238,7 +238,7 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 	}
 	if sc.blocked != nil {
 		run(func() error {
-			items, _, err := inv.Blocked(ctx, *sc.blocked, store.ReportFilter{AsOf: asOf})
+			items, _, err := reps.Blocked(ctx, *sc.blocked, report.Filter{AsOf: asOf})
 			mu.Lock()
 			for _, it := range items {
 				blocked[it.Onlinedienst.Ressort]++
@@ -249,7 +249,7 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 	}
 	if sc.consistency != nil {
 		run(func() error {
-			items, _, err := inv.Consistency(ctx, *sc.consistency, store.ReportFilter{AsOf: asOf})
+			items, _, err := reps.Consistency(ctx, *sc.consistency, report.Filter{AsOf: asOf})
 			seen := map[string]bool{}
 			mu.Lock()
 			for _, it := range items {
@@ -263,17 +263,17 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 			return err
 		})
 	}
-	var coverage []store.CoverageEntry
+	var coverage []report.CoverageEntry
 	if sc.coverage != nil {
 		run(func() (err error) {
-			coverage, _, err = inv.AnlageCoverage(ctx, *sc.coverage, store.ReportFilter{AsOf: asOf})
+			coverage, _, err = reps.AnlageCoverage(ctx, *sc.coverage, report.Filter{AsOf: asOf})
 			return err
 		})
 	}
-	var progress store.Progress
+	var progress report.Progress
 	if since != nil && sc.progress != nil {
 		run(func() (err error) {
-			progress, err = inv.Progress(ctx, *sc.progress, nil, *since, at)
+			progress, err = reps.Progress(ctx, *sc.progress, nil, *since, at)
 			return err
 		})
 	}
@@ -287,7 +287,7 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 		return d, firstErr
 	}
 
-	for _, rs := range report.Ressorts {
+	for _, rs := range readiness.Ressorts {
 		row := ressortLine(rs)
 		row.Overdue, row.Blocked, row.Inconsistent = overdue[rs.Ressort.Code], blocked[rs.Ressort.Code], inconsistent[rs.Ressort.Code]
 		d.Total.Overdue += row.Overdue
@@ -295,11 +295,11 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 		d.Total.Inconsistent += row.Inconsistent
 		d.Rows = append(d.Rows, row)
 	}
-	total := ressortLine(report.Total)
+	total := ressortLine(readiness.Total)
 	total.Overdue, total.Blocked, total.Inconsistent = d.Total.Overdue, d.Total.Blocked, d.Total.Inconsistent
 	total.Code, total.Name = "Gesamt", "alle Ressorts, die Sie sehen dürfen"
 	d.Total = total
-	d.Trend = trendOf(append(trend, report), append(ends, at))
+	d.Trend = trendOf(append(trend, readiness), append(ends, at))
 	for _, c := range coverage {
 		d.Coverage = append(d.Coverage, coverageCell{Nr: c.Anlage.Nr, Name: c.Anlage.Name, Recorded: len(c.Registers)})
 		if len(c.Registers) == 0 {
@@ -313,7 +313,7 @@ func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, se
 }
 
 // ressortLine sums registers and Onlinedienste of one Ressort per dimension.
-func ressortLine(rs store.RessortSummary) ressortRow {
+func ressortLine(rs report.RessortSummary) ressortRow {
 	row := ressortRow{Code: rs.Ressort.Code, Name: rs.Ressort.Name, Count: rs.Registers.Count + rs.Onlinedienste.Count}
 	for _, dim := range domain.Dimensions {
 		b := dimBar{Dim: dim, Count: row.Count}
@@ -351,7 +351,7 @@ const (
 	trendPlotW, trendPlotH = trendW - trendLeft - trendRight, trendH - trendTop - trendBottom
 )
 
-func trendOf(reports []store.ReadinessReport, at []time.Time) *trendData {
+func trendOf(reports []report.Readiness, at []time.Time) *trendData {
 	t := &trendData{}
 	for i, r := range reports {
 		p := trendPoint{Label: at[i].In(berlin).Format("01/06"), Pct: map[domain.Dimension]float64{}}
@@ -394,7 +394,7 @@ func trendOf(reports []store.ReadinessReport, at []time.Time) *trendData {
 	return t
 }
 
-func progressOf(p store.Progress) *progressView {
+func progressOf(p report.Progress) *progressView {
 	v := &progressView{From: formatTime(p.From), To: formatTime(p.To)}
 	sum := map[string]*progressRow{}
 	var keys []string
@@ -415,7 +415,7 @@ func progressOf(p store.Progress) *progressView {
 	for _, k := range keys {
 		v.Lines = append(v.Lines, *sum[k])
 	}
-	changes := append([]store.StageChange{}, p.Changes...)
+	changes := append([]report.StageChange{}, p.Changes...)
 	sort.SliceStable(changes, func(i, j int) bool { return changes[i].At.After(changes[j].At) })
 	if len(changes) > 100 {
 		v.More = len(changes) - 100

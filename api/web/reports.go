@@ -11,16 +11,16 @@ import (
 	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/api/render"
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/report"
 )
 
-// report is one of the six reports, with the operation whose permission it needs; the
+// reportInfo is one of the six reports, with the operation whose permission it needs; the
 // downloads are the same tables as the API's (package render).
-type report struct {
+type reportInfo struct {
 	Name, Title, Op, File, Description string
 }
 
-var reports = []report{
+var reports = []reportInfo{
 	{"bereitschaft", "Bereitschaft", "getReadinessReport", "readiness", "Anzahl der Einträge je Ressort, Art, Dimension und Stufe, mit dem Anteil bereit."},
 	{"fortschritt", "Fortschritt", "getProgressReport", "progress", "Was sich zwischen zwei Tagen bewegt hat – die Tabelle „seit dem letzten Senatsbericht“."},
 	{"ueberfaellig", "Überfällig", "getOverdueReport", "overdue", "Jede Dimension, deren Zieldatum vorbei ist, ohne dass sie bereit ist."},
@@ -29,10 +29,10 @@ var reports = []report{
 	{"anlage", "Abdeckung der Anlage", "getAnlageCoverageReport", "anlage-coverage", "Welche der 50 Register der Anlage zu § 1 IDNrG erfasst sind und welche fehlen."},
 }
 
-type reportsData struct{ Reports []report }
+type reportsData struct{ Reports []reportInfo }
 
 type reportData struct {
-	Report             report
+	Report             reportInfo
 	Stand, Von, Bis    string
 	Error              string
 	Tables             []render.Table
@@ -59,7 +59,7 @@ func (h *Handler) reportsPage(q *request) {
 const maxShown = 500
 
 func (h *Handler) reportPage(q *request) {
-	i := slices.IndexFunc(reports, func(r report) bool { return r.Name == q.r.PathValue("name") })
+	i := slices.IndexFunc(reports, func(r reportInfo) bool { return r.Name == q.r.PathValue("name") })
 	if i < 0 {
 		h.notFound(q.w, q.r)
 		return
@@ -71,8 +71,8 @@ func (h *Handler) reportPage(q *request) {
 	}
 	p := q.r.URL.Query()
 	d := reportData{Report: rep, Stand: p.Get("stand"), Von: p.Get("von"), Bis: p.Get("bis")}
-	inv := h.cfg.Inventory
-	now := inv.Now()
+	reps := h.cfg.Reports
+	now := reps.Now()
 	at := now
 	parse := func(name, label, s string) (*time.Time, bool) {
 		if s == "" {
@@ -100,8 +100,8 @@ func (h *Handler) reportPage(q *request) {
 		case !from.Before(at):
 			d.Error = "„von“ muss vor „bis“ liegen."
 		default:
-			var pr store.Progress
-			pr, err = inv.Progress(q.ctx, read, nil, *from, at)
+			var pr report.Progress
+			pr, err = reps.Progress(q.ctx, read, nil, *from, at)
 			tables = render.Progress(pr)
 		}
 	} else {
@@ -110,27 +110,27 @@ func (h *Handler) reportPage(q *request) {
 			at = *asOf
 		}
 		if ok {
-			f := store.ReportFilter{AsOf: asOf}
+			f := report.Filter{AsOf: asOf}
 			switch rep.Name {
 			case "bereitschaft":
-				var r store.ReadinessReport
-				r, err = inv.Readiness(q.ctx, read, f)
+				var r report.Readiness
+				r, err = reps.Readiness(q.ctx, read, f)
 				tables = render.Readiness(r)
 			case "ueberfaellig":
-				var items []store.OverdueItem
-				items, _, err = inv.Overdue(q.ctx, read, f)
+				var items []report.OverdueItem
+				items, _, err = reps.Overdue(q.ctx, read, f)
 				tables = render.Overdue(items)
 			case "blockiert":
-				var items []store.Blocked
-				items, _, err = inv.Blocked(q.ctx, read, f)
+				var items []report.Blocked
+				items, _, err = reps.Blocked(q.ctx, read, f)
 				tables = render.Blocked(items)
 			case "konsistenz":
-				var items []store.Finding
-				items, _, err = inv.Consistency(q.ctx, read, f)
+				var items []report.Finding
+				items, _, err = reps.Consistency(q.ctx, read, f)
 				tables = render.Consistency(items)
 			case "anlage":
-				var items []store.CoverageEntry
-				items, _, err = inv.AnlageCoverage(q.ctx, read, f)
+				var items []report.CoverageEntry
+				items, _, err = reps.AnlageCoverage(q.ctx, read, f)
 				tables = render.AnlageCoverage(items)
 			}
 		}
@@ -180,7 +180,7 @@ func (h *Handler) reportPage(q *request) {
 }
 
 // download sends a report as the API does: CSV (the first table) or a workbook.
-func (h *Handler) download(q *request, rep report, at time.Time, format string, tables []render.Table) {
+func (h *Handler) download(q *request, rep reportInfo, at time.Time, format string, tables []render.Table) {
 	var data []byte
 	var err error
 	var ctype string

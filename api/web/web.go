@@ -23,6 +23,7 @@ import (
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/report"
 	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/domain/transfer"
 )
@@ -69,6 +70,7 @@ type Config struct {
 	Authorizer Authorizer
 	Inventory  *store.Inventory
 	Transfer   *transfer.Service
+	Reports    *report.Service
 	Access     *access.Service
 	Ressorts   *store.Ressorts
 	// Prefs holds the users' e-mail choices (the user's own page).
@@ -112,6 +114,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Transfer == nil {
 		return nil, errors.New("web: Transfer is required")
+	}
+	if cfg.Reports == nil {
+		return nil, errors.New("web: Reports is required")
 	}
 	cfg.PublicURL = strings.TrimRight(cmp.Or(cfg.PublicURL, "http://127.0.0.1:8080"), "/")
 	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, defaultIdle)

@@ -425,7 +425,7 @@ const goBenchmarks = `^(BenchmarkDecide|BenchmarkDecideUncached|BenchmarkReadine
 
 func goPart(ctx context.Context, env *harness.Env, cfg config, rep *report) error {
 	env.Logf("Go benchmarks (-count %d); BenchmarkReadinessReport seeds 1,000,000 entries per count", cfg.runs)
-	args := []string{"test", "-p", "1", "-run", "^$", "-bench", goBenchmarks, "-count", strconv.Itoa(cfg.runs), "./api", "./api/web", "./domain"}
+	args := []string{"test", "-p", "1", "-run", "^$", "-bench", goBenchmarks, "-count", strconv.Itoa(cfg.runs), "./api", "./api/web", "./domain/report", "./domain/store"}
 	cmd := harness.Command(ctx, cfg.goCmd, args...)
 	cmd.Env = append(os.Environ(), "REGMO_TEST_DATABASE_URL="+env.AdminURL)
 	logPath := filepath.Join(env.Dir, "gobench.log")
@@ -726,7 +726,7 @@ func (r *report) markdown() string {
 		"the cost regmo avoids by answering a token it saw less than a second ago from memory (its caller cache, emptied on every instance through "+
 		"PostgreSQL LISTEN/NOTIFY whenever rights change).\n",
 		r.cfg.runs, r.cfg.duration, r.httpSetup)
-	b.WriteString("- Go benchmarks (`go test -bench`, `-count` as above): `BenchmarkReadinessReport` (domain, run as regmo_app under row-level security), `BenchmarkScopedRead` (domain), `BenchmarkImport` (api), `BenchmarkDecide` (api).\n\n")
+	b.WriteString("- Go benchmarks (`go test -bench`, `-count` as above): `BenchmarkReadinessReport` (domain/report, run as regmo_app under row-level security), `BenchmarkScopedRead` (domain/store), `BenchmarkImport` (api), `BenchmarkDecide` (api).\n\n")
 	rows := r.rows()
 	header := []string{"Measurement", "regmo", "Ceiling", "Ratio", "Target", "Met"}
 	b.WriteString("| " + strings.Join(header, " | ") + " |\n")

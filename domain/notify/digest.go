@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/domain"
-	"github.com/bremen/regmo/domain/store"
+	"github.com/bremen/regmo/domain/report"
 )
 
 // Digest is what the weekly digest of the OZG-Koordination says about one week.
 type Digest struct {
 	From, To time.Time
-	Changes  []store.StageChange
-	Overdue  []store.OverdueItem
+	Changes  []report.StageChange
+	Overdue  []report.OverdueItem
 	// Shares is the ready share per Ressort and dimension at both ends of the week,
 	// registers and Onlinedienste together.
 	Shares []Share
@@ -31,14 +31,14 @@ type Share struct {
 // BuildDigest reads the week from the domain's own reports: the progress report (stage
 // changes, ready counts at both ends) and the overdue report as of the end, of which it keeps
 // what became overdue during the week (1 to 7 days overdue).
-func BuildDigest(ctx context.Context, inv *store.Inventory, scope domain.ReadScope, monday string) (Digest, error) {
+func BuildDigest(ctx context.Context, reports *report.Service, scope domain.ReadScope, monday string) (Digest, error) {
 	from, to := DigestWeek(monday)
-	p, err := inv.Progress(ctx, scope, nil, from, to)
+	p, err := reports.Progress(ctx, scope, nil, from, to)
 	if err != nil {
 		return Digest{}, err
 	}
 	d := Digest{From: from, To: to, Changes: p.Changes}
-	items, _, err := inv.Overdue(ctx, scope, store.ReportFilter{AsOf: &to})
+	items, _, err := reports.Overdue(ctx, scope, report.Filter{AsOf: &to})
 	if err != nil {
 		return Digest{}, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/access"
+	"github.com/bremen/regmo/domain/report"
 	"github.com/bremen/regmo/domain/store"
 	"gorm.io/gorm"
 )
@@ -302,7 +303,7 @@ func (n *Notifier) compose(ctx context.Context, j job) (Message, int, error) {
 	var items int
 	switch j.Kind {
 	case KindDigest:
-		d, err := BuildDigest(ctx, n.inv, scope, j.Slot)
+		d, err := BuildDigest(ctx, report.New(store.NewReports(n.db)), scope, j.Slot)
 		if err != nil {
 			return Message{}, 0, err
 		}

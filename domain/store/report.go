@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,91 +11,43 @@ import (
 	"gorm.io/gorm"
 )
 
-// DimensionSummary counts the entries of one kind by stage in one dimension.
-type DimensionSummary struct {
-	Stages   map[domain.Stage]int64
-	Ready    int64
-	ReadyPct float64
-	Overdue  int64
+// Reports reads the rows the reports of package report are computed from. Each read is one
+// read-only transaction whose first statement hands the caller's scope to row-level
+// security; the Ressort filter of its SQL is built here, before anything is counted.
+type Reports struct{ db *gorm.DB }
+
+// NewReports returns the report reads on db.
+func NewReports(db *gorm.DB) *Reports { return &Reports{db: db} }
+
+// params numbers the arguments of a statement: add appends one and returns its placeholder,
+// so that a value used in several places is passed once.
+type params []any
+
+func (p *params) add(v any) string {
+	*p = append(*p, v)
+	return "$" + strconv.Itoa(len(*p))
 }
 
-// KindSummary aggregates the entries of one kind.
-type KindSummary struct {
-	Count      int64
-	FullyReady int64
-	Dimensions map[domain.Dimension]*DimensionSummary
+// StageGroup is one row of the readiness aggregate: the entries of one Ressort and kind that
+// stand at the same stage in every dimension, and how many of them have a target date before
+// today per dimension. Stages and Dated are in the order of domain.Dimensions.
+type StageGroup struct {
+	Ressort string
+	Kind    domain.Kind
+	Stages  [3]domain.Stage
+	Count   int64
+	Dated   [3]int64
 }
 
-func newKindSummary() KindSummary {
-	k := KindSummary{Dimensions: map[domain.Dimension]*DimensionSummary{}}
-	for _, d := range domain.Dimensions {
-		k.Dimensions[d] = &DimensionSummary{Stages: map[domain.Stage]int64{}}
-		for _, s := range domain.Stages {
-			k.Dimensions[d].Stages[s] = 0
-		}
-	}
-	return k
-}
-
-// add sums another summary into k.
-func (k *KindSummary) Add(o KindSummary) {
-	k.Count += o.Count
-	k.FullyReady += o.FullyReady
-	for _, d := range domain.Dimensions {
-		for _, s := range domain.Stages {
-			k.Dimensions[d].Stages[s] += o.Dimensions[d].Stages[s]
-		}
-		k.Dimensions[d].Overdue += o.Dimensions[d].Overdue
-	}
-}
-
-// finish derives ready and ready_pct from the stage counts.
-func (k *KindSummary) finish() {
-	for _, d := range domain.Dimensions {
-		ds := k.Dimensions[d]
-		ds.Ready = ds.Stages[domain.StageLive] + ds.Stages[domain.StageNotApplicable]
-		ds.ReadyPct = 0
-		if k.Count > 0 {
-			ds.ReadyPct = math.Round(float64(ds.Ready)*1000/float64(k.Count)) / 10
-		}
-	}
-}
-
-// RessortSummary is one Ressort's line of the readiness report.
-type RessortSummary struct {
-	Ressort       domain.Ressort
-	Registers     KindSummary
-	Onlinedienste KindSummary
-}
-
-// ReadinessReport is the aggregate readiness of every Ressort the caller may read.
-type ReadinessReport struct {
-	AsOf        time.Time
-	GeneratedAt time.Time
-	Ressorts    []RessortSummary
-	Total       RessortSummary
-}
-
-// ReportFilter narrows a report.
-type ReportFilter struct {
-	AsOf     *time.Time
-	Ressorts []string
-	// Kind, when set, counts only registers or only Onlinedienste.
-	Kind domain.Kind
-}
-
-// Readiness aggregates in SQL (memory does not grow with the inventory) over what the scope
-// may read, so that nothing of another Ressort is counted.
-func (inv *Inventory) Readiness(ctx context.Context, scope domain.ReadScope, f ReportFilter) (ReadinessReport, error) {
-	now := inv.now()
-	at := now
-	if f.AsOf != nil {
-		at = *f.AsOf
-	}
-	codes, all := scope.Restrict(f.Ressorts)
+// Readiness reads, in one transaction, the Ressorts the scope may read among those requested
+// (none: all), ordered by code, and the stage groups of their entries of the kind (empty:
+// both), now (asOf nil) or as they were at the instant. today decides which target dates
+// have passed.
+func (r *Reports) Readiness(ctx context.Context, scope domain.ReadScope, requested []string, kind domain.Kind, asOf *time.Time, today string) ([]domain.Ressort, []StageGroup, error) {
+	codes, all := restrict(scope, requested)
 	var ressorts []domain.Ressort
-	var groups []stageGroup
-	err := readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
+	var groups []StageGroup
+	err := readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
 		q := tx.Table("ressorts").Select("code, name").Order("code")
 		if !all {
 			q = q.Where("code = ANY(?::text[])", textArray(codes))
@@ -113,41 +65,13 @@ func (inv *Inventory) Readiness(ctx context.Context, scope domain.ReadScope, f R
 			only = ressortCodes(ressorts)
 		}
 		var err error
-		groups, err = aggregate(tx, only, f.Kind, f.AsOf, domain.Today(at))
+		groups, err = aggregate(tx, only, kind, asOf, today)
 		return err
 	})
 	if err != nil {
-		return ReadinessReport{}, err
+		return nil, nil, err
 	}
-	report := ReadinessReport{AsOf: at.UTC(), GeneratedAt: now.UTC(), Total: RessortSummary{
-		Registers: newKindSummary(), Onlinedienste: newKindSummary()}}
-	byCode := map[string]*RessortSummary{}
-	report.Ressorts = make([]RessortSummary, len(ressorts))
-	for i, r := range ressorts {
-		report.Ressorts[i] = RessortSummary{Ressort: r, Registers: newKindSummary(), Onlinedienste: newKindSummary()}
-		byCode[r.Code] = &report.Ressorts[i]
-	}
-	for _, g := range groups {
-		rs := byCode[g.ressort]
-		if rs == nil {
-			continue
-		}
-		target := &rs.Registers
-		if g.kind == domain.KindOnlinedienst {
-			target = &rs.Onlinedienste
-		}
-		target.addGroup(g)
-	}
-	for i := range report.Ressorts {
-		rs := &report.Ressorts[i]
-		report.Total.Registers.Add(rs.Registers)
-		report.Total.Onlinedienste.Add(rs.Onlinedienste)
-		rs.Registers.finish()
-		rs.Onlinedienste.finish()
-	}
-	report.Total.Registers.finish()
-	report.Total.Onlinedienste.finish()
-	return report, nil
+	return ressorts, groups, nil
 }
 
 func ressortCodes(rs []domain.Ressort) []string {
@@ -158,55 +82,25 @@ func ressortCodes(rs []domain.Ressort) []string {
 	return out
 }
 
-// stageGroup is one row of the SQL aggregate: the entries of one Ressort and kind that stand
-// at the same stage in every dimension, and how many of them have a target date before today
-// per dimension (in the order of Dimensions).
-type stageGroup struct {
-	ressort string
-	kind    domain.Kind
-	stages  [3]domain.Stage
-	count   int64
-	dated   [3]int64
-}
-
-// addGroup counts a group into k. Ready, fully ready and overdue follow from the group's
-// stages: a dimension is overdue when its target date has passed and its stage is not ready.
-func (k *KindSummary) addGroup(g stageGroup) {
-	k.Count += g.count
-	fullyReady := true
-	for i, d := range domain.Dimensions {
-		ds := k.Dimensions[d]
-		if g.stages[i].Valid() {
-			ds.Stages[g.stages[i]] += g.count
-		}
-		if !g.stages[i].Ready() {
-			fullyReady = false
-			ds.Overdue += g.dated[i]
-		}
-	}
-	if fullyReady {
-		k.FullyReady += g.count
-	}
-}
-
 // aggregate counts the entries (or their versions valid at an instant) of the given Ressorts
-// (nil: all) by Ressort, kind and combination of stages in one pass; Go derives every figure
-// of the report from these groups. PostgreSQL spends its time per row, and grouping by the
-// three stages costs it much less than evaluating the 22 FILTER clauses of a report-shaped
-// aggregate (at 1,000,000 entries about 0.6 of the time, see BenchmarkReadinessReport). The
-// answer has at most Ressorts × 2 kinds × 6³ rows, whatever the size of the inventory.
-func aggregate(tx *gorm.DB, codes []string, kind domain.Kind, asOf *time.Time, today string) ([]stageGroup, error) {
+// (nil: all) by Ressort, kind and combination of stages in one pass; package report derives
+// every figure of the report from these groups. PostgreSQL spends its time per row, and
+// grouping by the three stages costs it much less than evaluating the 22 FILTER clauses of a
+// report-shaped aggregate (at 1,000,000 entries about 0.6 of the time, see
+// BenchmarkReadinessReport). The answer has at most Ressorts × 2 kinds × 6³ rows, whatever
+// the size of the inventory.
+func aggregate(tx *gorm.DB, codes []string, kind domain.Kind, asOf *time.Time, today string) ([]StageGroup, error) {
 	sql, args := aggregateSQL(codes, kind, asOf, today)
 	rows, err := tx.Raw(sql, args...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("store: readiness aggregate: %w", err)
 	}
 	defer rows.Close()
-	var groups []stageGroup
+	var groups []StageGroup
 	for rows.Next() {
-		var g stageGroup
-		if err := rows.Scan(&g.ressort, &g.kind, &g.stages[0], &g.stages[1], &g.stages[2],
-			&g.count, &g.dated[0], &g.dated[1], &g.dated[2]); err != nil {
+		var g StageGroup
+		if err := rows.Scan(&g.Ressort, &g.Kind, &g.Stages[0], &g.Stages[1], &g.Stages[2],
+			&g.Count, &g.Dated[0], &g.Dated[1], &g.Dated[2]); err != nil {
 			return nil, fmt.Errorf("store: readiness aggregate: %w", err)
 		}
 		groups = append(groups, g)
@@ -221,27 +115,25 @@ func aggregate(tx *gorm.DB, codes []string, kind domain.Kind, asOf *time.Time, t
 // parameter ($n::date makes PostgreSQL type the parameter itself as date, so nothing is cast
 // per row).
 func aggregateSQL(codes []string, kind domain.Kind, asOf *time.Time, today string) (string, []any) {
+	var p params
+	day := p.add(today)
 	var stages, dated []string
-	args := []any{}
 	for _, d := range domain.Dimensions {
 		stages = append(stages, string(d)+"_stage")
-		dated = append(dated, fmt.Sprintf("count(*) FILTER (WHERE %s_target_date < ?::date)", d))
-		args = append(args, today)
+		dated = append(dated, fmt.Sprintf("count(*) FILTER (WHERE %s_target_date < %s::date)", d, day))
 	}
 	source := "entries"
 	var conds []string
 	if codes != nil {
-		conds = append(conds, "ressort = ANY(?::text[])")
-		args = append(args, textArray(codes))
+		conds = append(conds, "ressort = ANY("+p.add(textArray(codes))+"::text[])")
 	}
 	if asOf != nil {
 		source = "entry_versions"
-		conds = append(conds, "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)")
-		args = append(args, *asOf, *asOf)
+		at := p.add(*asOf)
+		conds = append(conds, "(valid_from <= "+at+" AND (valid_to IS NULL OR valid_to > "+at+"))")
 	}
 	if kind != "" {
-		conds = append(conds, "kind = ?")
-		args = append(args, string(kind))
+		conds = append(conds, "kind = "+p.add(string(kind)))
 	}
 	where := ""
 	if len(conds) > 0 {
@@ -249,5 +141,227 @@ func aggregateSQL(codes []string, kind domain.Kind, asOf *time.Time, today strin
 	}
 	group := "ressort, kind, " + strings.Join(stages, ", ")
 	return "SELECT " + group + ", count(*), " + strings.Join(dated, ", ") +
-		" FROM " + source + where + " GROUP BY " + group, args
+		" FROM " + source + where + " GROUP BY " + group, p
+}
+
+// StageChangeRow is one change of a stage of one entry, read from its event.
+type StageChangeRow struct {
+	Ressort   string           `gorm:"column:ressort"`
+	Key       string           `gorm:"column:key"`
+	Name      string           `gorm:"column:name"`
+	Kind      domain.Kind      `gorm:"column:kind"`
+	Dimension domain.Dimension `gorm:"column:dimension"`
+	From      string           `gorm:"column:from_stage"`
+	To        string           `gorm:"column:to_stage"`
+	At        time.Time        `gorm:"column:at"`
+	Actor     string           `gorm:"column:actor"`
+}
+
+// StageChanges lists the stage changes recorded after from up to to in the Ressorts the
+// scope may read among those requested (none: all), in the order they happened. The name is
+// the entry's at the change.
+func (r *Reports) StageChanges(ctx context.Context, scope domain.ReadScope, requested []string, from, to time.Time) ([]StageChangeRow, error) {
+	codes, all := restrict(scope, requested)
+	if !all && len(codes) == 0 {
+		return nil, nil
+	}
+	p := params{}
+	after, upTo := p.add(from), p.add(to)
+	where := ""
+	if !all {
+		where = " AND e.ressort = ANY(" + p.add(textArray(codes)) + "::text[])"
+	}
+	var out []StageChangeRow
+	err := readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT e.ressort, e.key, COALESCE(v.name, '') AS name, e.entity_type AS kind,
+			d.dim AS dimension,
+			COALESCE(e.changes -> ('readiness.' || d.dim || '.stage') ->> 'from', '') AS from_stage,
+			COALESCE(e.changes -> ('readiness.' || d.dim || '.stage') ->> 'to', '') AS to_stage,
+			e.at, e.actor
+		FROM events e
+		CROSS JOIN (VALUES ('idnr'), ('noots'), ('dsc')) AS d(dim)
+		LEFT JOIN LATERAL (SELECT name FROM entry_versions v
+			WHERE v.kind = e.entity_type AND v.ressort = e.ressort AND v.key = e.key AND v.valid_from <= e.at
+			ORDER BY v.valid_from DESC LIMIT 1) v ON true
+		WHERE e.entity_type IN ('register', 'onlinedienst') AND e.at > `+after+` AND e.at <= `+upTo+` AND
+			jsonb_exists(e.changes, 'readiness.' || d.dim || '.stage')`+where+`
+		ORDER BY e.at, e.id, d.dim`, p...).Scan(&out).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: progress changes: %w", err)
+	}
+	return out, nil
+}
+
+// source returns the entries table, or the versions valid at the instant, restricted to the
+// Ressorts the scope may read among those requested, as a subquery aliased e whose arguments
+// are added to p; ok is false when the scope reads none of them.
+func source(p *params, scope domain.ReadScope, requested []string, asOf *time.Time) (sql string, ok bool) {
+	codes, all := restrict(scope, requested)
+	if !all && len(codes) == 0 {
+		return "", false
+	}
+	from := "entries"
+	var conds []string
+	if asOf != nil {
+		from = "entry_versions"
+		at := p.add(*asOf)
+		conds = append(conds, "(valid_from <= "+at+" AND (valid_to IS NULL OR valid_to > "+at+"))")
+	}
+	if !all {
+		conds = append(conds, "ressort = ANY("+p.add(textArray(codes))+"::text[])")
+	}
+	if len(conds) == 0 {
+		return "(SELECT * FROM " + from + ") e", true
+	}
+	return "(SELECT * FROM " + from + " WHERE " + strings.Join(conds, " AND ") + ") e", true
+}
+
+// OverdueRow is one overdue dimension of one entry.
+type OverdueRow struct {
+	Ressort     string      `gorm:"column:ressort"`
+	Key         string      `gorm:"column:key"`
+	Name        string      `gorm:"column:name"`
+	Kind        domain.Kind `gorm:"column:kind"`
+	Dimension   string      `gorm:"column:dimension"`
+	Stage       string      `gorm:"column:stage"`
+	TargetDate  string      `gorm:"column:target_date"`
+	DaysOverdue int         `gorm:"column:days_overdue"`
+}
+
+// Overdue lists every dimension whose target date lies before today and that is not ready,
+// of the entries of the kind (empty: both) the scope may read among the Ressorts requested
+// (none: all), now or as of the instant; most overdue first.
+func (r *Reports) Overdue(ctx context.Context, scope domain.ReadScope, requested []string, kind domain.Kind, asOf *time.Time, today string) ([]OverdueRow, error) {
+	var p params
+	src, ok := source(&p, scope, requested, asOf)
+	if !ok {
+		return nil, nil
+	}
+	day := p.add(today)
+	onlyKind := ""
+	if kind != "" {
+		onlyKind = " AND kind = " + p.add(string(kind))
+	}
+	var parts []string
+	for _, d := range domain.Dimensions {
+		part := fmt.Sprintf(`SELECT ressort, key, name, kind, '%[1]s' AS dimension, %[1]s_stage AS stage,
+			to_char(%[1]s_target_date, 'YYYY-MM-DD') AS target_date, (%[3]s::date - %[1]s_target_date) AS days_overdue
+			FROM %[2]s WHERE %[1]s_target_date < %[3]s::date AND %[1]s_stage NOT IN ('live', 'not_applicable')`, d, src, day)
+		parts = append(parts, part+onlyKind)
+	}
+	var out []OverdueRow
+	err := readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+		return tx.Raw(strings.Join(parts, " UNION ALL ")+
+			" ORDER BY days_overdue DESC, ressort, key, kind, dimension", p...).Scan(&out).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: overdue report: %w", err)
+	}
+	return out, nil
+}
+
+// CouplingRow is a register that is live in NOOTS and IDNr but not ready in the DSC.
+type CouplingRow struct {
+	Ressort  string       `gorm:"column:ressort"`
+	Key      string       `gorm:"column:key"`
+	Name     string       `gorm:"column:name"`
+	Kind     domain.Kind  `gorm:"column:kind"`
+	DSCStage domain.Stage `gorm:"column:dsc_stage"`
+}
+
+// Couplings lists the registers the scope may read among the Ressorts requested (none: all),
+// now or as of the instant, that are live in NOOTS and IDNr while not ready in the DSC: the
+// registers that break the coupling rule (see report.RuleCoupling). Ordered by Ressort and key.
+func (r *Reports) Couplings(ctx context.Context, scope domain.ReadScope, requested []string, asOf *time.Time) ([]CouplingRow, error) {
+	var p params
+	src, ok := source(&p, scope, requested, asOf)
+	if !ok {
+		return nil, nil
+	}
+	var out []CouplingRow
+	err := readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT ressort, key, name, kind, dsc_stage
+		FROM `+src+` WHERE kind = 'register' AND noots_stage = 'live' AND idnr_stage = 'live' AND
+			dsc_stage NOT IN ('live', 'not_applicable')
+		ORDER BY ressort, key`, p...).Scan(&out).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: consistency report: %w", err)
+	}
+	return out, nil
+}
+
+// AnlageRegisters reads the Anlage zu § 1 IDNrG and the registers carrying one of its
+// numbers that the scope may read among the Ressorts requested (none: all), now or as of the
+// instant, ordered by number, Ressort and key.
+func (r *Reports) AnlageRegisters(ctx context.Context, scope domain.ReadScope, requested []string, asOf *time.Time) ([]AnlageEntry, []domain.Entry, error) {
+	anlage, err := Anlage(ctx, r.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	var p params
+	src, ok := source(&p, scope, requested, asOf)
+	if !ok {
+		return anlage, nil, nil
+	}
+	var rows []entryRow
+	err = readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT `+entryColumns+` FROM `+src+`
+		WHERE kind = 'register' AND idnrg_anlage_nr IS NOT NULL ORDER BY idnrg_anlage_nr, ressort, key`, p...).Scan(&rows).Error
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: anlage coverage: %w", err)
+	}
+	registers := make([]domain.Entry, len(rows))
+	for i := range rows {
+		registers[i] = rows[i].entry()
+	}
+	return anlage, registers, nil
+}
+
+// NachweisBlockers reads, in one transaction, the Onlinedienste the scope may read among the
+// Ressorts requested (none: all), now or as of the instant, that name registers in
+// nachweise_from (ordered by Ressort and key), and the public cards of the registers they
+// name that are not ready in NOOTS. The registers are looked up in every Ressort, as they were
+// at the instant, through their public cards, since they may belong to another Ressort.
+func (r *Reports) NachweisBlockers(ctx context.Context, scope domain.ReadScope, requested []string, asOf *time.Time) ([]domain.Entry, []RegisterCard, error) {
+	var p params
+	src, ok := source(&p, scope, requested, asOf)
+	if !ok {
+		return nil, nil, nil
+	}
+	var rows []entryRow
+	var cards []RegisterCard
+	err := readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+		err := tx.Raw(`SELECT `+entryColumns+` FROM `+src+`
+			WHERE kind = 'onlinedienst' AND nachweise_from <> '{}' ORDER BY ressort, key`, p...).Scan(&rows).Error
+		if err != nil {
+			return err
+		}
+		var refs textArray
+		for _, o := range rows {
+			refs = append(refs, o.NachweiseFrom...)
+		}
+		if len(refs) == 0 {
+			return nil
+		}
+		var q params
+		from := "register_cards"
+		if asOf != nil {
+			at := q.add(*asOf)
+			from = "(SELECT * FROM register_card_versions WHERE valid_from <= " + at + " AND (valid_to IS NULL OR valid_to > " + at + ")) c"
+		}
+		return tx.Raw(`SELECT ressort, key, name, noots_stage FROM `+from+`
+			WHERE ressort || '/' || key = ANY(`+q.add(refs)+`::text[]) AND noots_stage NOT IN ('live', 'not_applicable')`,
+			q...).Scan(&cards).Error
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: blocked report: %w", err)
+	}
+	onlinedienste := make([]domain.Entry, len(rows))
+	for i := range rows {
+		onlinedienste[i] = rows[i].entry()
+	}
+	return onlinedienste, cards, nil
 }

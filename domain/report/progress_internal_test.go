@@ -1,4 +1,4 @@
-package store
+package report
 
 import (
 	"testing"
@@ -15,8 +15,8 @@ func TestProgressLinesPairByRessort(t *testing.T) {
 		rs.Registers.Count = registers
 		return rs
 	}
-	before := ReadinessReport{Ressorts: []RessortSummary{summary("SF", 3), summary("SK", 5)}}
-	after := ReadinessReport{Ressorts: []RessortSummary{summary("NEU", 1), summary("SF", 4), summary("SK", 5)}}
+	before := Readiness{Ressorts: []RessortSummary{summary("SF", 3), summary("SK", 5)}}
+	after := Readiness{Ressorts: []RessortSummary{summary("NEU", 1), summary("SF", 4), summary("SK", 5)}}
 	want := map[string][2]int64{"NEU": {0, 1}, "SF": {3, 4}, "SK": {5, 5}}
 	lines := progressLines(before, after)
 	if got := len(lines); got != 3*2*len(domain.Dimensions) {

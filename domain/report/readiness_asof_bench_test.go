@@ -1,4 +1,4 @@
-package store
+package report
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -27,7 +28,7 @@ var asOfT0 = time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
 //
 // Seeding takes minutes and the database about 7 GB; -short skips it.
 //
-//	go test ./domain -run '^$' -bench ReadinessAsOf -benchtime 5x
+//	go test ./domain/report -run '^$' -bench ReadinessAsOf -benchtime 5x
 func BenchmarkReadinessAsOf(b *testing.B) {
 	if testing.Short() {
 		b.Skip("seeds 10,000,000 events")
@@ -40,7 +41,7 @@ func BenchmarkReadinessAsOf(b *testing.B) {
 	seeding := time.Since(start)
 	fmt.Printf("seeded 1,000,000 entries, 10,000,000 versions and 10,000,000 events in %s\n", seeding.Round(time.Second))
 
-	inv := NewInventory(db)
+	reports := New(store.NewReports(db))
 	ctx := context.Background()
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -55,20 +56,20 @@ func BenchmarkReadinessAsOf(b *testing.B) {
 	if err != nil || len(want) != 20 {
 		b.Fatalf("baseline: %d groups, %v", len(want), err)
 	}
-	report, err := inv.Readiness(ctx, domain.ReadAll(), ReportFilter{AsOf: &at})
+	r, err := reports.Readiness(ctx, domain.ReadAll(), Filter{AsOf: &at})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if n := report.Total.Registers.Count + report.Total.Onlinedienste.Count; n != 1_000_000 {
+	if n := r.Total.Registers.Count + r.Total.Onlinedienste.Count; n != 1_000_000 {
 		b.Fatalf("as of %s the report counts %d entries, want 1,000,000", at, n)
 	}
-	checkAgainstAggregate(b, report, want)
+	checkAgainstAggregate(b, r, want)
 
 	var reportMS, baselineMS float64
 	b.Run("report_as_of", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			r, err := inv.Readiness(ctx, domain.ReadAll(), ReportFilter{AsOf: &at})
+			r, err := reports.Readiness(ctx, domain.ReadAll(), Filter{AsOf: &at})
 			if err != nil || r.Total.Registers.Count+r.Total.Onlinedienste.Count != 1_000_000 {
 				b.Fatalf("report: %v", err)
 			}
