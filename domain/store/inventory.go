@@ -277,7 +277,7 @@ func (inv *Inventory) List(ctx context.Context, scope domain.ReadScope, f domain
 			return domain.Page{}, domain.RessortNotFound(f.Ressort)
 		}
 	}
-	codes, all := scope.Restrict(requested)
+	codes, all := restrict(scope, requested)
 	if !all && len(codes) == 0 {
 		return domain.Page{}, nil
 	}

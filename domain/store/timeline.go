@@ -90,7 +90,7 @@ func (inv *Inventory) History(ctx context.Context, scope domain.ReadScope, kind 
 // Audit returns the events the scope may read, newest first. A Ressort-bound scope sees the
 // events of its Ressorts' entries only.
 func (inv *Inventory) Audit(ctx context.Context, scope domain.ReadScope, f EventFilter) (EventPage, error) {
-	codes, all := scope.Restrict(f.Ressorts)
+	codes, all := restrict(scope, f.Ressorts)
 	if !all && len(codes) == 0 {
 		return EventPage{}, nil
 	}

@@ -649,11 +649,15 @@ func assignIDs(ctx context.Context, pc *pgx.Conn, p *importPlan) error {
 	return nil
 }
 
-// Export hands every entry of the kinds that the scope may read (and, unless all, that lies
-// in one of codes) to yield, kind by kind in the order given, then by Ressort and key. All
+// Export hands every entry of the kinds that the scope may read (and, when ressorts is not
+// empty, that lies in one of them) to yield, kind by kind in the order given, then by Ressort and key. All
 // kinds are read from one snapshot, so that an export taken while others write still
 // imports back consistently. Rows are streamed, never collected.
-func (t *Transfers) Export(ctx context.Context, scope domain.ReadScope, codes []string, all bool, kinds []domain.Kind, yield func(domain.Entry) error) error {
+func (t *Transfers) Export(ctx context.Context, scope domain.ReadScope, ressorts []string, kinds []domain.Kind, yield func(domain.Entry) error) error {
+	codes, all := restrict(scope, ressorts)
+	if !all && len(codes) == 0 {
+		return nil
+	}
 	return scopedTx(ctx, t.db, scope, domain.WriteScope{}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *gorm.DB) error {
 		for _, kind := range kinds {
 			q := tx.Table("entries").Select(entryColumns).Where("kind = ?", kind)

@@ -11,9 +11,5 @@ import (
 // Ressort and key. All kinds are read from one snapshot, so that an export taken while
 // others write still imports back consistently. Rows are streamed, never collected.
 func (s *Service) Export(ctx context.Context, scope domain.ReadScope, ressorts []string, kinds []domain.Kind, yield func(domain.Entry) error) error {
-	codes, all := scope.Restrict(ressorts)
-	if !all && len(codes) == 0 {
-		return nil
-	}
-	return s.store.Export(ctx, scope, codes, all, kinds, yield)
+	return s.store.Export(ctx, scope, ressorts, kinds, yield)
 }
