@@ -7,37 +7,25 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bremen/regmo/domain"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/bremen/regmo/domain"
 )
 
 // entryTable declares the columns of entries once, in the table's order: what each holds,
-// where it lives in entryRow and in Entry, and its SQL default. Every select and scan list,
-// INSERT, UPDATE, COPY, version copy, history document and content comparison is derived
-// from it, so a field is added here, in entryRow and Content, and in the migration
-// (TestEntryTableMatchesMigrations keeps the two equal). entry_versions has the same
-// columns plus versionColumns.
+// where a row and an Entry keep it, and its SQL default. Every select and scan list, INSERT,
+// UPDATE, COPY, version copy, history document and content comparison is derived from it.
+// The content columns are derived in turn from domain.ContentFields, so a field is added
+// there, in Content and in the migration (TestEntryTableMatchesMigrations keeps the two
+// equal). entry_versions has the same columns plus versionColumns.
 var entryTable = slices.Concat(
 	[]entryColumn{
 		idColumn(),
 		metaColumn("kind", roleAddress, "", func(r *entryRow) *string { return &r.Kind }, func(e *domain.Entry) *string { return (*string)(&e.Kind) }),
 		metaColumn("ressort", roleAddress, "", func(r *entryRow) *string { return &r.Ressort }, func(e *domain.Entry) *string { return &e.Ressort }),
 		metaColumn("key", roleAddress, "", func(r *entryRow) *string { return &r.Key }, func(e *domain.Entry) *string { return &e.Key }),
-		requiredTextColumn("name", func(r *entryRow) *string { return &r.Name }, func(c *domain.Content) *string { return &c.Name }),
-		textColumn("description", func(r *entryRow) *string { return &r.Description }, func(c *domain.Content) *string { return &c.Description }),
-		// Register only.
-		numberColumn("idnrg_anlage_nr", func(r *entryRow) **int { return &r.IdnrgAnlageNr }, func(c *domain.Content) **int { return &c.AnlageNr }),
-		textColumn("legal_basis", func(r *entryRow) *string { return &r.LegalBasis }, func(c *domain.Content) *string { return &c.LegalBasis }),
-		textColumn("fachverfahren", func(r *entryRow) *string { return &r.Fachverfahren }, func(c *domain.Content) *string { return &c.Fachverfahren }),
-		textColumn("contact", func(r *entryRow) *string { return &r.Contact }, func(c *domain.Content) *string { return &c.Contact }),
-		// Onlinedienst only.
-		listColumn("leika_keys", func(r *entryRow) *textArray { return &r.LeikaKeys }, func(c *domain.Content) *[]string { return &c.LeikaKeys }),
-		textColumn("url", func(r *entryRow) *string { return &r.URL }, func(c *domain.Content) *string { return &c.URL }),
-		listColumn("nachweise_from", func(r *entryRow) *textArray { return &r.NachweiseFrom }, func(c *domain.Content) *[]string { return &c.NachweiseFrom }),
 	},
-	statusColumns(domain.DimensionIDNr, func(r *entryRow) *statusRow { return &r.Idnr }, func(c *domain.Content) *domain.Status { return &c.Readiness.IDNr }),
-	statusColumns(domain.DimensionNOOTS, func(r *entryRow) *statusRow { return &r.Noots }, func(c *domain.Content) *domain.Status { return &c.Readiness.NOOTS }),
-	statusColumns(domain.DimensionDSC, func(r *entryRow) *statusRow { return &r.Dsc }, func(c *domain.Content) *domain.Status { return &c.Readiness.DSC }),
+	contentColumns(domain.ContentFields),
 	[]entryColumn{
 		metaColumn("version", roleVersion, "1", func(r *entryRow) *int64 { return &r.Version }, func(e *domain.Entry) *int64 { return &e.Version }),
 		timeColumn("created_at", roleCreated, func(r *entryRow) *time.Time { return &r.CreatedAt }, func(e *domain.Entry) *time.Time { return &e.CreatedAt }),
@@ -46,38 +34,18 @@ var entryTable = slices.Concat(
 	},
 )
 
-// entryRow is one row of entries (or entry_versions without its validity). The gorm tags
-// are for the reports that scan through GORM; TestEntryRowMatchesEntryTable keeps them and
-// entryTable's fields equal.
+// entryRow is one row of entries (or entry_versions without its validity) as it is scanned:
+// the content columns land in Content itself, through the fields' accessors.
 type entryRow struct {
-	ID            int64     `gorm:"column:id"`
-	Kind          string    `gorm:"column:kind"`
-	Ressort       string    `gorm:"column:ressort"`
-	Key           string    `gorm:"column:key"`
-	Name          string    `gorm:"column:name"`
-	Description   string    `gorm:"column:description"`
-	IdnrgAnlageNr *int      `gorm:"column:idnrg_anlage_nr"`
-	LegalBasis    string    `gorm:"column:legal_basis"`
-	Fachverfahren string    `gorm:"column:fachverfahren"`
-	Contact       string    `gorm:"column:contact"`
-	LeikaKeys     textArray `gorm:"column:leika_keys"`
-	URL           string    `gorm:"column:url"`
-	NachweiseFrom textArray `gorm:"column:nachweise_from"`
-	Idnr          statusRow `gorm:"embedded;embeddedPrefix:idnr_"`
-	Noots         statusRow `gorm:"embedded;embeddedPrefix:noots_"`
-	Dsc           statusRow `gorm:"embedded;embeddedPrefix:dsc_"`
-	Version       int64     `gorm:"column:version"`
-	CreatedAt     time.Time `gorm:"column:created_at"`
-	UpdatedAt     time.Time `gorm:"column:updated_at"`
-	UpdatedBy     string    `gorm:"column:updated_by"`
-}
-
-// statusRow is one dimension's columns of an entryRow.
-type statusRow struct {
-	Stage       string     `gorm:"column:stage"`
-	TargetDate  *time.Time `gorm:"column:target_date"`
-	Note        string     `gorm:"column:note"`
-	EvidenceURL string     `gorm:"column:evidence_url"`
+	ID        int64
+	Kind      string
+	Ressort   string
+	Key       string
+	Content   domain.Content
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	UpdatedBy string
 }
 
 // versionColumns are what entry_versions adds to the columns of entries: when a version
@@ -113,10 +81,10 @@ type entryColumn struct {
 	// sqlDefault is the column's DEFAULT as information_schema.columns shows it, "" for
 	// none.
 	sqlDefault string
-	// scan is the column's field in a row, for database/sql; native is the same for pgx's
-	// own scanning, which decodes text[] itself.
+	// scan is the column's destination in a row, for database/sql; native is the same for
+	// pgx's own scanning, which decodes text[] itself (nil: as scan).
 	scan, native func(*entryRow) any
-	// load sets the entry's field from the row.
+	// load sets the entry's field from the row (content columns: load the whole content).
 	load func(*entryRow, *domain.Entry)
 	// value is what a write stores for the entry (id is the row's), as pgx encodes it in
 	// a statement or in COPY's binary format.
@@ -156,118 +124,123 @@ func timeColumn(name string, role columnRole, row func(*entryRow) *time.Time, fi
 	return c
 }
 
-// textColumn is a text column that defaults to the empty string; the JSON document leaves
-// it out when empty.
-func textColumn(name string, row func(*entryRow) *string, field func(*domain.Content) *string) entryColumn {
-	return text(name, name, false, row, field)
+// contentColumns are the columns of the content fields, one per field, named as the field.
+// The first loads the whole content: the others' load does nothing, since the fields are
+// scanned into the row's content in place.
+func contentColumns(fields []domain.Field) []entryColumn {
+	cols := make([]entryColumn, len(fields))
+	for i, f := range fields {
+		var c entryColumn
+		switch f.Type {
+		case domain.FieldNumber:
+			c = numberColumn(f)
+		case domain.FieldList:
+			c = listColumn(f)
+		case domain.FieldDate:
+			c = dateColumn(f)
+		default:
+			c = textColumn(f)
+		}
+		c.name, c.path, c.role = f.Name, f.Path, roleContent
+		c.load = func(*entryRow, *domain.Entry) {}
+		cols[i] = c
+	}
+	cols[0].load = func(r *entryRow, e *domain.Entry) {
+		e.Content = r.Content
+		for _, f := range fields {
+			// An entry holds an empty list as nil.
+			if f.Type == domain.FieldList && len(*f.List(&e.Content)) == 0 {
+				*f.List(&e.Content) = nil
+			}
+		}
+	}
+	return cols
 }
 
-// requiredTextColumn is text without a default, which every write names and the JSON
-// document always shows.
-func requiredTextColumn(name string, row func(*entryRow) *string, field func(*domain.Content) *string) entryColumn {
-	c := text(name, name, true, row, field)
-	c.sqlDefault, c.isDefault = "", nil
+// textColumn is text; shown fields (the name) have no default and are in every JSON
+// document, the others default to the empty string and are left out when empty. A stage
+// defaults to not_started.
+func textColumn(f domain.Field) entryColumn {
+	c := entryColumn{sqlDefault: "''::text",
+		scan:      func(r *entryRow) any { return f.Text(&r.Content) },
+		value:     func(_ int64, e *domain.Entry) (any, error) { return *f.Text(&e.Content), nil },
+		isDefault: func(v any) bool { return v == "" },
+		flat: func(c *domain.Content, out map[string]any) {
+			if v := *f.Text(c); f.Shown || v != "" {
+				out[f.Path] = v
+			}
+		},
+		equal: func(a, b *domain.Content) bool { return *f.Text(a) == *f.Text(b) }}
+	switch {
+	case f.Type == domain.FieldStage:
+		c.sqlDefault = "'" + string(domain.StageNotStarted) + "'::text" // the domain stage over text
+		c.isDefault = func(v any) bool { return v == string(domain.StageNotStarted) }
+	case f.Shown:
+		c.sqlDefault, c.isDefault = "", nil
+	}
 	return c
 }
 
-// text is a text column shown at path; always keeps it in the JSON document when empty.
-func text(name, path string, always bool, row func(*entryRow) *string, field func(*domain.Content) *string) entryColumn {
-	return entryColumn{name: name, role: roleContent, sqlDefault: "''::text", path: path,
-		scan:      func(r *entryRow) any { return row(r) },
-		load:      func(r *entryRow, e *domain.Entry) { *field(&e.Content) = *row(r) },
-		value:     func(_ int64, e *domain.Entry) (any, error) { return *field(&e.Content), nil },
-		isDefault: func(v any) bool { return v == "" },
-		flat: func(c *domain.Content, out map[string]any) {
-			if v := *field(c); always || v != "" {
-				out[path] = v
-			}
-		},
-		equal: func(a, b *domain.Content) bool { return *field(a) == *field(b) }}
-}
-
 // numberColumn is a nullable integer; JSON documents hold numbers as float64.
-func numberColumn(name string, row func(*entryRow) **int, field func(*domain.Content) **int) entryColumn {
-	return entryColumn{name: name, role: roleContent, path: name,
-		scan: func(r *entryRow) any { return row(r) },
-		load: func(r *entryRow, e *domain.Entry) { *field(&e.Content) = *row(r) },
+func numberColumn(f domain.Field) entryColumn {
+	return entryColumn{
+		scan: func(r *entryRow) any { return f.Number(&r.Content) },
 		value: func(_ int64, e *domain.Entry) (any, error) {
-			if n := *field(&e.Content); n != nil {
+			if n := *f.Number(&e.Content); n != nil {
 				return int32(*n), nil
 			}
 			return nil, nil
 		},
 		isDefault: func(v any) bool { return v == nil },
 		flat: func(c *domain.Content, out map[string]any) {
-			if n := *field(c); n != nil {
-				out[name] = float64(*n)
+			if n := *f.Number(c); n != nil {
+				out[f.Path] = float64(*n)
 			}
 		},
 		equal: func(a, b *domain.Content) bool {
-			x, y := *field(a), *field(b)
+			x, y := *f.Number(a), *f.Number(b)
 			return (x == nil && y == nil) || (x != nil && y != nil && *x == *y)
 		}}
 }
 
 // listColumn is text[] NOT NULL DEFAULT '{}'; an entry holds an empty list as nil, and the
 // JSON document leaves it out.
-func listColumn(name string, row func(*entryRow) *textArray, field func(*domain.Content) *[]string) entryColumn {
-	return entryColumn{name: name, role: roleContent, sqlDefault: "'{}'::text[]", path: name,
-		scan:   func(r *entryRow) any { return row(r) },
-		native: func(r *entryRow) any { return (*[]string)(row(r)) },
-		load:   func(r *entryRow, e *domain.Entry) { *field(&e.Content) = nilIfEmpty(*row(r)) },
+func listColumn(f domain.Field) entryColumn {
+	return entryColumn{sqlDefault: "'{}'::text[]",
+		scan:   func(r *entryRow) any { return (*textArray)(f.List(&r.Content)) },
+		native: func(r *entryRow) any { return f.List(&r.Content) },
 		value: func(_ int64, e *domain.Entry) (any, error) {
-			if l := *field(&e.Content); l != nil {
+			if l := *f.List(&e.Content); l != nil {
 				return l, nil
 			}
 			return []string{}, nil
 		},
 		isDefault: func(v any) bool { return len(v.([]string)) == 0 },
 		flat: func(c *domain.Content, out map[string]any) {
-			if vs := *field(c); len(vs) > 0 {
+			if vs := *f.List(c); len(vs) > 0 {
 				l := make([]any, len(vs))
 				for i, v := range vs {
 					l[i] = v
 				}
-				out[name] = l
+				out[f.Path] = l
 			}
 		},
-		equal: func(a, b *domain.Content) bool { return slices.Equal(*field(a), *field(b)) }}
-}
-
-// statusColumns are the four columns of a dimension, named after it (idnr_stage) and shown
-// under readiness in the JSON document (readiness.idnr.stage).
-func statusColumns(d domain.Dimension, row func(*entryRow) *statusRow, status func(*domain.Content) *domain.Status) []entryColumn {
-	name := func(field string) string { return string(d) + "_" + field }
-	path := func(field string) string { return "readiness." + string(d) + "." + field }
-	stage := text(name("stage"), path("stage"), true, func(r *entryRow) *string { return &row(r).Stage },
-		func(c *domain.Content) *string { return (*string)(&status(c).Stage) })
-	stage.sqlDefault = "'" + string(domain.StageNotStarted) + "'::text" // the domain stage over text
-	stage.isDefault = func(v any) bool { return v == string(domain.StageNotStarted) }
-	return []entryColumn{
-		stage,
-		dateColumn(name("target_date"), path("target_date"), func(r *entryRow) **time.Time { return &row(r).TargetDate },
-			func(c *domain.Content) *string { return &status(c).TargetDate }),
-		text(name("note"), path("note"), false, func(r *entryRow) *string { return &row(r).Note },
-			func(c *domain.Content) *string { return &status(c).Note }),
-		text(name("evidence_url"), path("evidence_url"), false, func(r *entryRow) *string { return &row(r).EvidenceURL },
-			func(c *domain.Content) *string { return &status(c).EvidenceURL }),
-	}
+		equal: func(a, b *domain.Content) bool { return slices.Equal(*f.List(a), *f.List(b)) }}
 }
 
 // dateColumn is a nullable date; an entry holds it as YYYY-MM-DD, empty for NULL.
-func dateColumn(name, path string, row func(*entryRow) **time.Time, field func(*domain.Content) *string) entryColumn {
-	c := text(name, path, false, nil, field)
+func dateColumn(f domain.Field) entryColumn {
+	c := textColumn(f)
 	c.sqlDefault = ""
-	c.scan = func(r *entryRow) any { return row(r) }
-	c.load = func(r *entryRow, e *domain.Entry) { *field(&e.Content) = dateString(*row(r)) }
+	c.scan = func(r *entryRow) any { return dateText{f.Text(&r.Content)} }
 	c.value = func(_ int64, e *domain.Entry) (any, error) {
-		s := *field(&e.Content)
+		s := *f.Text(&e.Content)
 		if s == "" {
 			return nil, nil
 		}
 		d, err := time.Parse(time.DateOnly, s)
 		if err != nil {
-			return nil, fmt.Errorf("target date %q: %w", s, err)
+			return nil, fmt.Errorf("%s %q: %w", f.Name, s, err)
 		}
 		return pgtype.Date{Time: d, Valid: true}, nil
 	}
@@ -275,18 +248,25 @@ func dateColumn(name, path string, row func(*entryRow) **time.Time, field func(*
 	return c
 }
 
-func dateString(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format(time.DateOnly)
-}
+// dateText scans a date column into a YYYY-MM-DD string, "" for NULL; database/sql and pgx
+// both hand it a time.Time.
+type dateText struct{ s *string }
 
-func nilIfEmpty(a textArray) []string {
-	if len(a) == 0 {
-		return nil
+// Scan implements sql.Scanner.
+func (d dateText) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*d.s = ""
+	case time.Time:
+		*d.s = v.Format(time.DateOnly)
+	case string:
+		*d.s = v
+	case []byte:
+		*d.s = string(v)
+	default:
+		return fmt.Errorf("store: date column: cannot scan %T", src)
 	}
-	return a
+	return nil
 }
 
 // The lists and statements derived from entryTable, built once.

@@ -288,7 +288,7 @@ func (s entryStore) list(ctx context.Context, scope domain.ReadScope, f domain.F
 	if after != nil {
 		q = q.Where("(ressort, key) > (?, ?)", after.Ressort, after.Key)
 	}
-	stmt := q.Order("ressort, key").Limit(f.Limit + 1).Find(&[]entryRow{}).Statement
+	stmt := q.Order("ressort, key").Limit(f.Limit + 1).Find(&[]map[string]any{}).Statement
 	if stmt.Error != nil {
 		return nil, fmt.Errorf("store: list %s: %w", f.Kind, stmt.Error)
 	}

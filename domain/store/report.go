@@ -307,8 +307,10 @@ func (r *Reports) AnlageRegisters(ctx context.Context, scope domain.ReadScope, r
 	}
 	var rows []entryRow
 	err = readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
-		return tx.Raw(`SELECT `+entryColumns+` FROM `+src+`
-		WHERE kind = 'register' AND idnrg_anlage_nr IS NOT NULL ORDER BY idnrg_anlage_nr, ressort, key`, p...).Scan(&rows).Error
+		var err error
+		rows, err = queryEntries(ctx, tx, `SELECT `+entryColumns+` FROM `+src+`
+		WHERE kind = 'register' AND idnrg_anlage_nr IS NOT NULL ORDER BY idnrg_anlage_nr, ressort, key`, p...)
+		return err
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: anlage coverage: %w", err)
@@ -334,14 +336,15 @@ func (r *Reports) NachweisBlockers(ctx context.Context, scope domain.ReadScope, 
 	var rows []entryRow
 	var cards []RegisterCard
 	err := readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
-		err := tx.Raw(`SELECT `+entryColumns+` FROM `+src+`
-			WHERE kind = 'onlinedienst' AND nachweise_from <> '{}' ORDER BY ressort, key`, p...).Scan(&rows).Error
+		var err error
+		rows, err = queryEntries(ctx, tx, `SELECT `+entryColumns+` FROM `+src+`
+			WHERE kind = 'onlinedienst' AND nachweise_from <> '{}' ORDER BY ressort, key`, p...)
 		if err != nil {
 			return err
 		}
 		var refs textArray
 		for _, o := range rows {
-			refs = append(refs, o.NachweiseFrom...)
+			refs = append(refs, o.Content.NachweiseFrom...)
 		}
 		if len(refs) == 0 {
 			return nil

@@ -668,7 +668,7 @@ func (t *Transfers) Export(ctx context.Context, scope domain.ReadScope, ressorts
 			if err != nil {
 				return fmt.Errorf("store: export %s: %w", kind, err)
 			}
-			if err := yieldRows(tx, rows, yield); err != nil {
+			if err := yieldRows(rows, yield); err != nil {
 				return fmt.Errorf("store: export %s: %w", kind, err)
 			}
 		}
@@ -677,11 +677,13 @@ func (t *Transfers) Export(ctx context.Context, scope domain.ReadScope, ressorts
 }
 
 // yieldRows hands rows of entries to yield one by one and closes them.
-func yieldRows(tx *gorm.DB, rows *sql.Rows, yield func(domain.Entry) error) error {
+func yieldRows(rows *sql.Rows, yield func(domain.Entry) error) error {
 	defer rows.Close()
+	var r entryRow
+	dest := r.fields()
 	for rows.Next() {
-		var r entryRow
-		if err := tx.ScanRows(rows, &r); err != nil {
+		r = entryRow{}
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
 		if err := yield(r.entry()); err != nil {
