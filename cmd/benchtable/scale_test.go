@@ -1,0 +1,63 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseSizes(t *testing.T) {
+	got, err := parseSizes("6M, 100k,1000000,100000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{100_000, 1_000_000, 6_000_000}; !slices.Equal(got, want) {
+		t.Errorf("parseSizes = %v, want %v", got, want)
+	}
+	for _, bad := range []string{"", "0", "-5", "ten", "1G"} {
+		if _, err := parseSizes(bad); err == nil {
+			t.Errorf("parseSizes(%q) accepted", bad)
+		}
+	}
+}
+
+func TestReplaceSection(t *testing.T) {
+	const head = "# Benchmarks\n\ntable\n"
+	sec := growthHeading + "\n\nnew\n"
+	if got := replaceSection(head, growthHeading, sec); got != head+"\n"+sec {
+		t.Errorf("appended:\n%q", got)
+	}
+	old := head + "\n" + growthHeading + "\n\nold\n"
+	if got := replaceSection(old, growthHeading, sec); got != head+"\n"+sec {
+		t.Errorf("replaced at the end:\n%q", got)
+	}
+	withTail := old + "\n## Later\n\nkept\n"
+	if got, want := replaceSection(withTail, growthHeading, sec), head+"\n"+sec+"\n## Later\n\nkept\n"; got != want {
+		t.Errorf("replaced in the middle:\n%q\nwant\n%q", got, want)
+	}
+	if got := section(withTail, growthHeading); got != growthHeading+"\n\nold\n" {
+		t.Errorf("section = %q", got)
+	}
+	if got := section(head, growthHeading); got != "" {
+		t.Errorf("section of a file without it = %q", got)
+	}
+	if got := replaceSection("", growthHeading, sec); got != sec {
+		t.Errorf("into an empty file: %q", got)
+	}
+}
+
+func TestGrowthSection(t *testing.T) {
+	cfg := config{reports: 5, duration: 5 * time.Second, warmup: 2 * time.Second,
+		out: "/x/BENCHMARKS.md", png: "/x/BENCHMARKS-scale.png"}
+	md := growthSection(cfg, []scalePoint{{entries: 100_000, report: 0.02, asOf: 0.03,
+		get: httpResult{rps: 9000, p99: 0.01}, list: httpResult{rps: 1500, p99: 0.05},
+		rss: 40 << 20, peakRSS: 50 << 20, dbSize: 2 << 30, seed: 3 * time.Second}},
+		time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), time.Minute, 64, "a machine", "abc1234")
+	for _, want := range []string{growthHeading + "\n", "| 100,000 | 20.0 ms | 30.0 ms | 9,000 req/s · p99 10.0 ms | 1,500 req/s · p99 50.0 ms | 40 MiB (50 MiB) | 2.0 GiB | 3s |",
+		"![growth](BENCHMARKS-scale.png)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("section lacks %q:\n%s", want, md)
+		}
+	}
+}
