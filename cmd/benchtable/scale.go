@@ -438,7 +438,19 @@ func section(doc, heading string) string {
 	return strings.TrimRight(strings.TrimSuffix(strings.TrimPrefix(doc, before), after), "\n") + "\n"
 }
 
-// writeGrowthPNG draws the figures against N (log x) in three panels: the reports' times, the
+// shortCount writes 100000 as 100 k and 6000000 as 6 M.
+func shortCount(n int) string {
+	switch {
+	case n >= 1_000_000 && n%100_000 == 0:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', -1, 64) + " M"
+	case n >= 1_000 && n%100 == 0:
+		return strconv.FormatFloat(float64(n)/1e3, 'f', -1, 64) + " k"
+	default:
+		return strconv.Itoa(n)
+	}
+}
+
+// writeGrowthPNG draws the figures against N (log x, linear y from 0) in three panels: the reports' times, the
 // requests/s, regmo's memory.
 func writeGrowthPNG(path string, points []scalePoint) error {
 	xs := func(f func(scalePoint) float64) plotter.XYs {
@@ -452,18 +464,26 @@ func writeGrowthPNG(path string, points []scalePoint) error {
 		name string
 		xy   plotter.XYs
 	}
-	panel := func(title, unit string, logY bool, ss ...series) (*plot.Plot, error) {
+	// The x axis is logarithmic with a tick at every size measured.
+	var ticks []plot.Tick
+	for _, p := range points {
+		ticks = append(ticks, plot.Tick{Value: float64(p.entries), Label: shortCount(p.entries)})
+	}
+	panel := func(title, unit string, ss ...series) (*plot.Plot, error) {
 		p := plot.New()
 		p.Title.Text = title
-		p.X.Label.Text = "entries"
+		p.X.Label.Text = "entries (log scale)"
 		p.Y.Label.Text = unit
-		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
-		if logY {
-			p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
-		} else {
-			p.Y.Min = 0
+		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.ConstantTicks(ticks)
+		// Room above the lines for the legend.
+		top := 0.0
+		for _, s := range ss {
+			for _, xy := range s.xy {
+				top = max(top, xy.Y)
+			}
 		}
-		p.Legend.Top, p.Legend.Left = true, true
+		p.Y.Min, p.Y.Max = 0, max(top*1.4, 1)
+		p.Legend.Top = true
 		colors := []color.Color{color.RGBA{0, 90, 160, 255}, color.RGBA{200, 80, 0, 255}}
 		for i, s := range ss {
 			line, pts, err := plotter.NewLinePoints(s.xy)
@@ -483,19 +503,19 @@ func writeGrowthPNG(path string, points []scalePoint) error {
 	ms := func(f func(scalePoint) float64) plotter.XYs {
 		return xs(func(p scalePoint) float64 { return f(p) * 1e3 })
 	}
-	times, err := panel("Readiness report (median)", "ms", true,
+	times, err := panel("Readiness report (median)", "ms",
 		series{"now", ms(func(p scalePoint) float64 { return p.report })},
 		series{"as of a day back", ms(func(p scalePoint) float64 { return p.asOf })})
 	if err != nil {
 		return err
 	}
-	rps, err := panel("Requests/s under wrk", "req/s", false,
+	rps, err := panel("Requests/s under wrk", "req/s",
 		series{"GET one register", xs(func(p scalePoint) float64 { return p.get.rps })},
 		series{"GET list page of 100", xs(func(p scalePoint) float64 { return p.list.rps })})
 	if err != nil {
 		return err
 	}
-	mem, err := panel("regmo's memory after the runs", "MiB", false,
+	mem, err := panel("regmo's memory after the runs", "MiB",
 		series{"RSS", xs(func(p scalePoint) float64 { return float64(p.rss) / (1 << 20) })},
 		series{"peak RSS", xs(func(p scalePoint) float64 { return float64(p.peakRSS) / (1 << 20) })})
 	if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -59,5 +61,31 @@ func TestGrowthSection(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("section lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+func TestShortCount(t *testing.T) {
+	for n, want := range map[int]string{100_000: "100 k", 1_000_000: "1 M", 6_000_000: "6 M", 2_500_000: "2.5 M", 10_000: "10 k", 1_234: "1234", 50: "50"} {
+		if got := shortCount(n); got != want {
+			t.Errorf("shortCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestWriteGrowthPNG(t *testing.T) {
+	path := t.TempDir() + "/growth.png"
+	points := []scalePoint{
+		{entries: 100_000, report: 0.02, asOf: 0.03, get: httpResult{rps: 9000}, list: httpResult{rps: 1500}, rss: 40 << 20, peakRSS: 50 << 20},
+		{entries: 1_000_000, report: 0.2, asOf: 0.3, get: httpResult{rps: 8800}, list: httpResult{rps: 1450}, rss: 41 << 20, peakRSS: 52 << 20},
+	}
+	if err := writeGrowthPNG(path, points); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Errorf("%s is not a PNG", path)
 	}
 }
