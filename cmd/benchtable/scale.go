@@ -131,7 +131,7 @@ func runScale(ctx context.Context, cfg config) error {
 // seedEntries fills entries from+1 to n, as the owner (no row-level security), in chunks:
 // entry i is in Ressort ressorts[i % 10], an Onlinedienst (key o-i) when i % 4 = 0, else a
 // register (key r-i); each has its current version in entry_versions, and every tenth an
-// older one, changed at changed.
+// older one, changed at changed; events hold their creation and change.
 func seedEntries(ctx context.Context, env *harness.Env, from, n int, created, changed time.Time) error {
 	conn, err := pgx.Connect(ctx, env.DBURL)
 	if err != nil {
@@ -149,12 +149,13 @@ func seedEntries(ctx context.Context, env *harness.Env, from, n int, created, ch
 		batch.Queue(seedEntriesSQL, lo, hi, ressorts, created, changed, changedEvery)
 		batch.Queue(`INSERT INTO entry_versions SELECT e.*, e.updated_at, NULL FROM entries e WHERE e.id > $1`, minID)
 		batch.Queue(seedOlderSQL, minID)
+		batch.Queue(seedEventsSQL, minID)
 		if err := conn.SendBatch(ctx, batch).Close(); err != nil {
 			return fmt.Errorf("seed %d to %d: %w", lo, hi, err)
 		}
 		env.Logf("seeded %s of %s entries", thousands(float64(hi)), thousands(float64(n)))
 	}
-	if _, err := conn.Exec(ctx, `VACUUM ANALYZE entries, entry_versions`); err != nil {
+	if _, err := conn.Exec(ctx, `VACUUM ANALYZE entries, entry_versions, events`); err != nil {
 		return fmt.Errorf("seed: vacuum: %w", err)
 	}
 	return nil
@@ -182,14 +183,27 @@ const seedEntriesSQL = `INSERT INTO entries (kind, ressort, key, name, descripti
 	       $4::timestamptz, CASE WHEN i % $6::int = 5 THEN $5::timestamptz ELSE $4::timestamptz END, 'bench'
 	FROM generate_series($1::int, $2::int) i`
 
+// previousStage is the IDNr stage of an entry's first version.
+const previousStage = `CASE idnr_stage WHEN 'live' THEN 'testing' WHEN 'testing' THEN 'in_progress'
+	WHEN 'in_progress' THEN 'planned' ELSE 'not_started' END`
+
+// seedEventsSQL records the history of the entries above id $1 as regmo would have: a
+// created event each, and an updated one with the IDNr stage's change for those at version 2.
+const seedEventsSQL = `INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
+	SELECT created_at, 'bench', 'created', kind, ressort, key,
+	       jsonb_build_object('name', jsonb_build_object('to', name), 'readiness.idnr.stage', jsonb_build_object('to', ` + previousStage + `))
+	FROM entries WHERE id > $1
+	UNION ALL
+	SELECT updated_at, 'bench', 'updated', kind, ressort, key,
+	       jsonb_build_object('readiness.idnr.stage', jsonb_build_object('from', ` + previousStage + `, 'to', idnr_stage))
+	FROM entries WHERE id > $1 AND version = 2`
+
 // seedOlderSQL adds the first version of every entry at version 2 above id $1: its IDNr
 // stage one step back, valid from its creation until the change.
 const seedOlderSQL = `INSERT INTO entry_versions (id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis,
 		idnr_stage, idnr_target_date, idnr_note, noots_stage, noots_target_date, dsc_stage, dsc_target_date, dsc_note,
 		version, created_at, updated_at, updated_by, valid_from, valid_to)
-	SELECT id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis,
-	       CASE idnr_stage WHEN 'live' THEN 'testing' WHEN 'testing' THEN 'in_progress' WHEN 'in_progress' THEN 'planned'
-	            ELSE 'not_started' END,
+	SELECT id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis, ` + previousStage + `,
 	       idnr_target_date, idnr_note, noots_stage, noots_target_date, dsc_stage, dsc_target_date, dsc_note,
 	       1, created_at, created_at, updated_by, created_at, updated_at
 	FROM entries WHERE id > $1 AND version = 2`
@@ -365,7 +379,7 @@ func growthSection(cfg config, points []scalePoint, started time.Time, took time
 		started.Format("2006-01-02 15:04 MST"), took.Round(time.Second), commit, machine)
 	fmt.Fprintf(&b, "One throwaway cluster (devdb -fast) is filled step by step to each size (INSERT … SELECT generate_series as the owner: "+
 		"10 Ressorts, 3 in 4 entries registers, 1 in 4 Onlinedienste, every entry with its current version in entry_versions and 1 in %d "+
-		"with an older one valid until 12 hours before the run). At each size a fresh `regmo serve` answers, as an `ozg-koordination` user: "+
+		"with an older one valid until 12 hours before the run, events for each creation and change). At each size a fresh `regmo serve` answers, as an `ozg-koordination` user: "+
 		"`GET /v1/reports/readiness` and the same `?as_of=` 24 hours back (median of %d after one warm-up, over HTTP), then GET one random "+
 		"register and `GET /v1/registers?limit=100` under wrk (%d conn., %s after %s warm-up); then its memory is read from /proc "+
 		"(VmRSS, peak VmHWM). regmo's memory should stay flat in N: the report aggregates in SQL, and pages are keyset-paginated.\n\n",
