@@ -452,6 +452,20 @@ func section(doc, heading string) string {
 	return strings.TrimRight(strings.TrimSuffix(strings.TrimPrefix(doc, before), after), "\n") + "\n"
 }
 
+// plainTicks are gonum's default ticks labelled without trailing zeros (5000, not 5000.00).
+type plainTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', -1, 64)
+		}
+	}
+	return ticks
+}
+
 // shortCount writes 100000 as 100 k and 6000000 as 6 M.
 func shortCount(n int) string {
 	switch {
@@ -497,6 +511,7 @@ func writeGrowthPNG(path string, points []scalePoint) error {
 			}
 		}
 		p.Y.Min, p.Y.Max = 0, max(top*1.4, 1)
+		p.Y.Tick.Marker = plainTicks{}
 		p.Legend.Top = true
 		colors := []color.Color{color.RGBA{0, 90, 160, 255}, color.RGBA{200, 80, 0, 255}}
 		for i, s := range ss {
