@@ -12,7 +12,7 @@ REDOCLY := @redocly/cli@2.77.0
 # this machine's Go defaults to GOTOOLCHAIN=local, so let it fetch that one when older.
 export GOTOOLCHAIN ?= auto
 
-.PHONY: run stop test chromium bench bench-go bench-tools loadtest generate check-generated lint check postgres build clean
+.PHONY: run stop test chromium bench bench-scale bench-go bench-tools loadtest generate check-generated lint check postgres build clean
 
 build:
 	$(GO) build -o $(BIN)/regmo ./cmd/regmo
@@ -79,7 +79,9 @@ test: postgres chromium $(AXE)
 	REGMO_TEST_DATABASE_URL="$$url" REGMO_BROWSER_TEST=required REGMO_AXE="$(abspath $(AXE))" $(GO) test -race -count=1 ./...
 
 # The benchmark suite (cmd/benchtable): a throwaway PostgreSQL (fsync off), regmo and the bare
-# baseline server (cmd/baseline) under wrk at 1, 16 and 64 connections, then the Go benchmarks
+# baseline server (cmd/baseline) under wrk at 1, 16 and 64 connections (at 64 also the baseline
+# with a token lookup per request, and the JSON-SQL ceiling, baseline -json-sql, whose every
+# answer is one statement returning the response's JSON), then the Go benchmarks
 # (authorization decision, readiness report over 1,000,000 entries, import of 100,000
 # registers), three runs each. Prints one table of medians and writes it to BENCHMARKS.md.
 # About 10-15 minutes on 2 cores. Installs wrk when it is missing.
@@ -89,6 +91,20 @@ bench: postgres bench-tools
 	trap 'st=$$?; $(BIN)/devdb destroy -dir $$dir/pg >/dev/null 2>&1 || true; \
 		if [ $$st = 0 ]; then rm -rf $$dir; else echo "logs kept in $$dir"; fi' EXIT; \
 	$(BIN)/benchtable -bin $(BIN) -dir $$dir -go $(GO) -out BENCHMARKS.md
+
+# Growth (cmd/benchtable -scale): one throwaway PostgreSQL (fsync off) filled to 100,000,
+# 1,000,000 and 6,000,000 entries (with history); at each size a fresh regmo answers the
+# readiness report (now and as of a day back), GET one and a list page under wrk, and tells its
+# memory. Writes section "Growth" of BENCHMARKS.md and the chart BENCHMARKS-scale.png. Takes
+# long and needs about 7 GB of disk for 6 M (about 100 MiB per 100,000 entries with their versions); BENCH_SIZES=10000,100000 (or 1M etc.) picks others,
+# BENCH_SCALE_FLAGS passes more (e.g. '-duration 10s -reports 3').
+BENCH_SIZES ?= 100000,1000000,6000000
+bench-scale: postgres bench-tools
+	@set -e; \
+	dir=$$(mktemp -d /tmp/regmo-bench-scale.XXXXXX); chmod 755 $$dir; \
+	trap 'st=$$?; $(BIN)/devdb destroy -dir $$dir/pg >/dev/null 2>&1 || true; \
+		if [ $$st = 0 ]; then rm -rf $$dir; else echo "logs kept in $$dir"; fi' EXIT; \
+	$(BIN)/benchtable -scale -sizes $(BENCH_SIZES) -bin $(BIN) -dir $$dir -out BENCHMARKS.md -png BENCHMARKS-scale.png $(BENCH_SCALE_FLAGS)
 
 # Twice 60 s of mixed traffic (cmd/loadtest) by an admin, an OZG coordinator and ten
 # Ressortverantwortliche against its own regmo and PostgreSQL (fsync on): in the first run

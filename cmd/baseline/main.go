@@ -10,11 +10,18 @@
 // also runs regmo's token lookup (domain/access.go, Authenticate) for the bearer token of
 // every request, so that a benchmark can tell the cost of authenticating against PostgreSQL
 // on every request from the cost of the rest of regmo's request path.
+//
+// With -json-sql it is a second, higher ceiling: each request is ONE statement whose single
+// value is the answer's JSON document itself, built by PostgreSQL (json_build_object,
+// json_agg) with regmo's member names and nesting, and the server writes those bytes as they
+// come; Go decodes and encodes nothing. Today's date in Europe/Berlin (for overdue) is a
+// parameter of the statement, as in regmo.
 package main
 
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -54,6 +61,58 @@ const (
 	getSQL  = `SELECT ` + entryColumns + ` FROM entries WHERE kind = $1 AND ressort = $2 AND key = $3`
 	listSQL = `SELECT ` + entryColumns + ` FROM "entries" WHERE kind = $1 ORDER BY ressort, key LIMIT $2`
 )
+
+// The -json-sql statements. docExpr is one register as regmo's Register document: the
+// members and nesting of openapi.yaml's Register and Dimension, times in UTC as Go writes
+// them (RFC 3339, fraction without trailing zeros), ready and overdue as domain.Dimension
+// derives them; $todayParam is today's date in Europe/Berlin.
+const (
+	dimensionExpr = `json_build_object('stage', %[1]s_stage, 'target_date', %[1]s_target_date, 'note', %[1]s_note,
+			'evidence_url', %[1]s_evidence_url, 'ready', %[1]s_stage IN ('live', 'not_applicable'),
+			'overdue', (%[1]s_target_date < $%[2]d::date) IS TRUE AND %[1]s_stage NOT IN ('live', 'not_applicable'))`
+	timeExpr = `rtrim(rtrim(to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '0'), '.') || 'Z'`
+)
+
+// docExpr is the JSON of one register; today is the number of the parameter holding today.
+func docExpr(today int) string {
+	return `json_build_object('ressort', ressort, 'key', key, 'name', name, 'description', description,
+		'idnrg_anlage_nr', idnrg_anlage_nr, 'legal_basis', legal_basis, 'fachverfahren', fachverfahren, 'contact', contact,
+		'readiness', json_build_object('idnr', ` + fmt.Sprintf(dimensionExpr, "idnr", today) +
+		`, 'noots', ` + fmt.Sprintf(dimensionExpr, "noots", today) +
+		`, 'dsc', ` + fmt.Sprintf(dimensionExpr, "dsc", today) + `),
+		'version', version, 'created_at', ` + fmt.Sprintf(timeExpr, "created_at") +
+		`, 'updated_at', ` + fmt.Sprintf(timeExpr, "updated_at") + `, 'updated_by', updated_by)`
+}
+
+// jsonGetSQL answers GET one: the document and the version (for the ETag).
+// jsonListSQL answers the first page: {items, next_cursor}, the cursor made as regmo makes
+// it (base64url of {"r","k","f"} without padding; $3 is the listing's fingerprint).
+var (
+	jsonGetSQL  = `SELECT ` + docExpr(4) + `, version FROM entries WHERE kind = $1 AND ressort = $2 AND key = $3`
+	jsonListSQL = `SELECT json_build_object(
+			'items', coalesce(json_agg(p.doc ORDER BY p.n) FILTER (WHERE p.n <= $2::int), '[]'::json),
+			'next_cursor', CASE WHEN count(*) > $2::int THEN min(translate(encode(convert_to(
+				'{"r":' || to_json(p.ressort)::text || ',"k":' || to_json(p.key)::text || ',"f":' || to_json($3::text)::text || '}',
+				'UTF8'), 'base64'), E'+/=\n', '-_')) FILTER (WHERE p.n = $2::int) END)
+		FROM (SELECT ressort, key, row_number() OVER (ORDER BY ressort, key) AS n, ` + docExpr(4) + ` AS doc
+			FROM entries WHERE kind = $1 ORDER BY ressort, key LIMIT $2::int + 1) p`
+)
+
+// listFingerprint is what domain/store's fingerprint makes of the unfiltered register listing.
+var listFingerprint = func() string {
+	sum := sha256.Sum256([]byte("register|all:||||q="))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
+}()
+
+// nextCursor is regmo's cursor after the register ressort/key of the unfiltered listing.
+func nextCursor(ressort, key string) string {
+	data, _ := json.Marshal(struct {
+		R string `json:"r"`
+		K string `json:"k"`
+		F string `json:"f"`
+	}{ressort, key, listFingerprint})
+	return base64.RawURLEncoding.EncodeToString(data)
+}
 
 type dimension struct {
 	Stage       string  `json:"stage"`
@@ -138,6 +197,100 @@ type server struct {
 	tokenLookup bool
 }
 
+// handler routes the two requests; jsonSQL picks the -json-sql answers.
+func handler(pool *pgxpool.Pool, tokenLookup, jsonSQL bool) http.Handler {
+	s := &server{pool: pool, tokenLookup: tokenLookup}
+	mux := http.NewServeMux()
+	if jsonSQL {
+		mux.HandleFunc("GET /v1/ressorts/{code}/registers/{key}", s.getRegisterJSON)
+		mux.HandleFunc("GET /v1/registers", s.listRegistersJSON)
+	} else {
+		mux.HandleFunc("GET /v1/ressorts/{code}/registers/{key}", s.getRegister)
+		mux.HandleFunc("GET /v1/registers", s.listRegisters)
+	}
+	return mux
+}
+
+// berlinToday is the date in Europe/Berlin, as regmo's overdue uses it.
+func berlinToday() string { return time.Now().In(berlin).Format(time.DateOnly) }
+
+// parseLimit reads ?limit= (1 to 1000, default 100); false means the answer has been written.
+func parseLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 100, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		http.Error(w, "bad limit", http.StatusBadRequest)
+		return 0, false
+	}
+	return n, true
+}
+
+// getRegisterJSON writes the document the statement built, with the version as ETag.
+func (s *server) getRegisterJSON(w http.ResponseWriter, r *http.Request) {
+	if !s.lookUpToken(w, r) {
+		return
+	}
+	rows, err := s.pool.Query(r.Context(), jsonGetSQL, "register", r.PathValue("code"), r.PathValue("key"), berlinToday())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	var version int64
+	if err := rows.Scan(nil, &version); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("ETag", `"`+strconv.FormatInt(version, 10)+`"`)
+	writeRaw(w, rows.RawValues()[0])
+}
+
+// listRegistersJSON writes the page the statement built.
+func (s *server) listRegistersJSON(w http.ResponseWriter, r *http.Request) {
+	if !s.lookUpToken(w, r) {
+		return
+	}
+	limit, ok := parseLimit(w, r)
+	if !ok {
+		return
+	}
+	rows, err := s.pool.Query(r.Context(), jsonListSQL, "register", limit, listFingerprint, berlinToday())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		err := rows.Err()
+		if err == nil {
+			err = errors.New("the page statement returned no row")
+		}
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	writeRaw(w, rows.RawValues()[0])
+}
+
+// writeRaw writes a JSON document as PostgreSQL sent it (json's binary form is its text).
+func writeRaw(w http.ResponseWriter, doc []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
+	if _, err := w.Write(doc); err != nil {
+		log.Printf("write: %v", err)
+	}
+}
+
 // lookUpToken runs regmo's token lookup when -token-lookup is set; false means the answer
 // has been written.
 func (s *server) lookUpToken(w http.ResponseWriter, r *http.Request) bool {
@@ -167,7 +320,7 @@ func (s *server) getRegister(w http.ResponseWriter, r *http.Request) {
 	if !s.lookUpToken(w, r) {
 		return
 	}
-	today := time.Now().In(berlin).Format(time.DateOnly)
+	today := berlinToday()
 	rows, err := s.pool.Query(r.Context(), getSQL, "register", r.PathValue("code"), r.PathValue("key"))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -196,15 +349,10 @@ func (s *server) listRegisters(w http.ResponseWriter, r *http.Request) {
 	if !s.lookUpToken(w, r) {
 		return
 	}
-	today := time.Now().In(berlin).Format(time.DateOnly)
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			http.Error(w, "bad limit", http.StatusBadRequest)
-			return
-		}
-		limit = n
+	today := berlinToday()
+	limit, ok := parseLimit(w, r)
+	if !ok {
+		return
 	}
 	// One row more than the page tells whether there is a next page, as in regmo.
 	rows, err := s.pool.Query(r.Context(), listSQL, "register", limit+1)
@@ -229,7 +377,7 @@ func (s *server) listRegisters(w http.ResponseWriter, r *http.Request) {
 	if len(list.Items) > limit {
 		list.Items = list.Items[:limit]
 		last := list.Items[limit-1]
-		next := last.Ressort + "/" + last.Key
+		next := nextCursor(last.Ressort, last.Key)
 		list.NextCursor = &next
 	}
 	writeJSON(w, list)
@@ -246,14 +394,15 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
 	maxConns := flag.Int("max-conns", 20, "pool size (regmo's is 20)")
 	tokenLookup := flag.Bool("token-lookup", false, "also run regmo's token lookup for every request")
+	jsonSQL := flag.Bool("json-sql", false, "let PostgreSQL build each answer's JSON in one statement")
 	flag.Parse()
-	if err := run(*addr, int32(*maxConns), *tokenLookup); err != nil {
+	if err := run(*addr, int32(*maxConns), *tokenLookup, *jsonSQL); err != nil {
 		fmt.Fprintln(os.Stderr, "baseline:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, maxConns int32, tokenLookup bool) error {
+func run(addr string, maxConns int32, tokenLookup, jsonSQL bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
@@ -271,11 +420,7 @@ func run(addr string, maxConns int32, tokenLookup bool) error {
 	if err := pool.Ping(ctx); err != nil {
 		return err
 	}
-	s := &server{pool: pool, tokenLookup: tokenLookup}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/ressorts/{code}/registers/{key}", s.getRegister)
-	mux.HandleFunc("GET /v1/registers", s.listRegisters)
-	httpServer := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	httpServer := &http.Server{Handler: handler(pool, tokenLookup, jsonSQL), ReadHeaderTimeout: 5 * time.Second}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

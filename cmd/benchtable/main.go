@@ -4,9 +4,15 @@
 // and the import, and prints one table of medians with the ratios to their ceilings. The
 // table also goes, with the machine, date and commit, to BENCHMARKS.md.
 //
+// With -scale (make bench-scale) it measures growth instead: one cluster filled to each of
+// -sizes entries, regmo's readiness report (now and as of a day back), GET one, a list page
+// and regmo's memory at each size; a table in BENCHMARKS.md's section "Growth" and a chart
+// (-png). A run without -scale keeps that section.
+//
 // Usage (make bench builds the binaries into bin/ first):
 //
 //	benchtable [-bin bin] [-dir DIR] [-out BENCHMARKS.md] [-runs 3] [-duration 5s]
+//	benchtable -scale [-sizes 100000,1000000,6000000] [-png BENCHMARKS-scale.png] [-reports 5] [-duration 5s]
 package main
 
 import (
@@ -43,6 +49,11 @@ type config struct {
 	perRessort           int
 	conns                []int
 	http, goBench        bool
+	// -scale (make bench-scale)
+	scale   bool
+	sizes   []int
+	png     string
+	reports int
 }
 
 func main() {
@@ -59,7 +70,21 @@ func main() {
 	flag.StringVar(&conns, "conns", "1,16,64", "connection counts")
 	flag.BoolVar(&cfg.http, "http", true, "run the HTTP load part")
 	flag.BoolVar(&cfg.goBench, "gobench", true, "run the Go benchmarks")
+	flag.BoolVar(&cfg.scale, "scale", false, "measure growth instead (make bench-scale): section \"Growth\" of -out and a chart")
+	sizes := flag.String("sizes", "100000,1000000,6000000", "with -scale: entry counts to measure at (1M, 100k allowed)")
+	flag.StringVar(&cfg.png, "png", "", "with -scale: the chart (default: BENCHMARKS-scale.png next to -out)")
+	flag.IntVar(&cfg.reports, "reports", 5, "with -scale: readiness reports per size (the median counts)")
 	flag.Parse()
+	if cfg.scale {
+		var err error
+		if cfg.sizes, err = parseSizes(*sizes); err != nil {
+			fmt.Fprintf(os.Stderr, "benchtable: -sizes: %v\n", err)
+			os.Exit(2)
+		}
+		if cfg.png == "" && cfg.out != "" {
+			cfg.png = filepath.Join(filepath.Dir(cfg.out), "BENCHMARKS-scale.png")
+		}
+	}
 	for _, c := range strings.Split(conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		if err != nil || n < 1 {
@@ -69,7 +94,11 @@ func main() {
 		cfg.conns = append(cfg.conns, n)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, cfg)
+	do := run
+	if cfg.scale {
+		do = runScale
+	}
+	err := do(ctx, cfg)
 	interrupted := ctx.Err() != nil
 	stop()
 	if err != nil {
@@ -127,6 +156,12 @@ func run(ctx context.Context, cfg config) error {
 	fmt.Println()
 	fmt.Print(md)
 	if cfg.out != "" {
+		// The section make bench-scale wrote stays.
+		if old, err := os.ReadFile(cfg.out); err == nil {
+			if growth := section(string(old), growthHeading); growth != "" {
+				md += "\n" + growth
+			}
+		}
 		if err := os.WriteFile(cfg.out, []byte(md), 0o644); err != nil {
 			return err
 		}
@@ -245,11 +280,24 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 	if err != nil {
 		return err
 	}
+	// The second ceiling: PostgreSQL builds each answer's JSON in one statement.
+	jsonPort, err := harness.FreePort()
+	if err != nil {
+		return err
+	}
+	jsonSQL, err := env.StartProcess("baseline-json-sql", []string{"DATABASE_URL=" + env.DBURL},
+		env.BinPath("baseline"), "-addr", fmt.Sprintf("127.0.0.1:%d", jsonPort), "-json-sql")
+	if err != nil {
+		return err
+	}
 	targets := []target{
 		{"regmo", fmt.Sprintf("http://127.0.0.1:%d", regmoPort), "Bearer " + token},
 		{"baseline", fmt.Sprintf("http://127.0.0.1:%d", basePort), ""},
 	}
 	lookupTarget := target{lookupName, fmt.Sprintf("http://127.0.0.1:%d", lookupPort), "Bearer " + token}
+	jsonTarget := target{jsonSQLName, fmt.Sprintf("http://127.0.0.1:%d", jsonPort), ""}
+	// Measured at the highest connection count only, as the token lookup.
+	extraTargets := []target{lookupTarget, jsonTarget}
 	probe := "/v1/ressorts/SF/registers/r-00001"
 	auth := http.Header{"Authorization": {"Bearer " + token}}
 	if err := harness.WaitHTTP(ctx, regmo, targets[0].base+probe, auth, 200, 30*time.Second); err != nil {
@@ -259,6 +307,9 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 		return err
 	}
 	if err := harness.WaitHTTP(ctx, lookup, lookupTarget.base+probe, auth, 200, 30*time.Second); err != nil {
+		return err
+	}
+	if err := harness.WaitHTTP(ctx, jsonSQL, jsonTarget.base+probe, nil, 200, 30*time.Second); err != nil {
 		return err
 	}
 	maxConns := slices.Max(cfg.conns)
@@ -275,7 +326,7 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 		"`ozg-koordination` user with its default JSON request log and metrics on", len(ressorts)*n, n)
 	env.Logf("warm-up")
 	for _, rq := range requests {
-		for _, t := range append(slices.Clone(targets), lookupTarget) {
+		for _, t := range append(slices.Clone(targets), extraTargets...) {
 			if _, err := wrk(ctx, t, rq, 16, cfg.warmup); err != nil {
 				return err
 			}
@@ -292,7 +343,7 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 					slices.Reverse(ts)
 				}
 				if c == maxConns {
-					ts = append(ts, lookupTarget)
+					ts = append(ts, extraTargets...)
 				}
 				for _, t := range ts {
 					res, err := wrk(ctx, t, rq, c, cfg.duration)
@@ -322,11 +373,16 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 	_ = regmo.Stop(10 * time.Second)
 	_ = baseline.Stop(10 * time.Second)
 	_ = lookup.Stop(10 * time.Second)
+	_ = jsonSQL.Stop(10 * time.Second)
 	return nil
 }
 
-// lookupName names the baseline that also looks up the token.
-const lookupName = "baseline+token"
+// lookupName names the baseline that also looks up the token; jsonSQLName the baseline whose
+// answers PostgreSQL builds (baseline -json-sql).
+const (
+	lookupName  = "baseline+token"
+	jsonSQLName = "json-sql"
+)
 
 func suffix(s string) string {
 	if s == "" {
@@ -615,6 +671,13 @@ func (r *report) rows() [][]string {
 					fmt.Sprintf("%s req/s · p50 %s · p99 %s%s (%.0f %% of the plain ceiling)", thousands(lr), dur(l50), dur(l99), suffix(lerr), 100*lr/br),
 					fmt.Sprintf("%.0f %%", 100*rr/lr), "", ""})
 			}
+			if js := r.cell(rq, n, jsonSQLName); js != nil {
+				jr, j50, j99, jerr := js.medians()
+				ratio := rr / jr
+				rows = append(rows, []string{fmt.Sprintf("↳ against the JSON-SQL ceiling (one statement builds the answer's JSON), %d conn.", n), regmo,
+					fmt.Sprintf("%s req/s · p50 %s · p99 %s%s (%.0f %% of the plain ceiling)", thousands(jr), dur(j50), dur(j99), suffix(jerr), 100*jr/br),
+					fmt.Sprintf("%.0f %%", 100*ratio), "≥ 80 %", verdict(ratio >= 0.8)})
+			}
 		}
 	}
 	if r.cfg.http && len(r.http) == 0 {
@@ -724,7 +787,11 @@ func (r *report) markdown() string {
 		"same size (20) running the same SQL and writing the same JSON, without authentication, authorization, validation, logging or metrics. "+
 		"At the highest connection count the baseline also runs with regmo's token lookup (the SQL of `domain.Access.Authenticate`) on every request: "+
 		"the cost regmo avoids by answering a token it saw less than a second ago from memory (its caller cache, emptied on every instance through "+
-		"PostgreSQL LISTEN/NOTIFY whenever rights change).\n",
+		"PostgreSQL LISTEN/NOTIFY whenever rights change). "+
+		"The second ceiling, at the highest connection count too, is `cmd/baseline -json-sql`: each request is one SQL statement whose single "+
+		"value is the answer's JSON document, built by PostgreSQL with `json_build_object` and `json_agg` in regmo's Register and RegisterList "+
+		"shape (today's date in Europe/Berlin a parameter, for `overdue`), and the server writes those bytes as they come: no decoding, "+
+		"no encoding, no authentication; regmo should reach 80 %% of it.\n",
 		r.cfg.runs, r.cfg.duration, r.httpSetup)
 	b.WriteString("- Go benchmarks (`go test -bench`, `-count` as above): `BenchmarkReadinessReport` (domain/report, run as regmo_app under row-level security), `BenchmarkScopedRead` (domain/store), `BenchmarkImport` (api), `BenchmarkDecide` (api).\n\n")
 	rows := r.rows()
@@ -736,7 +803,7 @@ func (r *report) markdown() string {
 	}
 	if len(r.http) > 0 {
 		b.WriteString("\nHTTP requests/s of every run:\n\n")
-		b.WriteString("| Request | conn. | regmo | baseline | baseline + token lookup |\n|---|--:|---|---|---|\n")
+		b.WriteString("| Request | conn. | regmo | baseline | baseline + token lookup | JSON-SQL ceiling |\n|---|--:|---|---|---|---|\n")
 		var seen []string
 		for _, c := range r.http {
 			key := fmt.Sprintf("%s|%d", c.request, c.conns)
@@ -745,7 +812,8 @@ func (r *report) markdown() string {
 			}
 			seen = append(seen, key)
 			reg, base := r.cell(c.request, c.conns, "regmo"), r.cell(c.request, c.conns, "baseline")
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", c.request, c.conns, runList(reg), runList(base), runList(r.cell(c.request, c.conns, lookupName)))
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", c.request, c.conns, runList(reg), runList(base),
+				runList(r.cell(c.request, c.conns, lookupName)), runList(r.cell(c.request, c.conns, jsonSQLName)))
 		}
 	}
 	if len(r.goLogs) > 0 {

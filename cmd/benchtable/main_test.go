@@ -86,3 +86,23 @@ func TestRowsOfScopedRead(t *testing.T) {
 		t.Errorf("ratios %v, want %v", got, want)
 	}
 }
+
+func TestRowsOfJSONSQLCeiling(t *testing.T) {
+	cell := func(server string, rps float64) httpCell {
+		return httpCell{request: "GET one register", server: server, conns: 64, runs: []httpResult{{rps: rps, p50: 0.001, p99: 0.002}}}
+	}
+	rep := &report{cfg: config{conns: []int{64}}, http: []httpCell{
+		cell("regmo", 16_000), cell("baseline", 20_000), cell(lookupName, 15_000), cell(jsonSQLName, 19_000),
+	}}
+	rows := rep.rows()
+	if len(rows) != 3 {
+		t.Fatalf("%d rows, want 3 (plain ceiling, token lookup, JSON-SQL)", len(rows))
+	}
+	js := rows[2]
+	if !strings.Contains(js[0], "JSON-SQL") || js[3] != "84 %" || js[4] != "≥ 80 %" || js[5] != "✓" {
+		t.Errorf("JSON-SQL row = %q", js)
+	}
+	if !strings.Contains(js[2], "95 % of the plain ceiling") {
+		t.Errorf("JSON-SQL ceiling = %q", js[2])
+	}
+}

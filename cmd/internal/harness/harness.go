@@ -202,6 +202,9 @@ func (e *Env) StartProcess(name string, env []string, path string, args ...strin
 	return p, nil
 }
 
+// Pid is the process's id (that of its group too), e.g. to read /proc/PID/status.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
 // Exited reports whether the process has ended.
 func (p *Proc) Exited() bool {
 	select {
