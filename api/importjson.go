@@ -231,7 +231,18 @@ func itemProblems(kind domain.Kind, raw []byte) ([]domain.FieldError, error) {
 	return out, nil
 }
 
-var listLimits = map[string]int{"leika_keys": transfer.MaxLeikaKeys, "nachweise_from": transfer.MaxNachweiseFrom}
+// listLimits are the most values each list field may hold (domain.Field.Max, from the
+// rules): a reader counts first and refuses a longer list before it allocates a value per
+// item.
+var listLimits = func() map[string]int {
+	out := map[string]int{}
+	for _, f := range domain.ContentFields {
+		if f.Type == domain.FieldList {
+			out[f.Path] = f.Max
+		}
+	}
+	return out
+}()
 
 // listLengths counts the elements of the item's top-level arrays named in listLimits, on
 // raw that strictjson.Check accepted. It allocates nothing per element.

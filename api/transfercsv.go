@@ -57,67 +57,52 @@ func listColumn(name string, limit int, field func(*domain.Content) *[]string) c
 		get: func(e domain.Entry) string { return strings.Join(*field(&e.Content), listSep) }}
 }
 
-func statusColumns(dim string, status func(*domain.Readiness) *domain.Status) []csvColumn {
-	st := func(it *transfer.ImportItem) *domain.Status { return status(&it.Content.Readiness) }
-	of := func(e domain.Entry) domain.Status { return *status(&e.Content.Readiness) }
-	return []csvColumn{
-		{name: dim + "_stage",
-			set: func(it *transfer.ImportItem, cell string) string { st(it).Stage = domain.Stage(cell); return "" },
-			get: func(e domain.Entry) string { return string(of(e).Stage) }},
-		{name: dim + "_target_date",
-			set: func(it *transfer.ImportItem, cell string) string { st(it).TargetDate = isoDate(cell); return "" },
-			get: func(e domain.Entry) string { return of(e).TargetDate }},
-		textColumn(dim+"_note", func(it *transfer.ImportItem) *string { return &st(it).Note },
-			func(e domain.Entry) string { return of(e).Note }),
-		textColumn(dim+"_evidence_url", func(it *transfer.ImportItem) *string { return &st(it).EvidenceURL },
-			func(e domain.Entry) string { return of(e).EvidenceURL }),
+// fieldColumn is the column of a content field: named as the field, a list's values
+// separated by listSep, a number written in digits, a date also read as TT.MM.JJJJ.
+func fieldColumn(f domain.Field) csvColumn {
+	switch f.Type {
+	case domain.FieldList:
+		return listColumn(f.Name, f.Max, f.List)
+	case domain.FieldNumber:
+		return csvColumn{name: f.Name,
+			set: func(it *transfer.ImportItem, cell string) string {
+				if cell == "" {
+					return ""
+				}
+				n, err := strconv.Atoi(cell)
+				if err != nil {
+					return fmt.Sprintf("must be a whole number between %d and %d", f.Min, f.Max)
+				}
+				*f.Number(&it.Content) = &n
+				return ""
+			},
+			get: func(e domain.Entry) string {
+				if n := *f.Number(&e.Content); n != nil {
+					return strconv.Itoa(*n)
+				}
+				return ""
+			}}
+	case domain.FieldDate:
+		return csvColumn{name: f.Name,
+			set: func(it *transfer.ImportItem, cell string) string { *f.Text(&it.Content) = isoDate(cell); return "" },
+			get: func(e domain.Entry) string { return *f.Text(&e.Content) }}
 	}
+	return textColumn(f.Name, func(it *transfer.ImportItem) *string { return f.Text(&it.Content) },
+		func(e domain.Entry) string { return *f.Text(&e.Content) })
 }
 
-// csvColumns lists the columns of a kind in the order the export writes them: the CSV
-// format's one mapping of an entry, named like the columns of entries (domain/columns.go
-// declares those). TestEveryColumnIsMapped fails when a column of entries is missing here.
+// csvColumns lists the columns of a kind in the order the export writes them: the address,
+// then the kind's fields of domain.ContentFields, named like the columns of entries.
+// TestEveryColumnIsMapped fails when a column of entries is missing here.
 func csvColumns(kind domain.Kind) []csvColumn {
 	cols := []csvColumn{
 		textColumn("ressort", func(it *transfer.ImportItem) *string { return &it.Ressort }, func(e domain.Entry) string { return e.Ressort }),
 		textColumn("key", func(it *transfer.ImportItem) *string { return &it.Key }, func(e domain.Entry) string { return e.Key }),
-		textColumn("name", func(it *transfer.ImportItem) *string { return &it.Content.Name }, func(e domain.Entry) string { return e.Name }),
-		textColumn("description", func(it *transfer.ImportItem) *string { return &it.Content.Description }, func(e domain.Entry) string { return e.Description }),
 	}
-	if kind == domain.KindRegister {
-		cols = append(cols,
-			csvColumn{name: "idnrg_anlage_nr",
-				set: func(it *transfer.ImportItem, cell string) string {
-					if cell == "" {
-						return ""
-					}
-					n, err := strconv.Atoi(cell)
-					if err != nil {
-						return "must be a whole number between 1 and 50"
-					}
-					it.Content.AnlageNr = &n
-					return ""
-				},
-				get: func(e domain.Entry) string {
-					if e.AnlageNr == nil {
-						return ""
-					}
-					return strconv.Itoa(*e.AnlageNr)
-				}},
-			textColumn("legal_basis", func(it *transfer.ImportItem) *string { return &it.Content.LegalBasis }, func(e domain.Entry) string { return e.LegalBasis }),
-			textColumn("fachverfahren", func(it *transfer.ImportItem) *string { return &it.Content.Fachverfahren }, func(e domain.Entry) string { return e.Fachverfahren }),
-			textColumn("contact", func(it *transfer.ImportItem) *string { return &it.Content.Contact }, func(e domain.Entry) string { return e.Contact }),
-		)
-	} else {
-		cols = append(cols,
-			listColumn("leika_keys", transfer.MaxLeikaKeys, func(c *domain.Content) *[]string { return &c.LeikaKeys }),
-			textColumn("url", func(it *transfer.ImportItem) *string { return &it.Content.URL }, func(e domain.Entry) string { return e.URL }),
-			listColumn("nachweise_from", transfer.MaxNachweiseFrom, func(c *domain.Content) *[]string { return &c.NachweiseFrom }),
-		)
+	for _, f := range domain.FieldsOf(kind) {
+		cols = append(cols, fieldColumn(f))
 	}
-	cols = append(cols, statusColumns("idnr", func(r *domain.Readiness) *domain.Status { return &r.IDNr })...)
-	cols = append(cols, statusColumns("noots", func(r *domain.Readiness) *domain.Status { return &r.NOOTS })...)
-	return append(cols, statusColumns("dsc", func(r *domain.Readiness) *domain.Status { return &r.DSC })...)
+	return cols
 }
 
 // isoDate turns a German date TT.MM.JJJJ (what Excel writes when it saves a date in a

@@ -1,6 +1,11 @@
 package domain
 
-import "slices"
+import (
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+)
 
 // FieldType is how a content field holds its value in Content.
 type FieldType uint8
@@ -35,6 +40,10 @@ type Field struct {
 	Kinds []Kind
 	// Shown fields appear in documents even when empty (the name, the stages).
 	Shown bool
+	// Min and Max bound a number, Max the values of a list (0: unbounded). They are read
+	// from Content's validate tags, where the rule is written, for readers that must bound
+	// what they read before the rules run (a CSV cell of a million values).
+	Min, Max int
 	// Text reaches a FieldText, FieldDate or FieldStage; Number a FieldNumber; List a
 	// FieldList.
 	Text   func(*Content) *string
@@ -64,7 +73,7 @@ var (
 
 // ContentFields are the fields of Content in the order of the columns of entries and of the
 // CSV and workbook formats.
-var ContentFields = slices.Concat(
+var ContentFields = withLimits(slices.Concat(
 	[]Field{
 		{Name: "name", Path: "name", Kinds: bothKinds, Shown: true, Text: func(c *Content) *string { return &c.Name }},
 		{Name: "description", Path: "description", Kinds: bothKinds, Text: func(c *Content) *string { return &c.Description }},
@@ -79,7 +88,41 @@ var ContentFields = slices.Concat(
 	statusFields(DimensionIDNr, func(c *Content) *Status { return &c.Readiness.IDNr }),
 	statusFields(DimensionNOOTS, func(c *Content) *Status { return &c.Readiness.NOOTS }),
 	statusFields(DimensionDSC, func(c *Content) *Status { return &c.Readiness.DSC }),
-)
+))
+
+// withLimits sets Min and Max of the fields from the min= and max= of their validate tags
+// in Content (before dive: the list's own bounds, not its elements').
+func withLimits(fields []Field) []Field {
+	tags := map[string]string{}
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for i := range typ.NumField() {
+			sf := typ.Field(i)
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if sf.Type.Kind() == reflect.Struct {
+				walk(prefix+name+".", sf.Type)
+				continue
+			}
+			tags[prefix+name] = sf.Tag.Get("validate")
+		}
+	}
+	walk("", reflect.TypeFor[Content]())
+	for i := range fields {
+		own, _, _ := strings.Cut(tags[fields[i].Path], ",dive")
+		for _, rule := range strings.Split(own, ",") {
+			key, value, _ := strings.Cut(rule, "=")
+			n, err := strconv.Atoi(value)
+			switch {
+			case err != nil:
+			case key == "min":
+				fields[i].Min = n
+			case key == "max" && fields[i].Type != FieldText:
+				fields[i].Max = n
+			}
+		}
+	}
+	return fields
+}
 
 // statusFields are the four fields of a dimension, named after it (idnr_stage) and held
 // under readiness (readiness.idnr.stage).

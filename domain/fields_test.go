@@ -122,3 +122,26 @@ func TestContentFieldsAreComplete(t *testing.T) {
 		t.Errorf("ContentFields' paths: got %v, want Content's members %v", declared, paths)
 	}
 }
+
+func TestFieldLimits(t *testing.T) {
+	tests := []struct {
+		name     string
+		min, max int
+	}{
+		{"idnrg_anlage_nr", 1, 50},
+		{"leika_keys", 0, 100},
+		{"nachweise_from", 0, 200},
+		{"name", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			i := slices.IndexFunc(ContentFields, func(f Field) bool { return f.Name == tt.name })
+			if i < 0 {
+				t.Fatalf("no field %s", tt.name)
+			}
+			if f := ContentFields[i]; f.Min != tt.min || f.Max != tt.max {
+				t.Errorf("%s: got min %d max %d, want %d and %d", tt.name, f.Min, f.Max, tt.min, tt.max)
+			}
+		})
+	}
+}

@@ -20,11 +20,6 @@ const (
 	// beyond it errors are only counted, so a body of many small faults cannot make the
 	// answer or the server's memory grow with it.
 	MaxImportErrors = 1000
-	// MaxLeikaKeys and MaxNachweiseFrom are the most values a list field may hold (maxItems
-	// in openapi.yaml, max= in Content's validate tags). A reader that splits a list counts
-	// first and refuses a longer one before it allocates a value per item.
-	MaxLeikaKeys     = 100
-	MaxNachweiseFrom = 200
 )
 
 // ImportItem is one entry of an import, as a script wrote it.
