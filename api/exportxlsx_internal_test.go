@@ -49,12 +49,26 @@ func TestXLSXExportLayout(t *testing.T) {
 	if err != nil || len(dvs) != 3 {
 		t.Errorf("data validations: %d (%v), want 3 (one per stage column)", len(dvs), err)
 	}
-	for _, c := range []struct{ cell, want string }{{"C2", "'=Grundsteuer"}, {"E2", "7"}, {"N2", "30.06.2027"}, {"M2", "planned"}} {
-		if got, _ := f.GetCellValue("Register", c.cell); got != c.want {
-			t.Errorf("Register!%s = %q, want %q", c.cell, got, c.want)
+	// The cell of a column in row 2, found by the column's place in csvColumns.
+	cell := func(kind domain.Kind, column string) string {
+		for i, c := range csvColumns(kind) {
+			if c.name == column {
+				name, err := excelize.CoordinatesToCellName(i+1, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return name
+			}
+		}
+		t.Fatalf("%s has no column %s", kind, column)
+		return ""
+	}
+	for _, c := range []struct{ column, want string }{{"name", "'=Grundsteuer"}, {"idnrg_anlage_nr", "7"}, {"noots_target_date", "30.06.2027"}, {"noots_stage", "planned"}} {
+		if got, _ := f.GetCellValue("Register", cell(domain.KindRegister, c.column)); got != c.want {
+			t.Errorf("Register %s = %q, want %q", c.column, got, c.want)
 		}
 	}
-	if got, _ := f.GetCellValue("Onlinedienste", "E2"); got != "99050012104000" {
+	if got, _ := f.GetCellValue("Onlinedienste", cell(domain.KindOnlinedienst, "leika_keys")); got != "99050012104000" {
 		t.Errorf("leika_keys = %q, want 99050012104000", got)
 	}
 	panes, err := f.GetPanes("Register")
