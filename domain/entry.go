@@ -65,7 +65,7 @@ type Content struct {
 	Readiness Readiness `json:"readiness"`
 }
 
-// normalize brings equal content to one representation, so that comparing two Contents
+// Normalize brings equal content to one representation, so that comparing two Contents
 // tells whether a write changes anything.
 func (c *Content) Normalize() {
 	c.Readiness.Normalize()

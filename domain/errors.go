@@ -32,7 +32,7 @@ func (e *ValidationError) Error() string {
 	return "invalid input: " + strings.Join(parts, "; ")
 }
 
-// add records a broken rule.
+// Add records a broken rule.
 func (e *ValidationError) Add(field, format string, args ...any) {
 	e.Fields = append(e.Fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
@@ -54,7 +54,7 @@ func MergeFieldErrors(first, more []FieldError) []FieldError {
 	return first
 }
 
-// orNil returns e when it holds at least one field error.
+// Err returns e when it holds at least one field error, else nil.
 func (e *ValidationError) Err() error {
 	if e == nil || len(e.Fields) == 0 {
 		return nil
@@ -78,7 +78,7 @@ type RessortCount struct {
 	Count   int
 }
 
-// add records one referencing Onlinedienst; named is false when it may not be named.
+// Add records one referencing Onlinedienst; named is false when it may not be named.
 func (e *ReferencedError) Add(ressort, key string, named bool) {
 	if named {
 		e.By = append(e.By, Ref{ressort, key})
@@ -123,15 +123,17 @@ func (e *NotFoundError) Error() string { return e.Detail }
 // Is makes errors.Is(err, ErrNotFound) hold.
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
+// EntryNotFound is the error of an entry that does not exist or that the scope may not see.
 func EntryNotFound(kind Kind, ressort, key string) error {
 	return &NotFoundError{Detail: fmt.Sprintf("%s %s/%s does not exist", KindName(kind), ressort, key)}
 }
 
+// RessortNotFound is the error of a Ressort that does not exist.
 func RessortNotFound(code string) error {
 	return &NotFoundError{Detail: fmt.Sprintf("Ressort %s does not exist", code)}
 }
 
-// kindName is how messages name a kind.
+// KindName is how messages name a kind.
 func KindName(k Kind) string {
 	if k == KindOnlinedienst {
 		return "Onlinedienst"

@@ -60,7 +60,7 @@ func (c Content) Patched(patch map[string]any) (Content, error) {
 	return out, nil
 }
 
-// decodeJSON decodes exactly one JSON value, keeping numbers exact.
+// DecodeJSON decodes exactly one JSON value, keeping numbers exact.
 func DecodeJSON(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()

@@ -24,7 +24,7 @@ func IfVersion(versions ...int64) Precondition {
 	return Precondition{set: true, versions: versions}
 }
 
-// holds reports whether the condition holds for the current entry (nil: none exists).
+// Holds reports whether the condition holds for the current entry (nil: none exists).
 func (p Precondition) Holds(current *Entry) bool {
 	if !p.set {
 		return true

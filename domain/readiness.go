@@ -61,7 +61,7 @@ func (r Readiness) Overdue(today string) bool {
 	return r.IDNr.Overdue(today) || r.NOOTS.Overdue(today) || r.DSC.Overdue(today)
 }
 
-// normalize gives a dimension that was left out its default stage.
+// Normalize gives a dimension that was left out its default stage.
 func (r *Readiness) Normalize() {
 	for _, s := range []*Status{&r.IDNr, &r.NOOTS, &r.DSC} {
 		if s.Stage == "" {

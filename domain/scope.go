@@ -70,6 +70,7 @@ func (s ReadScope) Includes(code string) bool { return s.set.includes(code) }
 // AccessData reports whether the scope may read access data.
 func (s ReadScope) AccessData() bool { return s.access }
 
+// Restrict narrows a list of requested Ressorts (empty: all) to the scope; see ressortSet.
 func (s ReadScope) Restrict(requested []string) ([]string, bool) { return s.set.Restrict(requested) }
 
 // WriteScope is what a caller may change: every Ressort, or only some. It is a type of its
@@ -88,7 +89,7 @@ func WriteRessorts(codes ...string) WriteScope {
 // Includes reports whether the scope covers the Ressort.
 func (s WriteScope) Includes(code string) bool { return s.set.includes(code) }
 
-// reads is what a write may read on its way: the rows it changes.
+// Reads is what a write may read on its way: the rows it changes.
 func (s WriteScope) Reads() ReadScope { return ReadScope{set: s.set} }
 
 // Setting is the scope as the row-level security policies read it (migration 00005).
