@@ -74,10 +74,8 @@ func runHA(ctx context.Context, cfg config) (bool, error) {
 			_ = os.RemoveAll(dir)
 		}
 	}()
-	for _, name := range []string{"regmo"} {
-		if _, err := os.Stat(env.BinPath(name)); err != nil {
-			return false, fmt.Errorf("%s is missing: build it first (make loadtest-ha does)", env.BinPath(name))
-		}
+	if _, err := os.Stat(env.BinPath("regmo")); err != nil {
+		return false, fmt.Errorf("%s is missing: build it first (make loadtest-ha does)", env.BinPath("regmo"))
 	}
 	cl, err := startHA(ctx, env)
 	if err != nil {
