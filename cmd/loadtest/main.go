@@ -16,6 +16,14 @@
 //
 // It prints requests by status class, the longest time /readyz was not 200 and the lost
 // writes, and exits 1 when a requirement fails.
+//
+// With -ha it is `make loadtest-ha` (issue 16, ha.go) instead: etcd, two PostgreSQL nodes
+// under Patroni in synchronous mode and two regmo instances behind HAProxy; the same traffic
+// through HAProxy, the primary killed (Patroni, postmaster and backends) and later one regmo
+// instance killed during a big import. It checks that no acknowledged write is missing on the
+// new primary, that the import is all or nothing, that regmo answers only 503 while there is
+// no primary, that writes succeed again within -failover-limit of the kill and that the
+// surviving instance returns to idle.
 package main
 
 import (
@@ -48,6 +56,11 @@ type config struct {
 	goroutineSlack    int
 	settleTimeout     time.Duration
 	regmoRequestLimit time.Duration
+	// make loadtest-ha (ha.go)
+	ha            bool
+	importRows    int
+	importAt      time.Duration
+	failoverLimit time.Duration
 }
 
 func main() {
@@ -69,13 +82,24 @@ func main() {
 	flag.DurationVar(&cfg.hangLimit, "hang-limit", 10*time.Second, "a request taking longer counts as a hang")
 	flag.IntVar(&cfg.goroutineSlack, "goroutine-slack", 3, "goroutines allowed above the idle level after the run")
 	flag.DurationVar(&cfg.settleTimeout, "settle", 20*time.Second, "how long to wait for goroutines and connections to settle after the run")
+	flag.BoolVar(&cfg.ha, "ha", false, "the failover test of make loadtest-ha instead: two PostgreSQL nodes under Patroni (etcd), two regmo instances behind HAProxy; the primary is killed, later one regmo instance during a big import")
+	flag.IntVar(&cfg.importRows, "import-rows", 20000, "with -ha: registers in the import during which a regmo instance is killed")
+	flag.DurationVar(&cfg.importAt, "import-at", 0, "with -ha: when to start that import (default: 60 % of -duration)")
+	flag.DurationVar(&cfg.failoverLimit, "failover-limit", 30*time.Second, "with -ha: longest allowed time from the primary's kill to the first 2xx of a write")
 	flag.Parse()
 	if cfg.restartAt == 0 {
 		cfg.restartAt = cfg.duration / 2
+		if cfg.ha {
+			cfg.restartAt = cfg.duration / 4
+		}
 	}
 	cfg.regmoRequestLimit = 20 * time.Second
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	ok, err := run(ctx, cfg)
+	runner := run
+	if cfg.ha {
+		runner = runHA
+	}
+	ok, err := runner(ctx, cfg)
 	interrupted := ctx.Err() != nil
 	stop()
 	switch {

@@ -31,6 +31,7 @@ type result struct {
 	status     int    // 0: no answer (transport error or timeout)
 	err        string // the transport error
 	problem    bool   // the body is a problem+json document naming the same status
+	proxy      bool   // the answer is HAProxy's own, not regmo's (make loadtest-ha)
 	start, end time.Time
 }
 
@@ -214,6 +215,7 @@ func (t *traffic) send(ctx context.Context, op string, u user, method, path, bod
 		data, readErr := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		r.status = resp.StatusCode
+		r.proxy = resp.Header.Get(proxyHeader) != ""
 		if readErr != nil {
 			r.err = "reading the body: " + readErr.Error()
 		}

@@ -231,6 +231,26 @@ func (p *Proc) Stop(grace time.Duration) error {
 	}
 }
 
+// Pid is the process's id.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// Kill ends the process group at once with SIGKILL, as a crash would, and waits for the
+// process: no shutdown, no cleanup of its own.
+func (p *Proc) Kill() error {
+	if p.Exited() {
+		return nil
+	}
+	if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("harness: SIGKILL %s: %w", p.Name, err)
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("harness: %s outlived SIGKILL", p.Name)
+	}
+}
+
 // Tail is the end of the process's log, for error messages.
 func (p *Proc) Tail(lines int) string {
 	data, _ := os.ReadFile(p.Log)
