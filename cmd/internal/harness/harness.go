@@ -231,9 +231,6 @@ func (p *Proc) Stop(grace time.Duration) error {
 	}
 }
 
-// Pid is the process's id.
-func (p *Proc) Pid() int { return p.cmd.Process.Pid }
-
 // Kill ends the process group at once with SIGKILL, as a crash would, and waits for the
 // process: no shutdown, no cleanup of its own.
 func (p *Proc) Kill() error {
