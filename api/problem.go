@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -189,6 +190,12 @@ func echoProblem(e *echo.HTTPError) *problem {
 // unavailable reports whether err means the database is away rather than the request wrong.
 func unavailable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, access.ErrDatabaseDown) {
+		return true
+	}
+	// A primary that dies under a request: pgx reads an unexpected EOF on the wire, or finds
+	// the connection closed at a transaction's Begin or Commit (then the COMMIT was never
+	// sent). Request bodies that end early are reported before this, by their readers.
+	if errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
 	var connectErr *pgconn.ConnectError

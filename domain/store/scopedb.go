@@ -41,12 +41,20 @@ func writeTx(ctx context.Context, db *gorm.DB, sc domain.WriteScope, fn func(tx 
 }
 
 func scopedTx(ctx context.Context, db *gorm.DB, read domain.ReadScope, write domain.WriteScope, opts *sql.TxOptions, fn func(tx *gorm.DB) error) error {
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var fnErr error
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := setScope(ctx, tx, read, write); err != nil {
 			return err
 		}
-		return fn(tx)
+		fnErr = fn(tx)
+		return fnErr
 	}, opts)
+	if err != nil && fnErr == nil {
+		// Begin, the scope or Commit failed: say which, since pgx's own words ("conn closed")
+		// name neither.
+		return fmt.Errorf("store: transaction: %w", err)
+	}
+	return err
 }
 
 // setScope is the first statement of every transaction on the request path.
