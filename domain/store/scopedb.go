@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -73,6 +75,19 @@ func queryEntriesIn(ctx context.Context, db *gorm.DB, sc domain.ReadScope, size 
 	if err != nil {
 		return nil, fmt.Errorf("store: database handle: %w", err)
 	}
+	// A pooled connection that died since its last use (a request abandoned in the middle
+	// of its pipeline closes it; so does a restarted server) is dropped and the read, which
+	// changes nothing, runs once more on another.
+	for attempt := 0; ; attempt++ {
+		out, err := queryEntriesOnce(ctx, sqlDB, sc, size, query, args...)
+		if attempt == 0 && errors.Is(err, driver.ErrBadConn) && ctx.Err() == nil {
+			continue
+		}
+		return out, err
+	}
+}
+
+func queryEntriesOnce(ctx context.Context, sqlDB *sql.DB, sc domain.ReadScope, size int, query string, args ...any) ([]entryRow, error) {
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -80,13 +95,21 @@ func queryEntriesIn(ctx context.Context, db *gorm.DB, sc domain.ReadScope, size 
 	defer conn.Close()
 	var out []entryRow
 	err = conn.Raw(func(dc any) (err error) {
+		pc := dc.(*stdlib.Conn).Conn()
+		if pc.IsClosed() {
+			// database/sql discards a connection whose Raw returns driver.ErrBadConn.
+			return driver.ErrBadConn
+		}
 		batch := &pgx.Batch{}
 		batch.Queue(scopeSQL, scopeArgs(sc, domain.WriteScope{})...)
 		batch.Queue(query, args...)
-		br := dc.(*stdlib.Conn).Conn().SendBatch(ctx, batch)
+		br := pc.SendBatch(ctx, batch)
 		defer func() {
 			if cerr := br.Close(); err == nil {
 				err = cerr
+			}
+			if err != nil && pc.IsClosed() && ctx.Err() == nil {
+				err = fmt.Errorf("%w: %w", driver.ErrBadConn, err)
 			}
 		}()
 		if _, err := br.Exec(); err != nil {
