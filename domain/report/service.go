@@ -46,3 +46,11 @@ func (s *Service) at(f Filter) time.Time {
 	}
 	return s.now()
 }
+
+// For returns a copy of the service bound to reader, the user whose request it serves: its
+// reads may go to a replica that has the reader's own writes (see store.Replicas).
+func (s *Service) For(reader string) *Service {
+	c := *s
+	c.store = s.store.For(reader)
+	return &c
+}

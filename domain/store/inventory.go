@@ -14,6 +14,8 @@ import (
 type Inventory struct {
 	db  *gorm.DB
 	now func() time.Time
+	// reads is where the reads as of an instant and the history go (see For).
+	reads lagging
 }
 
 // NewInventory returns the inventory service on db.
@@ -285,7 +287,16 @@ func (inv *Inventory) List(ctx context.Context, scope domain.ReadScope, f domain
 	if f.AsOf != nil {
 		today = domain.Today(*f.AsOf)
 	}
-	rows, err := entryStore{inv.db}.list(ctx, scope, f, codes, all, after, today)
+	var rows []entryRow
+	var err error
+	if f.AsOf == nil {
+		rows, err = entryStore{inv.db}.list(ctx, scope, f, codes, all, after, today)
+	} else {
+		err = inv.reads.run(ctx, inv.db, nil, func(db *gorm.DB) (err error) {
+			rows, err = entryStore{db}.list(ctx, scope, f, codes, all, after, today)
+			return err
+		})
+	}
 	if err != nil {
 		return domain.Page{}, err
 	}

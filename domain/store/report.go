@@ -14,7 +14,10 @@ import (
 // Reports reads the rows the reports of package report are computed from. Each read is one
 // read-only transaction whose first statement hands the caller's scope to row-level
 // security; the Ressort filter of its SQL is built here, before anything is counted.
-type Reports struct{ db *gorm.DB }
+type Reports struct {
+	db    *gorm.DB
+	reads lagging
+}
 
 // NewReports returns the report reads on db.
 func NewReports(db *gorm.DB) *Reports { return &Reports{db: db} }
@@ -47,7 +50,7 @@ func (r *Reports) Readiness(ctx context.Context, scope domain.ReadScope, request
 	codes, all := restrict(scope, requested)
 	var ressorts []domain.Ressort
 	var groups []StageGroup
-	err := readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+	err := r.reads.readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
 		q := tx.Table("ressorts").Select("code, name").Order("code")
 		if !all {
 			q = q.Where("code = ANY(?::text[])", textArray(codes))
@@ -172,7 +175,7 @@ func (r *Reports) StageChanges(ctx context.Context, scope domain.ReadScope, requ
 		where = " AND e.ressort = ANY(" + p.add(textArray(codes)) + "::text[])"
 	}
 	var out []StageChangeRow
-	err := readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+	err := r.reads.readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT e.ressort, e.key, COALESCE(v.name, '') AS name, e.entity_type AS kind,
 			d.dim AS dimension,
 			COALESCE(e.changes -> ('readiness.' || d.dim || '.stage') ->> 'from', '') AS from_stage,
@@ -251,7 +254,7 @@ func (r *Reports) Overdue(ctx context.Context, scope domain.ReadScope, requested
 		parts = append(parts, part+onlyKind)
 	}
 	var out []OverdueRow
-	err := readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+	err := r.reads.readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
 		return tx.Raw(strings.Join(parts, " UNION ALL ")+
 			" ORDER BY days_overdue DESC, ressort, key, kind, dimension", p...).Scan(&out).Error
 	})
@@ -280,7 +283,7 @@ func (r *Reports) Couplings(ctx context.Context, scope domain.ReadScope, request
 		return nil, nil
 	}
 	var out []CouplingRow
-	err := readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+	err := r.reads.readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT ressort, key, name, kind, dsc_stage
 		FROM `+src+` WHERE kind = 'register' AND noots_stage = 'live' AND idnr_stage = 'live' AND
 			dsc_stage NOT IN ('live', 'not_applicable')
@@ -306,7 +309,7 @@ func (r *Reports) AnlageRegisters(ctx context.Context, scope domain.ReadScope, r
 		return anlage, nil, nil
 	}
 	var rows []entryRow
-	err = readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+	err = r.reads.readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
 		var err error
 		rows, err = queryEntries(ctx, tx, `SELECT `+entryColumns+` FROM `+src+`
 		WHERE kind = 'register' AND idnrg_anlage_nr IS NOT NULL ORDER BY idnrg_anlage_nr, ressort, key`, p...)
@@ -335,7 +338,7 @@ func (r *Reports) NachweisBlockers(ctx context.Context, scope domain.ReadScope, 
 	}
 	var rows []entryRow
 	var cards []RegisterCard
-	err := readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+	err := r.reads.readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
 		var err error
 		rows, err = queryEntries(ctx, tx, `SELECT `+entryColumns+` FROM `+src+`
 			WHERE kind = 'onlinedienst' AND nachweise_from <> '{}' ORDER BY ressort, key`, p...)

@@ -17,9 +17,13 @@ func (inv *Inventory) GetAsOf(ctx context.Context, scope domain.ReadScope, kind 
 	if !scope.Includes(ressort) {
 		return domain.Entry{}, domain.EntryNotFound(kind, ressort, key)
 	}
-	rows, err := queryEntriesIn(ctx, inv.db, scope, 1, `SELECT `+entryColumns+` FROM entry_versions
-		WHERE kind = $1 AND ressort = $2 AND key = $3 AND valid_from <= $4 AND (valid_to IS NULL OR valid_to > $4)
-		ORDER BY valid_from DESC LIMIT 1`, string(kind), ressort, key, at)
+	var rows []entryRow
+	err := inv.reads.run(ctx, inv.db, nil, func(db *gorm.DB) (err error) {
+		rows, err = queryEntriesIn(ctx, db, scope, 1, `SELECT `+entryColumns+` FROM entry_versions
+			WHERE kind = $1 AND ressort = $2 AND key = $3 AND valid_from <= $4 AND (valid_to IS NULL OR valid_to > $4)
+			ORDER BY valid_from DESC LIMIT 1`, string(kind), ressort, key, at)
+		return err
+	})
 	if err != nil {
 		return domain.Entry{}, fmt.Errorf("store: load %s %s/%s as of %s: %w", kind, ressort, key, at, err)
 	}
@@ -118,7 +122,7 @@ func (inv *Inventory) events(ctx context.Context, scope domain.ReadScope, f Even
 	}
 	fp := shortHash(fingerprint)
 	var rows []eventRow
-	err := readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
+	err := inv.reads.readTx(ctx, inv.db, scope, func(tx *gorm.DB) error {
 		return inv.eventRows(tx, f, fp, where, &rows)
 	})
 	if err != nil {

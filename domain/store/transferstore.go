@@ -24,7 +24,11 @@ import (
 // Transfers owns the set-based SQL of imports and exports: a hundred thousand entries are
 // written by a handful of statements that carry their rows as arrays or go in by COPY, not
 // by a statement per entry. Package transfer decides what they write.
-type Transfers struct{ db *gorm.DB }
+type Transfers struct {
+	db *gorm.DB
+	// reads is where exports go (see For).
+	reads lagging
+}
 
 // NewTransfers returns the SQL of imports and exports on db.
 func NewTransfers(db *gorm.DB) *Transfers { return &Transfers{db: db} }
@@ -658,7 +662,20 @@ func (t *Transfers) Export(ctx context.Context, scope domain.ReadScope, ressorts
 	if !all && len(codes) == 0 {
 		return nil
 	}
-	return scopedTx(ctx, t.db, scope, domain.WriteScope{}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *gorm.DB) error {
+	// A replica that fails before the first row was handed on leaves the export to the
+	// primary; after it, the rows already sent cannot be taken back.
+	sent := false
+	sentYield := func(e domain.Entry) error {
+		sent = true
+		return yield(e)
+	}
+	return t.reads.run(ctx, t.db, func() bool { return !sent }, func(db *gorm.DB) error {
+		return t.export(ctx, db, scope, codes, all, kinds, sentYield)
+	})
+}
+
+func (t *Transfers) export(ctx context.Context, db *gorm.DB, scope domain.ReadScope, codes []string, all bool, kinds []domain.Kind, yield func(domain.Entry) error) error {
+	return scopedTx(ctx, db, scope, domain.WriteScope{}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(tx *gorm.DB) error {
 		for _, kind := range kinds {
 			q := tx.Table("entries").Select(entryColumns).Where("kind = ?", kind)
 			if !all {

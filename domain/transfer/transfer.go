@@ -44,3 +44,11 @@ func parallel(n int, fn func(i int)) {
 	}
 	wg.Wait()
 }
+
+// For returns a copy of the service bound to reader, the user whose request it serves: its
+// exports may read from a replica that has the reader's own writes (see store.Replicas).
+func (s *Service) For(reader string) *Service {
+	c := *s
+	c.store = s.store.For(reader)
+	return &c
+}
