@@ -2,10 +2,12 @@ package api
 
 import (
 	"context"
+	"time"
 
 	"github.com/bremen/regmo/api/oapi"
 	"github.com/bremen/regmo/api/param"
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // The operations on registers and Onlinedienste are the same but for the kind and the shape
@@ -103,7 +105,7 @@ func (h *handler) lookup(ctx context.Context, kind domain.Kind, code, key string
 	if err != nil {
 		return domain.Entry{}, "", err
 	}
-	e, err := h.inventory.Lookup(ctx, readScope(ctx), kind, code, key, at)
+	e, err := h.reads(ctx, at).Lookup(ctx, readScope(ctx), kind, code, key, at)
 	return e, h.inventory.TodayAt(at), err
 }
 
@@ -131,6 +133,15 @@ func (h *handler) delete(ctx context.Context, kind domain.Kind, code, key string
 	return h.inventory.Delete(ctx, actor(ctx), writeScope(ctx), kind, code, key, pre)
 }
 
+// reads is the inventory for a read now (at nil), which is the primary's, or as of an
+// instant, which a replica may answer for the caller.
+func (h *handler) reads(ctx context.Context, at *time.Time) *store.Inventory {
+	if at == nil {
+		return h.inventory
+	}
+	return h.inventory.For(actor(ctx))
+}
+
 // list reads one page of entries of a kind: of one Ressort, or ("") across the Ressorts the
 // caller may read. The parameters of all four listings have one shape; a Ressort's listing
 // has no ressort filter.
@@ -139,7 +150,7 @@ func (h *handler) list(ctx context.Context, kind domain.Kind, ressort string, p 
 	if err != nil {
 		return domain.Page{}, "", err
 	}
-	page, err := h.inventory.List(ctx, readScope(ctx), domain.Filter{AsOf: at, Kind: kind, Ressort: ressort,
+	page, err := h.reads(ctx, at).List(ctx, readScope(ctx), domain.Filter{AsOf: at, Kind: kind, Ressort: ressort,
 		Ressorts: deref(p.Ressort), Stages: stages(p.StageIdnr, p.StageNoots, p.StageDsc),
 		Overdue: p.Overdue, Q: deref(p.Q), Limit: deref(p.Limit), Cursor: deref(p.Cursor)})
 	return page, h.inventory.TodayAt(at), err

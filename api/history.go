@@ -27,7 +27,7 @@ func toEventList(page store.EventPage) oapi.EventList {
 }
 
 func (h *handler) GetRegisterHistory(ctx context.Context, req oapi.GetRegisterHistoryRequestObject) (oapi.GetRegisterHistoryResponseObject, error) {
-	page, err := h.inventory.History(ctx, readScope(ctx), domain.KindRegister, req.Code, req.Key, deref(req.Params.Limit), deref(req.Params.Cursor))
+	page, err := h.inventory.For(actor(ctx)).History(ctx, readScope(ctx), domain.KindRegister, req.Code, req.Key, deref(req.Params.Limit), deref(req.Params.Cursor))
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func (h *handler) GetRegisterHistory(ctx context.Context, req oapi.GetRegisterHi
 }
 
 func (h *handler) GetOnlinedienstHistory(ctx context.Context, req oapi.GetOnlinedienstHistoryRequestObject) (oapi.GetOnlinedienstHistoryResponseObject, error) {
-	page, err := h.inventory.History(ctx, readScope(ctx), domain.KindOnlinedienst, req.Code, req.Key, deref(req.Params.Limit), deref(req.Params.Cursor))
+	page, err := h.inventory.For(actor(ctx)).History(ctx, readScope(ctx), domain.KindOnlinedienst, req.Code, req.Key, deref(req.Params.Limit), deref(req.Params.Cursor))
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (h *handler) GetOnlinedienstHistory(ctx context.Context, req oapi.GetOnline
 
 func (h *handler) ListAudit(ctx context.Context, req oapi.ListAuditRequestObject) (oapi.ListAuditResponseObject, error) {
 	p := req.Params
-	page, err := h.inventory.Audit(ctx, readScope(ctx), store.EventFilter{
+	page, err := h.inventory.For(actor(ctx)).Audit(ctx, readScope(ctx), store.EventFilter{
 		Since: p.Since, Until: p.Until, Actor: deref(p.Actor), Ressorts: deref(p.Ressort),
 		Type: string(deref(p.Type)), Action: string(deref(p.Action)), Limit: deref(p.Limit), Cursor: deref(p.Cursor),
 	})

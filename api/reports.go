@@ -123,7 +123,7 @@ func (h *handler) GetReadinessReport(ctx context.Context, req oapi.GetReadinessR
 	case oapi.GetReadinessReportParamsKindOnlinedienste:
 		f.Kind = domain.KindOnlinedienst
 	}
-	r, err := h.reports.Readiness(ctx, readScope(ctx), f)
+	r, err := h.reports.For(actor(ctx)).Readiness(ctx, readScope(ctx), f)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func findingsReport[T any, R any](ctx context.Context, h *handler, asOf *string,
 
 func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueReportRequestObject) (oapi.GetOverdueReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "overdue", h.reports.Overdue, render.Overdue,
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "overdue", h.reports.For(actor(ctx)).Overdue, render.Overdue,
 		func(items []report.OverdueItem, when time.Time) oapi.GetOverdueReportResponseObject {
 			body := oapi.OverdueReport{AsOf: when.UTC(), GeneratedAt: h.reports.Now().UTC(), Items: make([]oapi.OverdueItem, len(items))}
 			for i, it := range items {
@@ -181,7 +181,7 @@ func (h *handler) GetOverdueReport(ctx context.Context, req oapi.GetOverdueRepor
 
 func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsistencyReportRequestObject) (oapi.GetConsistencyReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "consistency", h.reports.Consistency, render.Consistency,
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "consistency", h.reports.For(actor(ctx)).Consistency, render.Consistency,
 		func(findings []report.Finding, when time.Time) oapi.GetConsistencyReportResponseObject {
 			body := oapi.ConsistencyReport{AsOf: when.UTC(), GeneratedAt: h.reports.Now().UTC(), Findings: make([]oapi.Finding, len(findings))}
 			for i, f := range findings {
@@ -193,7 +193,7 @@ func (h *handler) GetConsistencyReport(ctx context.Context, req oapi.GetConsiste
 
 func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlageCoverageReportRequestObject) (oapi.GetAnlageCoverageReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "anlage-coverage", h.reports.AnlageCoverage, render.AnlageCoverage,
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "anlage-coverage", h.reports.For(actor(ctx)).AnlageCoverage, render.AnlageCoverage,
 		func(coverage []report.CoverageEntry, when time.Time) oapi.GetAnlageCoverageReportResponseObject {
 			body := oapi.AnlageCoverageReport{AsOf: when.UTC(), GeneratedAt: h.reports.Now().UTC(), Items: make([]oapi.CoverageItem, len(coverage))}
 			for i, c := range coverage {
@@ -210,7 +210,7 @@ func (h *handler) GetAnlageCoverageReport(ctx context.Context, req oapi.GetAnlag
 
 func (h *handler) GetBlockedReport(ctx context.Context, req oapi.GetBlockedReportRequestObject) (oapi.GetBlockedReportResponseObject, error) {
 	p := req.Params
-	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "blocked", h.reports.Blocked, render.Blocked,
+	return findingsReport(ctx, h, p.AsOf, p.Ressort, (*string)(p.Format), (*string)(p.Dialect), "blocked", h.reports.For(actor(ctx)).Blocked, render.Blocked,
 		func(blocked []report.Blocked, when time.Time) oapi.GetBlockedReportResponseObject {
 			body := oapi.BlockedReport{AsOf: when.UTC(), GeneratedAt: h.reports.Now().UTC(), Items: make([]oapi.BlockedItem, len(blocked))}
 			for i, b := range blocked {
@@ -236,7 +236,7 @@ func (h *handler) GetProgressReport(ctx context.Context, req oapi.GetProgressRep
 			return nil, err
 		}
 	}
-	p, err := h.reports.Progress(ctx, readScope(ctx), deref(req.Params.Ressort), from, to)
+	p, err := h.reports.For(actor(ctx)).Progress(ctx, readScope(ctx), deref(req.Params.Ressort), from, to)
 	if err != nil {
 		return nil, err
 	}

@@ -30,8 +30,12 @@ import (
 
 // Config is what the server needs.
 type Config struct {
-	DB  *gorm.DB
-	Log *slog.Logger
+	DB *gorm.DB
+	// Replicas, when set, serve the reads that may lag a little (reports, reads as of an
+	// instant, history, audit, exports) while they are close enough behind the primary DB;
+	// nil reads everything from DB.
+	Replicas *store.Replicas
+	Log      *slog.Logger
 	// Now overrides the clock (tests); nil means time.Now.
 	Now func() time.Time
 	// TrustedProxies lists addresses or prefixes whose X-Forwarded-For is believed.
@@ -63,6 +67,7 @@ type Server struct {
 	echo           *echo.Echo
 	log            *slog.Logger
 	db             *gorm.DB
+	replicas       *store.Replicas
 	contract       *contract
 	access         *access.Service
 	policy         *policy
@@ -97,12 +102,12 @@ func New(cfg Config) (*Server, error) {
 	if err := store.CheckRowSecurity(startCtx, cfg.DB); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	inventory := store.NewInventory(cfg.DB)
+	inventory := store.NewInventory(cfg.DB).WithReplicas(cfg.Replicas)
 	if cfg.Now != nil {
 		inventory = inventory.WithClock(cfg.Now)
 	}
-	transfers := transfer.New(store.NewTransfers(cfg.DB))
-	reports := report.New(store.NewReports(cfg.DB))
+	transfers := transfer.New(store.NewTransfers(cfg.DB).WithReplicas(cfg.Replicas))
+	reports := report.New(store.NewReports(cfg.DB).WithReplicas(cfg.Replicas))
 	if cfg.Now != nil {
 		reports = reports.WithClock(cfg.Now)
 	}
@@ -131,7 +136,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, contract: ct, access: acc,
+	s := &Server{echo: echo.New(), log: cfg.Log, db: cfg.DB, replicas: cfg.Replicas, contract: ct, access: acc,
 		policy: &policy{enforcer: enforcer}, throttle: newThrottle(20, time.Minute), trustedProxies: proxies,
 		requestTimeout: cfg.RequestTimeout, metrics: cfg.Metrics, watch: access.NewWatch(accessDB, cache)}
 	if s.requestTimeout <= 0 {
@@ -145,6 +150,11 @@ func New(cfg Config) (*Server, error) {
 		if err := s.metrics.watchPool(sqlDB, s.watch, cache); err != nil {
 			return nil, err
 		}
+		if cfg.Replicas != nil {
+			if err := s.metrics.registry.Register(newReplicaCollector(cfg.Replicas)); err != nil {
+				return nil, fmt.Errorf("api: metrics: %w", err)
+			}
+		}
 	}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
@@ -157,7 +167,7 @@ func New(cfg Config) (*Server, error) {
 	// names the caller, the other parameters are checked, the policy decides, and only then is
 	// a body read. Each check refuses a request without an operation.
 	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, bodyWall, ct.matchRoute, s.available, s.deadline,
-		s.authenticate, ct.validateParams, s.authorize, limitHeavy(maxHeavyPerUser), ct.validateBody, negotiate)
+		s.authenticate, s.trackWrites, ct.validateParams, s.authorize, limitHeavy(maxHeavyPerUser), ct.validateBody, negotiate)
 	h := &handler{
 		access:    acc,
 		inventory: inventory,

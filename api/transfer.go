@@ -155,7 +155,7 @@ func (h *handler) ExportInventory(ctx context.Context, req oapi.ExportInventoryR
 	}
 	sc := readScope(ctx)
 	export := func(yield func(domain.Entry) error) error {
-		return h.transfer.Export(ctx, sc, ressorts, kinds, yield)
+		return h.transfer.For(actor(ctx)).Export(ctx, sc, ressorts, kinds, yield)
 	}
 	name := "regmo-export-" + h.inventory.Today()
 	csv, dialect, err := csvDialect(ctx, (*string)(p.Format), (*string)(p.Dialect))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,16 +35,42 @@ func openDB(ctx context.Context) (*gorm.DB, func(), error) { return openDBAs(ctx
 
 // openDBAs opens the database with every session working as role ("": DATABASE_URL's).
 func openDBAs(ctx context.Context, role string) (*gorm.DB, func(), error) {
-	db, sqlDB, err := store.OpenDB(ctx, store.DBConfig{
-		URL:              os.Getenv("DATABASE_URL"),
-		MaxConns:         20,
-		StatementTimeout: 15 * time.Second,
-		Role:             role,
-	})
+	db, sqlDB, err := store.OpenDB(ctx, dbConfig(role))
 	if err != nil {
 		return nil, nil, err
 	}
 	return db, func() { _ = sqlDB.Close() }, nil
+}
+
+// dbConfig is the primary's settings with every session working as role ("": DATABASE_URL's).
+func dbConfig(role string) store.DBConfig {
+	return store.DBConfig{
+		URL:              os.Getenv("DATABASE_URL"),
+		MaxConns:         20,
+		StatementTimeout: 15 * time.Second,
+		Role:             role,
+	}
+}
+
+// replicaConfig reads the streaming replicas the reads that may lag go to:
+// REGMO_REPLICA_URLS (comma-separated; none: every read from the primary) and
+// REGMO_REPLICA_MAX_LAG (a Go duration; default 5s). Their pools work as role, like the
+// primary's.
+func replicaConfig(role string, log *slog.Logger) (store.ReplicaConfig, error) {
+	cfg := store.ReplicaConfig{DB: dbConfig(role), Log: log}
+	for u := range strings.SplitSeq(os.Getenv("REGMO_REPLICA_URLS"), ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			cfg.URLs = append(cfg.URLs, u)
+		}
+	}
+	if v := os.Getenv("REGMO_REPLICA_MAX_LAG"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return store.ReplicaConfig{}, fmt.Errorf("REGMO_REPLICA_MAX_LAG=%q: want a positive duration such as 5s or 500ms", v)
+		}
+		cfg.MaxLag = d
+	}
+	return cfg, nil
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -65,13 +92,26 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer closeDB()
+	rcfg, err := replicaConfig(store.AppRole, log)
+	if err != nil {
+		return err
+	}
+	replicas, err := store.OpenReplicas(ctx, db, rcfg)
+	if err != nil {
+		return err
+	}
+	defer replicas.Close()
+	if len(rcfg.URLs) > 0 {
+		log.Info("reports, as-of reads, history and exports read from replicas", slog.Int("replicas", len(rcfg.URLs)),
+			slog.Duration("max_lag", cmp.Or(rcfg.MaxLag, store.DefaultMaxLag)))
+	}
 	// Metrics get a listener of their own, so that they are not public with the API.
 	var metrics *api.Metrics
 	metricsAddr := os.Getenv("REGMO_METRICS_ADDR")
 	if metricsAddr != "" {
 		metrics = api.NewMetrics()
 	}
-	srv, err := api.New(api.Config{DB: db, Log: log, TrustedProxies: os.Getenv("REGMO_TRUSTED_PROXIES"), Metrics: metrics,
+	srv, err := api.New(api.Config{DB: db, Replicas: replicas, Log: log, TrustedProxies: os.Getenv("REGMO_TRUSTED_PROXIES"), Metrics: metrics,
 		WebhookAllow: os.Getenv("REGMO_WEBHOOK_ALLOW"),
 		Web:          webOptions()})
 	if err != nil {
