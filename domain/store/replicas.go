@@ -216,9 +216,10 @@ func (rs *Replicas) Status() []ReplicaStatus {
 	return out
 }
 
-// Writing records that user starts a change: until it is replayed on a replica, that user's
-// reads that may lag go to the primary. Call done once the change is committed or failed,
-// before its answer leaves, so that the user's next read cannot overtake it.
+// Writing records that user starts a change: until done is called and a replica has
+// replayed the primary's WAL up to where it stood after done, that user's reads that may
+// lag go to the primary. Call Writing before the change and done once it is committed or
+// failed (its answer may have left by then: meanwhile the user reads from the primary).
 func (rs *Replicas) Writing(user string) (done func()) {
 	if rs == nil {
 		return func() {}
