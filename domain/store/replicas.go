@@ -268,11 +268,28 @@ func (rs *Replicas) pick(reader string) *replica {
 		}
 	}
 	rs.mu.Unlock()
-	start := rs.next.Add(1)
-	for i := range uint64(len(rs.nodes)) {
-		n := rs.nodes[(start+i)%uint64(len(rs.nodes))]
-		if st := n.state.Load(); rs.usable(st, now) && st.replay >= need {
-			return n
+	// Round robin among the replicas that qualify: count them, then take the next in turn.
+	// A state that changes in between sends this one read to the primary.
+	eligible := func(n *replica) bool {
+		st := n.state.Load()
+		return rs.usable(st, now) && st.replay >= need
+	}
+	k := 0
+	for _, n := range rs.nodes {
+		if eligible(n) {
+			k++
+		}
+	}
+	if k == 0 {
+		return nil
+	}
+	turn := int(rs.next.Add(1) % uint64(k))
+	for _, n := range rs.nodes {
+		if eligible(n) {
+			if turn == 0 {
+				return n
+			}
+			turn--
 		}
 	}
 	return nil

@@ -1,6 +1,9 @@
 package store
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestCommittedUpTo(t *testing.T) {
 	tests := []struct {
@@ -38,5 +41,55 @@ func TestCommittedUpTo(t *testing.T) {
 		if _, err := parseLSN(bad); err == nil {
 			t.Errorf("parseLSN(%q) succeeded", bad)
 		}
+	}
+}
+
+// TestPick routes without a database: each replica's state is set as a probe would.
+func TestPick(t *testing.T) {
+	now := time.Date(2026, 3, 15, 11, 0, 0, 0, time.UTC)
+	rs := &Replicas{maxLag: 5 * time.Second, now: func() time.Time { return now }, writers: map[string]*writeMark{}}
+	a, b, c := &replica{name: "a"}, &replica{name: "b"}, &replica{name: "c"}
+	rs.nodes = []*replica{a, b, c}
+	a.state.Store(&replicaState{at: now, ok: true, replay: 100})
+	b.state.Store(&replicaState{at: now, ok: true, lag: time.Second, replay: 200})
+	c.state.Store(&replicaState{at: now, reason: "does not answer"})
+
+	seen := map[string]int{}
+	for range 10 {
+		n := rs.pick("bob")
+		if n == nil {
+			t.Fatal("pick = primary, want a usable replica")
+		}
+		seen[n.name]++
+	}
+	if seen["a"] != 5 || seen["b"] != 5 {
+		t.Errorf("10 reads went to %v, want 5 to a and 5 to b (round robin, never c)", seen)
+	}
+
+	done := rs.Writing("alice")
+	if n := rs.pick("alice"); n != nil {
+		t.Errorf("while alice writes, her read goes to %s, want the primary", n.name)
+	}
+	done()
+	if n := rs.pick("alice"); n != nil {
+		t.Errorf("before the WAL position after her write is known, alice's read goes to %s, want the primary", n.name)
+	}
+	rs.writers["alice"].bound = 150 // as measure would set it
+	for range 4 {
+		if n := rs.pick("alice"); n != b {
+			t.Errorf("alice's read goes to %v, want b, the only replica past her write", n)
+		}
+	}
+	now = now.Add(4500 * time.Millisecond) // b's lag and the time since its probe pass the limit
+	if n := rs.pick("alice"); n != nil {
+		t.Errorf("alice's read goes to %s, want the primary", n.name)
+	}
+	now = now.Add(time.Second) // alice's write is older than the limit: every usable replica has it
+	a.state.Store(&replicaState{at: now, ok: true, replay: 100})
+	if n := rs.pick("alice"); n != a {
+		t.Errorf("alice's read long after her write goes to %v, want a", n)
+	}
+	if _, ok := rs.writers["alice"]; ok {
+		t.Error("alice's write is still remembered past the limit")
 	}
 }
