@@ -181,7 +181,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if !cfg.NoWeb {
-		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory, Transfer: transfers, Reports: reports,
+		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory, Transfer: transfers, Reports: reports, Replicas: cfg.Replicas,
 			Access: acc, Ressorts: h.ressorts, Prefs: notify.NewPrefsStore(cfg.DB), DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
 			CSVImport: func(r io.Reader, k domain.Kind) transfer.ImportSource { return newCSVImport(r, k) }})
 		if err != nil {

@@ -120,7 +120,7 @@ func (h *Handler) showEntry(q *request, status int, d entryData) {
 	d.Today = h.cfg.Inventory.Today()
 	d.CanEdit = q.may(putOps[e.Kind], http.MethodPost, e.Ressort)
 	if hs, ok := q.scopeFor(historyOps[e.Kind], e.Ressort); ok {
-		page, err := h.cfg.Inventory.History(q.ctx, hs, e.Kind, e.Ressort, e.Key, 100, "")
+		page, err := h.cfg.Inventory.For(q.caller.User).History(q.ctx, hs, e.Kind, e.Ressort, e.Key, 100, "")
 		if err != nil && !errors.Is(err, domain.ErrNotFound) {
 			h.serverError(q.w, q.r, err)
 			return

@@ -124,7 +124,7 @@ func (h *Handler) renderOverview(q *request, print bool) {
 	}
 	sc := overviewScopes{readiness: &read, overdue: q.scope("getOverdueReport"), blocked: q.scope("getBlockedReport"),
 		consistency: q.scope("getConsistencyReport"), coverage: q.scope("getAnlageCoverageReport"), progress: q.scope("getProgressReport")}
-	d, err := h.overviewData(q.ctx, sc, q.r.URL.Query().Get("stand"), q.r.URL.Query().Get("seit"))
+	d, err := h.overviewData(q.ctx, q.caller.User, sc, q.r.URL.Query().Get("stand"), q.r.URL.Query().Get("seit"))
 	if err != nil {
 		h.serverError(q.w, q.r, err)
 		return
@@ -155,8 +155,8 @@ func monthEnds(at time.Time) []time.Time {
 
 // overviewData gathers every figure of the overview. The queries are independent and run at
 // once, each in its own read transaction with the caller's scope.
-func (h *Handler) overviewData(ctx context.Context, sc overviewScopes, stand, seit string) (overviewData, error) {
-	reps := h.cfg.Reports
+func (h *Handler) overviewData(ctx context.Context, user string, sc overviewScopes, stand, seit string) (overviewData, error) {
+	reps := h.cfg.Reports.For(user)
 	now := reps.Now()
 	d := overviewData{Stand: stand, Seit: seit, StandLabel: "heute, " + formatTime(now), Findings: sc.overdue != nil}
 	var asOf *time.Time

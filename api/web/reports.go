@@ -71,7 +71,7 @@ func (h *Handler) reportPage(q *request) {
 	}
 	p := q.r.URL.Query()
 	d := reportData{Report: rep, Stand: p.Get("stand"), Von: p.Get("von"), Bis: p.Get("bis")}
-	reps := h.cfg.Reports
+	reps := h.cfg.Reports.For(q.caller.User)
 	now := reps.Now()
 	at := now
 	parse := func(name, label, s string) (*time.Time, bool) {

@@ -99,6 +99,10 @@ func (h *Handler) authed(fn func(q *request)) http.HandlerFunc {
 				"Das Formular war veraltet oder kam nicht von regmo. Laden Sie die Seite neu und senden Sie es noch einmal.")
 			return
 		}
+		if r.Method == http.MethodPost {
+			// A form may change something: until a replica has it, the user reads the primary.
+			defer h.cfg.Replicas.Writing(caller.User)()
+		}
 		fn(&request{w: w, r: r, ctx: ctx, caller: caller, csrf: csrf, h: h})
 	}
 }

@@ -73,6 +73,9 @@ type Config struct {
 	Reports    *report.Service
 	Access     *access.Service
 	Ressorts   *store.Ressorts
+	// Replicas learn of every form a user sends, so that the reports and history they read
+	// from a replica afterwards show their change (see store.Replicas); nil without replicas.
+	Replicas *store.Replicas
 	// Prefs holds the users' e-mail choices (the user's own page).
 	Prefs *notify.PrefsStore
 	// DB holds the sessions (the service's pool, as regmo_app).
