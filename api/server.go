@@ -30,12 +30,12 @@ import (
 
 // Config is what the server needs.
 type Config struct {
-	DB *gorm.DB
+	DB  *gorm.DB
+	Log *slog.Logger
 	// Replicas, when set, serve the reads that may lag a little (reports, reads as of an
 	// instant, history, audit, exports) while they are close enough behind the primary DB;
 	// nil reads everything from DB.
 	Replicas *store.Replicas
-	Log      *slog.Logger
 	// Now overrides the clock (tests); nil means time.Now.
 	Now func() time.Time
 	// TrustedProxies lists addresses or prefixes whose X-Forwarded-For is believed.
@@ -164,7 +164,8 @@ func New(cfg Config) (*Server, error) {
 	// The order is the request path: id and log first so every answer is logged; the wall
 	// bounds every body; the route Echo matched names the operation and its path parameters
 	// are checked (with or without a token), which sets the request's deadline; the token
-	// names the caller, the other parameters are checked, the policy decides, and only then is
+	// names the caller (a caller who may change something reads from the primary meanwhile,
+	// see trackWrites), the other parameters are checked, the policy decides, and only then is
 	// a body read. Each check refuses a request without an operation.
 	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, bodyWall, ct.matchRoute, s.available, s.deadline,
 		s.authenticate, s.trackWrites, ct.validateParams, s.authorize, limitHeavy(maxHeavyPerUser), ct.validateBody, negotiate)
