@@ -393,6 +393,13 @@ func suffix(s string) string {
 
 // getScript makes wrk ask for a random register of a random Ressort on every request.
 func getScript(n int) string {
+	return wrkScript(n, `  local path = string.format("/v1/ressorts/%%s/registers/r-%%05d", ressorts[math.random(#ressorts)], math.random(n))
+  return wrk.format("GET", path)`)
+}
+
+// wrkScript is a wrk script whose threads are seeded apart and whose request function has
+// the body given (a Lua fragment, as a format string: %% for %), with ressorts and n defined.
+func wrkScript(n int, request string) string {
 	return fmt.Sprintf(`local ressorts = {"%s"}
 local n = %d
 local counter = 0
@@ -404,8 +411,7 @@ init = function(args)
   math.randomseed(os.time() + seed * 7919)
 end
 request = function()
-  local path = string.format("/v1/ressorts/%%s/registers/r-%%05d", ressorts[math.random(#ressorts)], math.random(n))
-  return wrk.format("GET", path)
+`+request+`
 end
 `, strings.Join(ressorts, `","`), n)
 }

@@ -480,17 +480,15 @@ type haAnalysis struct {
 	dbDown, dbBack, windowEnd time.Time
 	noOutage                  bool
 	writeBack, anyBack        time.Duration
-	classes                   map[string]map[string]int // phase → class → count
-	byOp                      map[string]map[string]int
-	codes                     map[int]int // regmo's 5xx by status
-	proxy                     map[string]int
-	bad5xx, outside503        int
-	proxyOutside, proxyOther  int
-	notProblem, transport     int
-	hangs                     int
-	slowest503, p50, p99, max time.Duration
-	firstBad                  []string
-	killAt, regmoKillAt       time.Time
+	tally
+	codes                    map[int]int // regmo's 5xx by status
+	proxy                    map[string]int
+	bad5xx, outside503       int
+	proxyOutside, proxyOther int
+	notProblem, transport    int
+	slowest503, p50, p99     time.Duration
+	firstBad                 []string
+	killAt, regmoKillAt      time.Time
 }
 
 const (
@@ -500,7 +498,7 @@ const (
 )
 
 func analyseHA(cfg config, results []result, database []sample, fo failover, imp importReport) *haAnalysis {
-	a := &haAnalysis{classes: map[string]map[string]int{}, byOp: map[string]map[string]int{}, codes: map[int]int{},
+	a := &haAnalysis{tally: newTally(), codes: map[int]int{},
 		proxy: map[string]int{}, killAt: fo.killedAt, regmoKillAt: imp.killedAt}
 	for i, s := range database {
 		if s.at.Before(fo.killedAt) || s.ok {
@@ -536,22 +534,8 @@ func analyseHA(cfg config, results []result, database []sample, fo failover, imp
 		if r.proxy {
 			c = "HAProxy"
 		}
-		if a.classes[phase] == nil {
-			a.classes[phase] = map[string]int{}
-		}
-		a.classes[phase][c]++
-		if a.byOp[r.op] == nil {
-			a.byOp[r.op] = map[string]int{}
-		}
-		a.byOp[r.op][c]++
-		d := r.duration()
+		d, bad := a.add(phase, c, r, cfg.hangLimit)
 		durations = append(durations, d)
-		a.max = max(a.max, d)
-		bad := ""
-		if d > cfg.hangLimit {
-			a.hangs++
-			bad = "slow"
-		}
 		switch {
 		case r.status == 0:
 			a.transport++

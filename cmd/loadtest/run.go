@@ -369,17 +369,16 @@ func freeze(pgDir string, d time.Duration) error {
 // ---- analysis of the answers ----
 
 type analysis struct {
-	dbDown, dbBack, windowEnd   time.Time
-	noOutage                    bool
-	recovery                    time.Duration
-	recovered                   bool
-	last5xx                     time.Time
-	classes                     map[string]map[string]int // phase → class → count
-	byOp                        map[string]map[string]int // op → class → count
+	dbDown, dbBack, windowEnd time.Time
+	noOutage                  bool
+	recovery                  time.Duration
+	recovered                 bool
+	last5xx                   time.Time
+	tally
 	codes4xx                    map[int]int
-	bad5xx, outside5xx, hangs   int
+	bad5xx, outside5xx          int
 	notProblem, transport       int
-	slowest503, p50, p99, max   time.Duration
+	slowest503, p50, p99        time.Duration
 	firstBad                    string
 	restartStart, restartFinish time.Time
 }
@@ -398,7 +397,7 @@ func class(status int) string {
 }
 
 func analyse(cfg config, results []result, database []sample, restartStart, restartEnd time.Time) *analysis {
-	a := &analysis{classes: map[string]map[string]int{}, byOp: map[string]map[string]int{}, codes4xx: map[int]int{},
+	a := &analysis{tally: newTally(), codes4xx: map[int]int{},
 		restartStart: restartStart, restartFinish: restartEnd}
 	// The database is away from the first failed probe after the restart began to the next
 	// good one.
@@ -435,22 +434,8 @@ func analyse(cfg config, results []result, database []sample, restartStart, rest
 			phase = phaseAfter
 		}
 		c := class(r.status)
-		if a.classes[phase] == nil {
-			a.classes[phase] = map[string]int{}
-		}
-		a.classes[phase][c]++
-		if a.byOp[r.op] == nil {
-			a.byOp[r.op] = map[string]int{}
-		}
-		a.byOp[r.op][c]++
-		d := r.duration()
+		d, bad := a.add(phase, c, r, cfg.hangLimit)
 		durations = append(durations, d)
-		a.max = max(a.max, d)
-		bad := ""
-		if d > cfg.hangLimit {
-			a.hangs++
-			bad = "slow"
-		}
 		switch {
 		case r.status == 0:
 			a.transport++
@@ -752,4 +737,37 @@ func scanLog(path string) (panics, errorLines int) {
 		}
 	}
 	return panics, errorLines
+}
+
+// tally counts the answers of a run by phase, operation and class, the slowest and the
+// requests slower than the hang limit.
+type tally struct {
+	classes map[string]map[string]int // phase → class → count
+	byOp    map[string]map[string]int // op → class → count
+	hangs   int
+	max     time.Duration
+}
+
+func newTally() tally {
+	return tally{classes: map[string]map[string]int{}, byOp: map[string]map[string]int{}}
+}
+
+// add counts one answer of class c in phase; it returns the answer's duration and "slow"
+// when it took longer than hangLimit.
+func (t *tally) add(phase, c string, r result, hangLimit time.Duration) (time.Duration, string) {
+	if t.classes[phase] == nil {
+		t.classes[phase] = map[string]int{}
+	}
+	t.classes[phase][c]++
+	if t.byOp[r.op] == nil {
+		t.byOp[r.op] = map[string]int{}
+	}
+	t.byOp[r.op][c]++
+	d := r.duration()
+	t.max = max(t.max, d)
+	if d > hangLimit {
+		t.hangs++
+		return d, "slow"
+	}
+	return d, ""
 }
