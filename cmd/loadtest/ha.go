@@ -262,19 +262,7 @@ func runHA(ctx context.Context, cfg config) (bool, error) {
 			fmt.Sprintf("%d backends, pool has %.0f open; %d of the watch", activity.total, settled[sqlOpen], activity.watch)},
 		{survivor.name + " and HAProxy still running, no panic", !survivor.proc.Exited() && !haproxy.Exited() && panicsA+panicsB == 0, ""},
 	}
-	fmt.Println()
-	allOK := true
-	for _, c := range checks {
-		mark := "PASS"
-		if !c.ok {
-			mark, allOK = "FAIL", false
-		}
-		if c.ok || c.detail == "" {
-			fmt.Printf("%s  %s\n", mark, c.name)
-		} else {
-			fmt.Printf("%s  %s: %s\n", mark, c.name, c.detail)
-		}
-	}
+	allOK := printChecks(checks)
 	if !allOK {
 		fmt.Printf("\nlogs (regmo, patroni, haproxy, etcd) kept in %s\n", env.Dir)
 		for _, b := range a.firstBad {
@@ -626,42 +614,14 @@ func (a *haAnalysis) proxyText() string {
 }
 
 func (a *haAnalysis) printTable(w io.Writer, start time.Time) {
-	cols := []string{"2xx", "3xx", "4xx", "5xx", "HAProxy", "no answer"}
-	const labelWidth = 38
-	fmt.Fprintf(w, "%-*s", labelWidth, "requests (HAProxy: its own answers)")
-	for _, c := range cols {
-		fmt.Fprintf(w, "%10s", c)
-	}
-	fmt.Fprintf(w, "%10s\n", "total")
-	total := map[string]int{}
-	row := func(name string, m map[string]int) {
-		fmt.Fprintf(w, "%-*s", labelWidth, name)
-		n := 0
-		for _, c := range cols {
-			fmt.Fprintf(w, "%10d", m[c])
-			n += m[c]
+	phases := []string{phaseFailover, phaseRegmoKill, phaseOther}
+	a.print(w, "requests (HAProxy: its own answers)", 38, []string{"2xx", "3xx", "4xx", "5xx", "HAProxy", "no answer"}, phases, func(p string) string {
+		switch {
+		case p == phaseFailover:
+			return fmt.Sprintf("failover (+%s to +%s)", a.killAt.Sub(start).Round(100*time.Millisecond), a.windowEnd.Sub(start).Round(100*time.Millisecond))
+		case p == phaseRegmoKill && !a.regmoKillAt.IsZero():
+			return fmt.Sprintf("regmo killed (+%s to +%s)", a.regmoKillAt.Sub(start).Round(100*time.Millisecond), a.regmoKillAt.Add(5*time.Second).Sub(start).Round(100*time.Millisecond))
 		}
-		fmt.Fprintf(w, "%10d\n", n)
-	}
-	for _, p := range []string{phaseFailover, phaseRegmoKill, phaseOther} {
-		label := p
-		switch p {
-		case phaseFailover:
-			label = fmt.Sprintf("failover (+%s to +%s)", a.killAt.Sub(start).Round(100*time.Millisecond), a.windowEnd.Sub(start).Round(100*time.Millisecond))
-		case phaseRegmoKill:
-			if !a.regmoKillAt.IsZero() {
-				label = fmt.Sprintf("regmo killed (+%s to +%s)", a.regmoKillAt.Sub(start).Round(100*time.Millisecond), a.regmoKillAt.Add(5*time.Second).Sub(start).Round(100*time.Millisecond))
-			}
-		}
-		row(label, a.classes[p])
-		for c, n := range a.classes[p] {
-			total[c] += n
-		}
-	}
-	row("all", total)
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-*s\n", labelWidth, "by operation")
-	for _, op := range []string{opGet, opPatch, opReRead, opList} {
-		row("  "+op, a.byOp[op])
-	}
+		return p
+	})
 }

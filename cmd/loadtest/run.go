@@ -247,19 +247,7 @@ func run(ctx context.Context, cfg config) (bool, error) {
 			fmt.Sprintf("%d duplicate, missing %s, unexpected %s", mails.duplicates, strings.Join(first(mails.missing, 5), ", "), strings.Join(first(mails.unexpected, 5), "; "))},
 		{"the schedulers ran on every instance during the traffic", sched.runs > cfg.instances, fmt.Sprintf("%d runs", sched.runs)},
 	}
-	fmt.Println()
-	allOK := true
-	for _, c := range checks {
-		mark := "PASS"
-		if !c.ok {
-			mark, allOK = "FAIL", false
-		}
-		if c.ok || c.detail == "" {
-			fmt.Printf("%s  %s\n", mark, c.name)
-		} else {
-			fmt.Printf("%s  %s: %s\n", mark, c.name, c.detail)
-		}
-	}
+	allOK := printChecks(checks)
 	if !allOK {
 		fmt.Printf("\nregmo's log: %s (kept in %s)\n", regmo.Log, env.Dir)
 		if a.firstBad != "" {
@@ -492,39 +480,12 @@ func (a *analysis) last5xxText() string {
 }
 
 func (a *analysis) printStatusTable(w io.Writer, start time.Time) {
-	cols := []string{"2xx", "3xx", "4xx", "5xx", "no answer"}
-	const labelWidth = 36
-	fmt.Fprintf(w, "%-*s", labelWidth, "requests")
-	for _, c := range cols {
-		fmt.Fprintf(w, "%10s", c)
-	}
-	fmt.Fprintf(w, "%10s\n", "total")
-	total := map[string]int{}
-	row := func(name string, m map[string]int) {
-		fmt.Fprintf(w, "%-*s", labelWidth, name)
-		n := 0
-		for _, c := range cols {
-			fmt.Fprintf(w, "%10d", m[c])
-			n += m[c]
-		}
-		fmt.Fprintf(w, "%10d\n", n)
-	}
-	for _, p := range []string{phaseBefore, phaseWindow, phaseAfter} {
-		label := p
+	a.print(w, "requests", 36, []string{"2xx", "3xx", "4xx", "5xx", "no answer"}, []string{phaseBefore, phaseWindow, phaseAfter}, func(p string) string {
 		if p == phaseWindow {
-			label = fmt.Sprintf("fault window (+%s to +%s)", a.restartStart.Sub(start).Round(100*time.Millisecond), a.windowEnd.Sub(start).Round(100*time.Millisecond))
+			return fmt.Sprintf("fault window (+%s to +%s)", a.restartStart.Sub(start).Round(100*time.Millisecond), a.windowEnd.Sub(start).Round(100*time.Millisecond))
 		}
-		row(label, a.classes[p])
-		for c, n := range a.classes[p] {
-			total[c] += n
-		}
-	}
-	row("all", total)
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-*s\n", labelWidth, "by operation")
-	for _, op := range []string{opGet, opPatch, opReRead, opList} {
-		row("  "+op, a.byOp[op])
-	}
+		return p
+	})
 	if len(a.codes4xx) > 0 {
 		var parts []string
 		var codes []int
@@ -770,4 +731,55 @@ func (t *tally) add(phase, c string, r result, hangLimit time.Duration) (time.Du
 		return d, "slow"
 	}
 	return d, ""
+}
+
+// print writes the answers by phase (labelled by label) and by operation, one column per
+// class of cols.
+func (t *tally) print(w io.Writer, header string, labelWidth int, cols, phases []string, label func(phase string) string) {
+	fmt.Fprintf(w, "%-*s", labelWidth, header)
+	for _, c := range cols {
+		fmt.Fprintf(w, "%10s", c)
+	}
+	fmt.Fprintf(w, "%10s\n", "total")
+	total := map[string]int{}
+	row := func(name string, m map[string]int) {
+		fmt.Fprintf(w, "%-*s", labelWidth, name)
+		n := 0
+		for _, c := range cols {
+			fmt.Fprintf(w, "%10d", m[c])
+			n += m[c]
+		}
+		fmt.Fprintf(w, "%10d\n", n)
+	}
+	for _, p := range phases {
+		row(label(p), t.classes[p])
+		for c, n := range t.classes[p] {
+			total[c] += n
+		}
+	}
+	row("all", total)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-*s\n", labelWidth, "by operation")
+	for _, op := range []string{opGet, opPatch, opReRead, opList} {
+		row("  "+op, t.byOp[op])
+	}
+}
+
+// printChecks prints a PASS or FAIL line per check, with its detail when it failed, and
+// reports whether all passed.
+func printChecks(checks []check) bool {
+	fmt.Println()
+	allOK := true
+	for _, c := range checks {
+		mark := "PASS"
+		if !c.ok {
+			mark, allOK = "FAIL", false
+		}
+		if c.ok || c.detail == "" {
+			fmt.Printf("%s  %s\n", mark, c.name)
+		} else {
+			fmt.Printf("%s  %s: %s\n", mark, c.name, c.detail)
+		}
+	}
+	return allOK
 }
