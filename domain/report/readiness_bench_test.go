@@ -93,7 +93,7 @@ func BenchmarkReadinessReport(b *testing.B) {
 		st := store.NewReports(app)
 		today := domain.Today(time.Now())
 		for b.Loop() {
-			if _, groups, err := st.Readiness(ctx, domain.ReadAll(), nil, "", nil, today); err != nil || len(groups) == 0 {
+			if _, groups, _, err := st.Readiness(ctx, domain.ReadAll(), nil, "", nil, today); err != nil || len(groups) == 0 {
 				b.Fatalf("statement: %d rows, %v", len(groups), err)
 			}
 		}
