@@ -37,58 +37,81 @@ CREATE TABLE readiness_dates (
 );
 CREATE INDEX readiness_dates_day ON readiness_dates (target_date);
 
--- The rows of entries as deltas: the signed count of each combination of stages, and of each
--- (dimension, not-ready stage, target date). Used by the triggers (with the transition
--- tables' rows) and by the check (with entries itself).
+-- Appends the deltas of a statement's rows: +1 for each new row, -1 for each old one (an
+-- update that changes no counted column, a name or a note, nets to nothing and appends
+-- nothing). One pass over the transition table fills four groupings at once (GROUPING SETS):
+-- the combination of stages, and per dimension its stage and target date; a grouping's
+-- rows are told apart by which date columns it leaves out (GROUPING bits idnr 4, noots 2,
+-- dsc 1). That is about half the time of grouping twice (about 150 ms for the 100,000 new
+-- rows of a large import).
 -- +goose StatementBegin
 CREATE FUNCTION readiness_counters_apply() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
 AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO readiness_counts (ressort, kind, idnr_stage, noots_stage, dsc_stage, n)
-        SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, count(*)
-        FROM new_rows GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage;
+        WITH d AS (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, idnr_target_date, noots_target_date, dsc_target_date, 1 AS n FROM new_rows),
+        g AS MATERIALIZED (
+            SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage,
+                   idnr_target_date, noots_target_date, dsc_target_date, sum(n) AS n,
+                   GROUPING(idnr_target_date, noots_target_date, dsc_target_date) AS without
+            FROM d GROUP BY GROUPING SETS ((ressort, kind, idnr_stage, noots_stage, dsc_stage),
+                (ressort, kind, idnr_stage, idnr_target_date), (ressort, kind, noots_stage, noots_target_date),
+                (ressort, kind, dsc_stage, dsc_target_date))),
+        counts AS (
+            INSERT INTO readiness_counts (ressort, kind, idnr_stage, noots_stage, dsc_stage, n)
+            SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, n FROM g WHERE without = 7 AND n <> 0)
         INSERT INTO readiness_dates (ressort, kind, dimension, stage, target_date, n)
-        SELECT e.ressort, e.kind, d.dimension, d.stage, d.target_date, count(*)
-        FROM new_rows e CROSS JOIN LATERAL (VALUES
-            ('idnr', e.idnr_stage, e.idnr_target_date),
-            ('noots', e.noots_stage, e.noots_target_date),
-            ('dsc', e.dsc_stage, e.dsc_target_date)) AS d(dimension, stage, target_date)
-        WHERE d.target_date IS NOT NULL AND d.stage NOT IN ('live', 'not_applicable')
-        GROUP BY e.ressort, e.kind, d.dimension, d.stage, d.target_date;
+        SELECT ressort, kind, 'idnr', idnr_stage, idnr_target_date, n FROM g
+            WHERE without = 3 AND idnr_target_date IS NOT NULL AND idnr_stage NOT IN ('live', 'not_applicable') AND n <> 0
+        UNION ALL
+        SELECT ressort, kind, 'noots', noots_stage, noots_target_date, n FROM g
+            WHERE without = 5 AND noots_target_date IS NOT NULL AND noots_stage NOT IN ('live', 'not_applicable') AND n <> 0
+        UNION ALL
+        SELECT ressort, kind, 'dsc', dsc_stage, dsc_target_date, n FROM g
+            WHERE without = 6 AND dsc_target_date IS NOT NULL AND dsc_stage NOT IN ('live', 'not_applicable') AND n <> 0;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO readiness_counts (ressort, kind, idnr_stage, noots_stage, dsc_stage, n)
-        SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, -count(*)
-        FROM old_rows GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage;
+        WITH d AS (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, idnr_target_date, noots_target_date, dsc_target_date, -1 AS n FROM old_rows),
+        g AS MATERIALIZED (
+            SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage,
+                   idnr_target_date, noots_target_date, dsc_target_date, sum(n) AS n,
+                   GROUPING(idnr_target_date, noots_target_date, dsc_target_date) AS without
+            FROM d GROUP BY GROUPING SETS ((ressort, kind, idnr_stage, noots_stage, dsc_stage),
+                (ressort, kind, idnr_stage, idnr_target_date), (ressort, kind, noots_stage, noots_target_date),
+                (ressort, kind, dsc_stage, dsc_target_date))),
+        counts AS (
+            INSERT INTO readiness_counts (ressort, kind, idnr_stage, noots_stage, dsc_stage, n)
+            SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, n FROM g WHERE without = 7 AND n <> 0)
         INSERT INTO readiness_dates (ressort, kind, dimension, stage, target_date, n)
-        SELECT e.ressort, e.kind, d.dimension, d.stage, d.target_date, -count(*)
-        FROM old_rows e CROSS JOIN LATERAL (VALUES
-            ('idnr', e.idnr_stage, e.idnr_target_date),
-            ('noots', e.noots_stage, e.noots_target_date),
-            ('dsc', e.dsc_stage, e.dsc_target_date)) AS d(dimension, stage, target_date)
-        WHERE d.target_date IS NOT NULL AND d.stage NOT IN ('live', 'not_applicable')
-        GROUP BY e.ressort, e.kind, d.dimension, d.stage, d.target_date;
+        SELECT ressort, kind, 'idnr', idnr_stage, idnr_target_date, n FROM g
+            WHERE without = 3 AND idnr_target_date IS NOT NULL AND idnr_stage NOT IN ('live', 'not_applicable') AND n <> 0
+        UNION ALL
+        SELECT ressort, kind, 'noots', noots_stage, noots_target_date, n FROM g
+            WHERE without = 5 AND noots_target_date IS NOT NULL AND noots_stage NOT IN ('live', 'not_applicable') AND n <> 0
+        UNION ALL
+        SELECT ressort, kind, 'dsc', dsc_stage, dsc_target_date, n FROM g
+            WHERE without = 6 AND dsc_target_date IS NOT NULL AND dsc_stage NOT IN ('live', 'not_applicable') AND n <> 0;
     ELSE
-        -- An update that changes no counted column (a name, a note) appends nothing.
-        INSERT INTO readiness_counts (ressort, kind, idnr_stage, noots_stage, dsc_stage, n)
-        SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, sum(n)
-        FROM (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, 1 AS n FROM new_rows
-              UNION ALL
-              SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, -1 FROM old_rows) AS c
-        GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage
-        HAVING sum(n) <> 0;
+        WITH d AS (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, idnr_target_date, noots_target_date, dsc_target_date, 1 AS n FROM new_rows UNION ALL SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, idnr_target_date, noots_target_date, dsc_target_date, -1 FROM old_rows),
+        g AS MATERIALIZED (
+            SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage,
+                   idnr_target_date, noots_target_date, dsc_target_date, sum(n) AS n,
+                   GROUPING(idnr_target_date, noots_target_date, dsc_target_date) AS without
+            FROM d GROUP BY GROUPING SETS ((ressort, kind, idnr_stage, noots_stage, dsc_stage),
+                (ressort, kind, idnr_stage, idnr_target_date), (ressort, kind, noots_stage, noots_target_date),
+                (ressort, kind, dsc_stage, dsc_target_date))),
+        counts AS (
+            INSERT INTO readiness_counts (ressort, kind, idnr_stage, noots_stage, dsc_stage, n)
+            SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, n FROM g WHERE without = 7 AND n <> 0)
         INSERT INTO readiness_dates (ressort, kind, dimension, stage, target_date, n)
-        SELECT e.ressort, e.kind, d.dimension, d.stage, d.target_date, sum(e.n)
-        FROM (SELECT *, 1 AS n FROM new_rows
-              UNION ALL
-              SELECT *, -1 FROM old_rows) AS e CROSS JOIN LATERAL (VALUES
-            ('idnr', e.idnr_stage, e.idnr_target_date),
-            ('noots', e.noots_stage, e.noots_target_date),
-            ('dsc', e.dsc_stage, e.dsc_target_date)) AS d(dimension, stage, target_date)
-        WHERE d.target_date IS NOT NULL AND d.stage NOT IN ('live', 'not_applicable')
-        GROUP BY e.ressort, e.kind, d.dimension, d.stage, d.target_date
-        HAVING sum(e.n) <> 0;
+        SELECT ressort, kind, 'idnr', idnr_stage, idnr_target_date, n FROM g
+            WHERE without = 3 AND idnr_target_date IS NOT NULL AND idnr_stage NOT IN ('live', 'not_applicable') AND n <> 0
+        UNION ALL
+        SELECT ressort, kind, 'noots', noots_stage, noots_target_date, n FROM g
+            WHERE without = 5 AND noots_target_date IS NOT NULL AND noots_stage NOT IN ('live', 'not_applicable') AND n <> 0
+        UNION ALL
+        SELECT ressort, kind, 'dsc', dsc_stage, dsc_target_date, n FROM g
+            WHERE without = 6 AND dsc_target_date IS NOT NULL AND dsc_stage NOT IN ('live', 'not_applicable') AND n <> 0;
     END IF;
     RETURN NULL;
 END;

@@ -332,3 +332,50 @@ func TestCountersRepair(t *testing.T) {
 		t.Errorf("Check after Repair = %v, %v; want no difference", diffs, err)
 	}
 }
+
+// TestCountersRowSecurity: regmo_app reads the counters of its Ressorts only and writes none
+// directly; its writes of entries change them through the triggers.
+func TestCountersRowSecurity(t *testing.T) {
+	dsn := testdb.DSN(t)
+	app := testdb.App(t, dsn)
+	ctx := context.Background()
+	inv := store.NewInventory(app)
+	for _, code := range []string{"SF", "SK"} {
+		c := domain.Content{Name: "Register " + code, Readiness: domain.Readiness{
+			NOOTS: domain.Status{Stage: domain.StageTesting, TargetDate: "2026-01-15"}}}
+		if _, _, err := inv.Put(ctx, "test", domain.WriteRessorts(code), domain.KindRegister, code, "reg", c, domain.Precondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := app.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`SELECT set_config('regmo.read_ressorts', 'SF', true), set_config('regmo.write_ressorts', 'SF', true)`).Error; err != nil {
+			return err
+		}
+		var seen []string
+		if err := tx.Raw(`SELECT ressort FROM readiness_counts UNION ALL SELECT ressort FROM readiness_dates`).Scan(&seen).Error; err != nil {
+			return err
+		}
+		if len(seen) != 2 || seen[0] != "SF" || seen[1] != "SF" {
+			t.Errorf("regmo_app reading SF sees counters of %v, want SF twice", seen)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO readiness_counts (ressort, kind, idnr_stage, noots_stage, dsc_stage, n) VALUES ('SF', 'register', 'live', 'live', 'live', 1)`,
+		`DELETE FROM readiness_dates`,
+		`SELECT readiness_counters_apply()`,
+	} {
+		err := app.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec(`SELECT set_config('regmo.write_ressorts', '*', true)`).Error; err != nil {
+				return err
+			}
+			return tx.Exec(stmt).Error
+		})
+		if err == nil {
+			t.Errorf("regmo_app ran %q; want it refused", stmt)
+		}
+	}
+}
