@@ -134,11 +134,16 @@ func (c *Counters) Check(ctx context.Context) ([]CounterDiff, error) {
 }
 
 // Repair compares like Check and, when a figure differs, rebuilds both counter tables from
-// entries, in one transaction that holds writes of entries off meanwhile. It returns what
-// differed before.
+// entries, in one transaction that holds writes of entries and compactions off meanwhile.
+// It returns what differed before.
 func (c *Counters) Repair(ctx context.Context) ([]CounterDiff, error) {
 	var out []CounterDiff
 	err := c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Writers of entries wait until the rebuild commits; so does a compaction, whose
+		// re-inserted sums the rebuild's DELETE would not see.
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext('readiness_counters_compact'))`).Error; err != nil {
+			return err
+		}
 		if err := tx.Exec(`LOCK TABLE entries IN SHARE MODE`).Error; err != nil {
 			return err
 		}
