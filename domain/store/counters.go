@@ -62,11 +62,11 @@ func countedSQL(codes []string, kind domain.Kind, today string) (string, []any) 
 		where = " WHERE " + strings.Join(conds, " AND ")
 		datedWhere += " AND " + strings.Join(conds, " AND ")
 	}
-	return `SELECT ressort, kind, '' AS dimension, idnr_stage::text, noots_stage::text, dsc_stage::text, sum(n)
+	return `SELECT ressort, kind, '' AS dimension, idnr_stage::text, noots_stage::text, dsc_stage::text, sum(n)::bigint
 		FROM readiness_counts` + where + `
 		GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage HAVING sum(n) <> 0
 		UNION ALL
-		SELECT ressort, kind, dimension, stage::text, '', '', sum(n)
+		SELECT ressort, kind, dimension, stage::text, '', '', sum(n)::bigint
 		FROM readiness_dates` + datedWhere + `
 		GROUP BY ressort, kind, dimension, stage HAVING sum(n) <> 0`, p
 }
@@ -99,10 +99,10 @@ const (
 			('dsc', e.dsc_stage, e.dsc_target_date)) AS d(dimension, stage, target_date)
 		WHERE d.target_date IS NOT NULL AND d.stage NOT IN ('live', 'not_applicable')
 		GROUP BY e.ressort, e.kind, d.dimension, d.stage, d.target_date`
-	countersDiff = `WITH c AS (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, sum(n) AS n
+	countersDiff = `WITH c AS (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, sum(n)::bigint AS n
 			FROM readiness_counts GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage),
 		e AS (` + countsFromEntries + `),
-		cd AS (SELECT ressort, kind, dimension, stage, target_date, sum(n) AS n
+		cd AS (SELECT ressort, kind, dimension, stage, target_date, sum(n)::bigint AS n
 			FROM readiness_dates GROUP BY ressort, kind, dimension, stage, target_date),
 		ed AS (` + datesFromEntries + `)
 		SELECT figure, counted, actual FROM (

@@ -103,11 +103,11 @@ func ressortCodes(rs []domain.Ressort) []string {
 
 // aggregate counts the entries (or their versions valid at an instant) of the given Ressorts
 // (nil: all) by Ressort, kind and combination of stages in one pass; package report derives
-// every figure of the report from these groups. PostgreSQL spends its time per row, and
-// grouping by the three stages costs it much less than evaluating the 22 FILTER clauses of a
-// report-shaped aggregate (at 1,000,000 entries about 0.6 of the time, see
-// BenchmarkReadinessReport). The answer has at most Ressorts × 2 kinds × 6³ rows, whatever
-// the size of the inventory.
+// every figure of the report from these groups. The current report reads the counters
+// instead (counted); this pass remains the report as of an instant. PostgreSQL spends its
+// time per row, and grouping by the three stages costs it much less than evaluating the 22
+// FILTER clauses of a report-shaped aggregate (at 1,000,000 entries about 0.6 of the time).
+// The answer has at most Ressorts × 2 kinds × 6³ rows, whatever the size of the inventory.
 func aggregate(tx *gorm.DB, codes []string, kind domain.Kind, asOf *time.Time, today string) ([]StageGroup, error) {
 	sql, args := aggregateSQL(codes, kind, asOf, today)
 	rows, err := tx.Raw(sql, args...).Rows()
