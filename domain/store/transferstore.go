@@ -80,8 +80,11 @@ func (t *Transfers) InTx(ctx context.Context, scope domain.WriteScope, fn func(*
 				return fn(&ImportTx{db: tx, conn: conn})
 			})
 		})
-		if attempt < 2 && retryable(err) {
-			continue
+		if retryable(err) {
+			if attempt < 2 {
+				continue
+			}
+			return fmt.Errorf("store: import: %w after %d attempts: %w", domain.ErrBusy, attempt+1, err)
 		}
 		return err
 	}
