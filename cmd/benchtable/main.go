@@ -699,11 +699,11 @@ func (r *report) rows() [][]string {
 	case okR && okA:
 		ratio := rep / agg
 		rows = append(rows, []string{"Readiness report, 1,000,000 entries", dur(rep / 1e9), "bare SQL aggregate " + dur(agg/1e9),
-			fmt.Sprintf("%.2f×", ratio), "< 1 s, ≤ 2×", verdict(rep < 1e9 && ratio <= 2)})
+			fmt.Sprintf("%.2f×", ratio), "≤ 50 ms (counters)", verdict(rep <= 50e6)})
 	case okR:
-		rows = append(rows, []string{"Readiness report, 1,000,000 entries", dur(rep / 1e9), notAvailable, "", "< 1 s, ≤ 2×", ""})
+		rows = append(rows, []string{"Readiness report, 1,000,000 entries", dur(rep / 1e9), notAvailable, "", "≤ 50 ms (counters)", ""})
 	default:
-		rows = append(rows, []string{"Readiness report, 1,000,000 entries", notAvailable, "", "", "< 1 s, ≤ 2×", ""})
+		rows = append(rows, []string{"Readiness report, 1,000,000 entries", notAvailable, "", "", "≤ 50 ms (counters)", ""})
 	}
 	// Import
 	const importRows = 100_000
@@ -724,11 +724,11 @@ func (r *report) rows() [][]string {
 		ratio := imp / cp
 		rows = append(rows, []string{"Import of 100,000 registers (CSV)", fmt.Sprintf("%s rows/s (%s)", thousands(imp), dur(impSec)),
 			fmt.Sprintf("plain COPY %s rows/s (%s)", thousands(cp), dur(cpSec)), fmt.Sprintf("%.0f %%", ratio*100),
-			"< 10 s, ≥ 25 %", verdict(impSec < 10 && ratio >= 0.25)})
+			"< 10 s, ≥ 50 %", verdict(impSec < 10 && ratio >= 0.5)})
 	case okI:
-		rows = append(rows, []string{"Import of 100,000 registers (CSV)", fmt.Sprintf("%s rows/s (%s)", thousands(imp), dur(impSec)), notAvailable, "", "< 10 s, ≥ 25 %", ""})
+		rows = append(rows, []string{"Import of 100,000 registers (CSV)", fmt.Sprintf("%s rows/s (%s)", thousands(imp), dur(impSec)), notAvailable, "", "< 10 s, ≥ 50 %", ""})
 	default:
-		rows = append(rows, []string{"Import of 100,000 registers (CSV)", notAvailable, "", "", "< 10 s, ≥ 25 %", ""})
+		rows = append(rows, []string{"Import of 100,000 registers (CSV)", notAvailable, "", "", "< 10 s, ≥ 50 %", ""})
 	}
 	// The same rows as an XLSX workbook (issue 14): no target of its own, shown next to CSV.
 	if x, xSec, ok := rate("BenchmarkImport/xlsx"); ok {
