@@ -112,6 +112,9 @@ func problemFor(err error) *problem {
 		return p
 	case errors.As(err, &httpErr):
 		return echoProblem(httpErr)
+	case errors.Is(err, domain.ErrBusy):
+		return newProblem(http.StatusServiceUnavailable, "busy", "Busy with concurrent writes",
+			"Others changed the same entries at the same moment, several times over; nothing was written. Send the request again in a few seconds.")
 	case unavailable(err):
 		return newProblem(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
 			"The database cannot be reached at the moment; retry in a few seconds.")

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"testing"
 
+	"github.com/bremen/regmo/domain"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -34,5 +36,14 @@ func TestUnavailable(t *testing.T) {
 				t.Errorf("unavailable(%v) = %v, want %v", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestBusyImportIsRetryable: an import that kept losing to concurrent writers (a unique
+// violation after the last attempt) answers 503 with Retry-After, not 500.
+func TestBusyImportIsRetryable(t *testing.T) {
+	err := fmt.Errorf("store: import: %w after 3 attempts: %w", domain.ErrBusy, &pgconn.PgError{Code: "23505"})
+	if p := problemFor(err); p.status != http.StatusServiceUnavailable {
+		t.Errorf("status of %v: got %d, want 503", err, p.status)
 	}
 }

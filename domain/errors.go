@@ -13,6 +13,10 @@ var ErrNotFound = errors.New("not found")
 // that does not exist.
 var ErrPrecondition = errors.New("precondition failed")
 
+// ErrBusy means a write lost to concurrent writes of the same entries again and again and
+// was given up, with nothing written; the same request may be sent again.
+var ErrBusy = errors.New("busy with concurrent writes")
+
 // FieldError is one broken rule, named by the JSON path of the field it concerns.
 type FieldError struct {
 	Field   string

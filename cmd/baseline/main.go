@@ -233,20 +233,11 @@ func (s *server) getRegisterJSON(w http.ResponseWriter, r *http.Request) {
 	if !s.lookUpToken(w, r) {
 		return
 	}
-	rows, err := s.pool.Query(r.Context(), jsonGetSQL, "register", r.PathValue("code"), r.PathValue("key"), berlinToday())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	rows, ok := s.queryOne(w, r, jsonGetSQL, "register", r.PathValue("code"), r.PathValue("key"), berlinToday())
+	if !ok {
 		return
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		http.Error(w, "not found", http.StatusNotFound)
-		return
-	}
 	var version int64
 	if err := rows.Scan(nil, &version); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -321,20 +312,11 @@ func (s *server) getRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	today := berlinToday()
-	rows, err := s.pool.Query(r.Context(), getSQL, "register", r.PathValue("code"), r.PathValue("key"))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	rows, ok := s.queryOne(w, r, getSQL, "register", r.PathValue("code"), r.PathValue("key"))
+	if !ok {
 		return
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		http.Error(w, "not found", http.StatusNotFound)
-		return
-	}
 	reg, err := scanRegister(rows, today)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -439,4 +421,24 @@ func run(addr string, maxConns int32, tokenLookup, jsonSQL bool) error {
 		return err
 	}
 	return nil
+}
+
+// queryOne runs a query for one row and leaves the rows on it; without a row it has answered
+// the request (404, or 503 when the query failed) and reports false.
+func (s *server) queryOne(w http.ResponseWriter, r *http.Request, query string, args ...any) (pgx.Rows, bool) {
+	rows, err := s.pool.Query(r.Context(), query, args...)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return nil, false
+	}
+	if !rows.Next() {
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return nil, false
+		}
+		http.Error(w, "not found", http.StatusNotFound)
+		return nil, false
+	}
+	return rows, true
 }

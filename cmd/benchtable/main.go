@@ -393,6 +393,13 @@ func suffix(s string) string {
 
 // getScript makes wrk ask for a random register of a random Ressort on every request.
 func getScript(n int) string {
+	return wrkScript(n, `  local path = string.format("/v1/ressorts/%%s/registers/r-%%05d", ressorts[math.random(#ressorts)], math.random(n))
+  return wrk.format("GET", path)`)
+}
+
+// wrkScript is a wrk script whose threads are seeded apart and whose request function has
+// the body given (a Lua fragment, as a format string: %% for %), with ressorts and n defined.
+func wrkScript(n int, request string) string {
 	return fmt.Sprintf(`local ressorts = {"%s"}
 local n = %d
 local counter = 0
@@ -404,8 +411,7 @@ init = function(args)
   math.randomseed(os.time() + seed * 7919)
 end
 request = function()
-  local path = string.format("/v1/ressorts/%%s/registers/r-%%05d", ressorts[math.random(#ressorts)], math.random(n))
-  return wrk.format("GET", path)
+`+request+`
 end
 `, strings.Join(ressorts, `","`), n)
 }
@@ -693,11 +699,11 @@ func (r *report) rows() [][]string {
 	case okR && okA:
 		ratio := rep / agg
 		rows = append(rows, []string{"Readiness report, 1,000,000 entries", dur(rep / 1e9), "bare SQL aggregate " + dur(agg/1e9),
-			fmt.Sprintf("%.2f×", ratio), "< 1 s, ≤ 2×", verdict(rep < 1e9 && ratio <= 2)})
+			fmt.Sprintf("%.2f×", ratio), "≤ 50 ms (counters)", verdict(rep <= 50e6)})
 	case okR:
-		rows = append(rows, []string{"Readiness report, 1,000,000 entries", dur(rep / 1e9), notAvailable, "", "< 1 s, ≤ 2×", ""})
+		rows = append(rows, []string{"Readiness report, 1,000,000 entries", dur(rep / 1e9), notAvailable, "", "≤ 50 ms (counters)", ""})
 	default:
-		rows = append(rows, []string{"Readiness report, 1,000,000 entries", notAvailable, "", "", "< 1 s, ≤ 2×", ""})
+		rows = append(rows, []string{"Readiness report, 1,000,000 entries", notAvailable, "", "", "≤ 50 ms (counters)", ""})
 	}
 	// Import
 	const importRows = 100_000
@@ -718,11 +724,11 @@ func (r *report) rows() [][]string {
 		ratio := imp / cp
 		rows = append(rows, []string{"Import of 100,000 registers (CSV)", fmt.Sprintf("%s rows/s (%s)", thousands(imp), dur(impSec)),
 			fmt.Sprintf("plain COPY %s rows/s (%s)", thousands(cp), dur(cpSec)), fmt.Sprintf("%.0f %%", ratio*100),
-			"< 10 s, ≥ 25 %", verdict(impSec < 10 && ratio >= 0.25)})
+			"< 10 s, ≥ 50 %", verdict(impSec < 10 && ratio >= 0.5)})
 	case okI:
-		rows = append(rows, []string{"Import of 100,000 registers (CSV)", fmt.Sprintf("%s rows/s (%s)", thousands(imp), dur(impSec)), notAvailable, "", "< 10 s, ≥ 25 %", ""})
+		rows = append(rows, []string{"Import of 100,000 registers (CSV)", fmt.Sprintf("%s rows/s (%s)", thousands(imp), dur(impSec)), notAvailable, "", "< 10 s, ≥ 50 %", ""})
 	default:
-		rows = append(rows, []string{"Import of 100,000 registers (CSV)", notAvailable, "", "", "< 10 s, ≥ 25 %", ""})
+		rows = append(rows, []string{"Import of 100,000 registers (CSV)", notAvailable, "", "", "< 10 s, ≥ 50 %", ""})
 	}
 	// The same rows as an XLSX workbook (issue 14): no target of its own, shown next to CSV.
 	if x, xSec, ok := rate("BenchmarkImport/xlsx"); ok {

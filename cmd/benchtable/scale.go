@@ -353,22 +353,9 @@ func size(b int64) string {
 // scaleGetScript makes wrk ask for a random register of n seeded entries (i % 4 = 0 are
 // Onlinedienste, so those pick i - 1).
 func scaleGetScript(n int) string {
-	return fmt.Sprintf(`local ressorts = {"%s"}
-local n = %d
-local counter = 0
-setup = function(thread)
-  counter = counter + 1
-  thread:set("seed", counter)
-end
-init = function(args)
-  math.randomseed(os.time() + seed * 7919)
-end
-request = function()
-  local i = math.random(n)
+	return wrkScript(n, `  local i = math.random(n)
   if i %% 4 == 0 then i = i - 1 end
-  return wrk.format("GET", string.format("/v1/ressorts/%%s/registers/r-%%d", ressorts[1 + i %% 10], i))
-end
-`, strings.Join(ressorts, `","`), n)
+  return wrk.format("GET", string.format("/v1/ressorts/%%s/registers/r-%%d", ressorts[1 + i %% 10], i))`)
 }
 
 // growthSection is the Markdown of section "Growth".

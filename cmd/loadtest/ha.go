@@ -262,19 +262,7 @@ func runHA(ctx context.Context, cfg config) (bool, error) {
 			fmt.Sprintf("%d backends, pool has %.0f open; %d of the watch", activity.total, settled[sqlOpen], activity.watch)},
 		{survivor.name + " and HAProxy still running, no panic", !survivor.proc.Exited() && !haproxy.Exited() && panicsA+panicsB == 0, ""},
 	}
-	fmt.Println()
-	allOK := true
-	for _, c := range checks {
-		mark := "PASS"
-		if !c.ok {
-			mark, allOK = "FAIL", false
-		}
-		if c.ok || c.detail == "" {
-			fmt.Printf("%s  %s\n", mark, c.name)
-		} else {
-			fmt.Printf("%s  %s: %s\n", mark, c.name, c.detail)
-		}
-	}
+	allOK := printChecks(checks)
 	if !allOK {
 		fmt.Printf("\nlogs (regmo, patroni, haproxy, etcd) kept in %s\n", env.Dir)
 		for _, b := range a.firstBad {
@@ -480,17 +468,15 @@ type haAnalysis struct {
 	dbDown, dbBack, windowEnd time.Time
 	noOutage                  bool
 	writeBack, anyBack        time.Duration
-	classes                   map[string]map[string]int // phase → class → count
-	byOp                      map[string]map[string]int
-	codes                     map[int]int // regmo's 5xx by status
-	proxy                     map[string]int
-	bad5xx, outside503        int
-	proxyOutside, proxyOther  int
-	notProblem, transport     int
-	hangs                     int
-	slowest503, p50, p99, max time.Duration
-	firstBad                  []string
-	killAt, regmoKillAt       time.Time
+	tally
+	codes                    map[int]int // regmo's 5xx by status
+	proxy                    map[string]int
+	bad5xx, outside503       int
+	proxyOutside, proxyOther int
+	notProblem, transport    int
+	slowest503, p50, p99     time.Duration
+	firstBad                 []string
+	killAt, regmoKillAt      time.Time
 }
 
 const (
@@ -500,7 +486,7 @@ const (
 )
 
 func analyseHA(cfg config, results []result, database []sample, fo failover, imp importReport) *haAnalysis {
-	a := &haAnalysis{classes: map[string]map[string]int{}, byOp: map[string]map[string]int{}, codes: map[int]int{},
+	a := &haAnalysis{tally: newTally(), codes: map[int]int{},
 		proxy: map[string]int{}, killAt: fo.killedAt, regmoKillAt: imp.killedAt}
 	for i, s := range database {
 		if s.at.Before(fo.killedAt) || s.ok {
@@ -536,22 +522,8 @@ func analyseHA(cfg config, results []result, database []sample, fo failover, imp
 		if r.proxy {
 			c = "HAProxy"
 		}
-		if a.classes[phase] == nil {
-			a.classes[phase] = map[string]int{}
-		}
-		a.classes[phase][c]++
-		if a.byOp[r.op] == nil {
-			a.byOp[r.op] = map[string]int{}
-		}
-		a.byOp[r.op][c]++
-		d := r.duration()
+		d, bad := a.add(phase, c, r, cfg.hangLimit)
 		durations = append(durations, d)
-		a.max = max(a.max, d)
-		bad := ""
-		if d > cfg.hangLimit {
-			a.hangs++
-			bad = "slow"
-		}
 		switch {
 		case r.status == 0:
 			a.transport++
@@ -642,42 +614,14 @@ func (a *haAnalysis) proxyText() string {
 }
 
 func (a *haAnalysis) printTable(w io.Writer, start time.Time) {
-	cols := []string{"2xx", "3xx", "4xx", "5xx", "HAProxy", "no answer"}
-	const labelWidth = 38
-	fmt.Fprintf(w, "%-*s", labelWidth, "requests (HAProxy: its own answers)")
-	for _, c := range cols {
-		fmt.Fprintf(w, "%10s", c)
-	}
-	fmt.Fprintf(w, "%10s\n", "total")
-	total := map[string]int{}
-	row := func(name string, m map[string]int) {
-		fmt.Fprintf(w, "%-*s", labelWidth, name)
-		n := 0
-		for _, c := range cols {
-			fmt.Fprintf(w, "%10d", m[c])
-			n += m[c]
+	phases := []string{phaseFailover, phaseRegmoKill, phaseOther}
+	a.print(w, "requests (HAProxy: its own answers)", 38, []string{"2xx", "3xx", "4xx", "5xx", "HAProxy", "no answer"}, phases, func(p string) string {
+		switch {
+		case p == phaseFailover:
+			return fmt.Sprintf("failover (+%s to +%s)", a.killAt.Sub(start).Round(100*time.Millisecond), a.windowEnd.Sub(start).Round(100*time.Millisecond))
+		case p == phaseRegmoKill && !a.regmoKillAt.IsZero():
+			return fmt.Sprintf("regmo killed (+%s to +%s)", a.regmoKillAt.Sub(start).Round(100*time.Millisecond), a.regmoKillAt.Add(5*time.Second).Sub(start).Round(100*time.Millisecond))
 		}
-		fmt.Fprintf(w, "%10d\n", n)
-	}
-	for _, p := range []string{phaseFailover, phaseRegmoKill, phaseOther} {
-		label := p
-		switch p {
-		case phaseFailover:
-			label = fmt.Sprintf("failover (+%s to +%s)", a.killAt.Sub(start).Round(100*time.Millisecond), a.windowEnd.Sub(start).Round(100*time.Millisecond))
-		case phaseRegmoKill:
-			if !a.regmoKillAt.IsZero() {
-				label = fmt.Sprintf("regmo killed (+%s to +%s)", a.regmoKillAt.Sub(start).Round(100*time.Millisecond), a.regmoKillAt.Add(5*time.Second).Sub(start).Round(100*time.Millisecond))
-			}
-		}
-		row(label, a.classes[p])
-		for c, n := range a.classes[p] {
-			total[c] += n
-		}
-	}
-	row("all", total)
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-*s\n", labelWidth, "by operation")
-	for _, op := range []string{opGet, opPatch, opReRead, opList} {
-		row("  "+op, a.byOp[op])
-	}
+		return p
+	})
 }

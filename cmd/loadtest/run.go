@@ -247,19 +247,7 @@ func run(ctx context.Context, cfg config) (bool, error) {
 			fmt.Sprintf("%d duplicate, missing %s, unexpected %s", mails.duplicates, strings.Join(first(mails.missing, 5), ", "), strings.Join(first(mails.unexpected, 5), "; "))},
 		{"the schedulers ran on every instance during the traffic", sched.runs > cfg.instances, fmt.Sprintf("%d runs", sched.runs)},
 	}
-	fmt.Println()
-	allOK := true
-	for _, c := range checks {
-		mark := "PASS"
-		if !c.ok {
-			mark, allOK = "FAIL", false
-		}
-		if c.ok || c.detail == "" {
-			fmt.Printf("%s  %s\n", mark, c.name)
-		} else {
-			fmt.Printf("%s  %s: %s\n", mark, c.name, c.detail)
-		}
-	}
+	allOK := printChecks(checks)
 	if !allOK {
 		fmt.Printf("\nregmo's log: %s (kept in %s)\n", regmo.Log, env.Dir)
 		if a.firstBad != "" {
@@ -369,17 +357,16 @@ func freeze(pgDir string, d time.Duration) error {
 // ---- analysis of the answers ----
 
 type analysis struct {
-	dbDown, dbBack, windowEnd   time.Time
-	noOutage                    bool
-	recovery                    time.Duration
-	recovered                   bool
-	last5xx                     time.Time
-	classes                     map[string]map[string]int // phase → class → count
-	byOp                        map[string]map[string]int // op → class → count
+	dbDown, dbBack, windowEnd time.Time
+	noOutage                  bool
+	recovery                  time.Duration
+	recovered                 bool
+	last5xx                   time.Time
+	tally
 	codes4xx                    map[int]int
-	bad5xx, outside5xx, hangs   int
+	bad5xx, outside5xx          int
 	notProblem, transport       int
-	slowest503, p50, p99, max   time.Duration
+	slowest503, p50, p99        time.Duration
 	firstBad                    string
 	restartStart, restartFinish time.Time
 }
@@ -398,7 +385,7 @@ func class(status int) string {
 }
 
 func analyse(cfg config, results []result, database []sample, restartStart, restartEnd time.Time) *analysis {
-	a := &analysis{classes: map[string]map[string]int{}, byOp: map[string]map[string]int{}, codes4xx: map[int]int{},
+	a := &analysis{tally: newTally(), codes4xx: map[int]int{},
 		restartStart: restartStart, restartFinish: restartEnd}
 	// The database is away from the first failed probe after the restart began to the next
 	// good one.
@@ -435,22 +422,8 @@ func analyse(cfg config, results []result, database []sample, restartStart, rest
 			phase = phaseAfter
 		}
 		c := class(r.status)
-		if a.classes[phase] == nil {
-			a.classes[phase] = map[string]int{}
-		}
-		a.classes[phase][c]++
-		if a.byOp[r.op] == nil {
-			a.byOp[r.op] = map[string]int{}
-		}
-		a.byOp[r.op][c]++
-		d := r.duration()
+		d, bad := a.add(phase, c, r, cfg.hangLimit)
 		durations = append(durations, d)
-		a.max = max(a.max, d)
-		bad := ""
-		if d > cfg.hangLimit {
-			a.hangs++
-			bad = "slow"
-		}
 		switch {
 		case r.status == 0:
 			a.transport++
@@ -507,39 +480,12 @@ func (a *analysis) last5xxText() string {
 }
 
 func (a *analysis) printStatusTable(w io.Writer, start time.Time) {
-	cols := []string{"2xx", "3xx", "4xx", "5xx", "no answer"}
-	const labelWidth = 36
-	fmt.Fprintf(w, "%-*s", labelWidth, "requests")
-	for _, c := range cols {
-		fmt.Fprintf(w, "%10s", c)
-	}
-	fmt.Fprintf(w, "%10s\n", "total")
-	total := map[string]int{}
-	row := func(name string, m map[string]int) {
-		fmt.Fprintf(w, "%-*s", labelWidth, name)
-		n := 0
-		for _, c := range cols {
-			fmt.Fprintf(w, "%10d", m[c])
-			n += m[c]
-		}
-		fmt.Fprintf(w, "%10d\n", n)
-	}
-	for _, p := range []string{phaseBefore, phaseWindow, phaseAfter} {
-		label := p
+	a.print(w, "requests", 36, []string{"2xx", "3xx", "4xx", "5xx", "no answer"}, []string{phaseBefore, phaseWindow, phaseAfter}, func(p string) string {
 		if p == phaseWindow {
-			label = fmt.Sprintf("fault window (+%s to +%s)", a.restartStart.Sub(start).Round(100*time.Millisecond), a.windowEnd.Sub(start).Round(100*time.Millisecond))
+			return fmt.Sprintf("fault window (+%s to +%s)", a.restartStart.Sub(start).Round(100*time.Millisecond), a.windowEnd.Sub(start).Round(100*time.Millisecond))
 		}
-		row(label, a.classes[p])
-		for c, n := range a.classes[p] {
-			total[c] += n
-		}
-	}
-	row("all", total)
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-*s\n", labelWidth, "by operation")
-	for _, op := range []string{opGet, opPatch, opReRead, opList} {
-		row("  "+op, a.byOp[op])
-	}
+		return p
+	})
 	if len(a.codes4xx) > 0 {
 		var parts []string
 		var codes []int
@@ -752,4 +698,88 @@ func scanLog(path string) (panics, errorLines int) {
 		}
 	}
 	return panics, errorLines
+}
+
+// tally counts the answers of a run by phase, operation and class, the slowest and the
+// requests slower than the hang limit.
+type tally struct {
+	classes map[string]map[string]int // phase → class → count
+	byOp    map[string]map[string]int // op → class → count
+	hangs   int
+	max     time.Duration
+}
+
+func newTally() tally {
+	return tally{classes: map[string]map[string]int{}, byOp: map[string]map[string]int{}}
+}
+
+// add counts one answer of class c in phase; it returns the answer's duration and "slow"
+// when it took longer than hangLimit.
+func (t *tally) add(phase, c string, r result, hangLimit time.Duration) (time.Duration, string) {
+	if t.classes[phase] == nil {
+		t.classes[phase] = map[string]int{}
+	}
+	t.classes[phase][c]++
+	if t.byOp[r.op] == nil {
+		t.byOp[r.op] = map[string]int{}
+	}
+	t.byOp[r.op][c]++
+	d := r.duration()
+	t.max = max(t.max, d)
+	if d > hangLimit {
+		t.hangs++
+		return d, "slow"
+	}
+	return d, ""
+}
+
+// print writes the answers by phase (labelled by label) and by operation, one column per
+// class of cols.
+func (t *tally) print(w io.Writer, header string, labelWidth int, cols, phases []string, label func(phase string) string) {
+	fmt.Fprintf(w, "%-*s", labelWidth, header)
+	for _, c := range cols {
+		fmt.Fprintf(w, "%10s", c)
+	}
+	fmt.Fprintf(w, "%10s\n", "total")
+	total := map[string]int{}
+	row := func(name string, m map[string]int) {
+		fmt.Fprintf(w, "%-*s", labelWidth, name)
+		n := 0
+		for _, c := range cols {
+			fmt.Fprintf(w, "%10d", m[c])
+			n += m[c]
+		}
+		fmt.Fprintf(w, "%10d\n", n)
+	}
+	for _, p := range phases {
+		row(label(p), t.classes[p])
+		for c, n := range t.classes[p] {
+			total[c] += n
+		}
+	}
+	row("all", total)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-*s\n", labelWidth, "by operation")
+	for _, op := range []string{opGet, opPatch, opReRead, opList} {
+		row("  "+op, t.byOp[op])
+	}
+}
+
+// printChecks prints a PASS or FAIL line per check, with its detail when it failed, and
+// reports whether all passed.
+func printChecks(checks []check) bool {
+	fmt.Println()
+	allOK := true
+	for _, c := range checks {
+		mark := "PASS"
+		if !c.ok {
+			mark, allOK = "FAIL", false
+		}
+		if c.ok || c.detail == "" {
+			fmt.Printf("%s  %s\n", mark, c.name)
+		} else {
+			fmt.Printf("%s  %s: %s\n", mark, c.name, c.detail)
+		}
+	}
+	return allOK
 }

@@ -36,6 +36,8 @@ Usage:
   regmo token revoke ID       revoke a token at once
   regmo login-link USER       print a one-time login link for the web interface (15 minutes)
   regmo notify run [--at INSTANT]  do what the e-mail scheduler does at the instant (idempotent)
+  regmo check counters [--repair]  compare the readiness counters with the entries; --repair
+                              rebuilds them in one transaction and prints what differed
 
 Roles: ressortverantwortliche (needs --ressort), ozg-koordination, admin.
 
@@ -107,6 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return notifyCmd(ctx, args[1:], stdout, stderr)
 	case "login-link":
 		return loginLink(ctx, args[1:], stdout, stderr)
+	case "check":
+		return checkCmd(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "regmo: unknown command %q\n\n%s", args[0], usage)
 	return exitError(2)

@@ -139,6 +139,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		go n.Run(ctx, time.Minute)
 	}
+	// The readiness counters are insert-only deltas; folding them keeps the report's read
+	// small. Every instance may try: one compacts at a time, the others skip.
+	go compactCounters(ctx, store.NewCounters(db), time.Minute, log)
 	addr := os.Getenv("REGMO_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:8080"
@@ -175,6 +178,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// compactCounters folds the readiness counters every interval until ctx ends.
+func compactCounters(ctx context.Context, c *store.Counters, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := c.Compact(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("compact readiness counters", slog.String("error", err.Error()))
+			}
+			continue
+		}
+		log.Debug("compacted readiness counters", slog.Int64("rows_removed", n))
+	}
 }
 
 // webOptions reads the web interface's settings from the environment.

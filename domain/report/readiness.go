@@ -79,6 +79,14 @@ func (k *KindSummary) addGroup(g store.StageGroup) {
 	}
 }
 
+// addDated counts the entries of a dated group as overdue in its dimension: their target
+// date has passed and their stage is not ready.
+func (k *KindSummary) addDated(g store.DatedGroup) {
+	if ds := k.Dimensions[g.Dimension]; ds != nil && !g.Stage.Ready() {
+		ds.Overdue += g.Count
+	}
+}
+
 // RessortSummary is one Ressort's line of the readiness report.
 type RessortSummary struct {
 	Ressort       domain.Ressort
@@ -106,7 +114,7 @@ func (s *Service) Readiness(ctx context.Context, scope domain.ReadScope, f Filte
 	if f.AsOf != nil {
 		at = *f.AsOf
 	}
-	ressorts, groups, err := s.store.Readiness(ctx, scope, f.Ressorts, f.Kind, f.AsOf, domain.Today(at))
+	ressorts, groups, dated, err := s.store.Readiness(ctx, scope, f.Ressorts, f.Kind, f.AsOf, domain.Today(at))
 	if err != nil {
 		return Readiness{}, err
 	}
@@ -127,6 +135,17 @@ func (s *Service) Readiness(ctx context.Context, scope domain.ReadScope, f Filte
 			target = &rs.Onlinedienste
 		}
 		target.addGroup(g)
+	}
+	for _, g := range dated {
+		rs := byCode[g.Ressort]
+		if rs == nil {
+			continue
+		}
+		target := &rs.Registers
+		if g.Kind == domain.KindOnlinedienst {
+			target = &rs.Onlinedienste
+		}
+		target.addDated(g)
 	}
 	for i := range r.Ressorts {
 		rs := &r.Ressorts[i]

@@ -137,8 +137,8 @@ func seedHistory10M(db *gorm.DB) error {
 			`ANALYZE seed_steps`,
 			`CREATE TEMP TABLE seed_indexes AS
 			 SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
-			 FROM pg_index i WHERE i.indrelid IN ('entry_versions'::regclass, 'events'::regclass)
-			     AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)`,
+			 FROM pg_index i WHERE i.indrelid IN ('entry_versions'::regclass, 'events'::regclass) AND
+			     NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)`,
 		}
 		for _, s := range setup {
 			if err := tx.Exec(s).Error; err != nil {

@@ -16,9 +16,10 @@ import (
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
-// BenchmarkReadinessReport aggregates 1,000,000 entries across the ten Ressorts (target:
-// under 1 s and within 2× of the equivalent SQL aggregate run alone, in the same benchmark).
-// It prints one line with both times and the ratio.
+// BenchmarkReadinessReport reports on 1,000,000 entries across the ten Ressorts (target:
+// under 50 ms since the current report reads the counters of migration 00010; it used to be
+// under 1 s and within 2× of the equivalent SQL aggregate run alone, in the same benchmark,
+// which still runs for comparison). It prints one line with both times and the ratio.
 func BenchmarkReadinessReport(b *testing.B) {
 	dsn := testdb.DSN(b)
 	db := testdb.Open(b, dsn)
@@ -39,6 +40,13 @@ func BenchmarkReadinessReport(b *testing.B) {
 	if err := db.Exec(`VACUUM ANALYZE entries`).Error; err != nil {
 		b.Fatal(err)
 	}
+	// The current report reads the counters (migration 00010), whose size follows the
+	// distinct figures, not the entries: print it, so that a run shows the path it measured.
+	var counts, dates int64
+	if err := db.Raw(`SELECT (SELECT count(*) FROM readiness_counts), (SELECT count(*) FROM readiness_dates)`).Row().Scan(&counts, &dates); err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("readiness counters: %d rows in readiness_counts, %d in readiness_dates\n", counts, dates)
 	// The report runs as the service does: as regmo_app, under row-level security.
 	app := testdb.App(b, dsn)
 	reports := New(store.NewReports(app))
@@ -93,7 +101,7 @@ func BenchmarkReadinessReport(b *testing.B) {
 		st := store.NewReports(app)
 		today := domain.Today(time.Now())
 		for b.Loop() {
-			if _, groups, err := st.Readiness(ctx, domain.ReadAll(), nil, "", nil, today); err != nil || len(groups) == 0 {
+			if _, groups, _, err := st.Readiness(ctx, domain.ReadAll(), nil, "", nil, today); err != nil || len(groups) == 0 {
 				b.Fatalf("statement: %d rows, %v", len(groups), err)
 			}
 		}

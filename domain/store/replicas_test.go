@@ -32,7 +32,7 @@ func (r replicaReads) counts(t *testing.T, reader string) [4]int {
 		inv, reports, trans = inv.For(reader), reports.For(reader), trans.For(reader)
 	}
 	var out [4]int
-	_, groups, err := reports.Readiness(ctx, domain.ReadAll(), nil, domain.KindRegister, nil, domain.Today(time.Now()))
+	_, groups, _, err := reports.Readiness(ctx, domain.ReadAll(), nil, domain.KindRegister, nil, domain.Today(time.Now()))
 	if err != nil {
 		t.Fatalf("readiness for %q: %v", reader, err)
 	}

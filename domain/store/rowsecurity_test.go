@@ -100,7 +100,7 @@ func TestRowSecurityAlone(t *testing.T) {
 			return []string{"SF"} // nothing to see is the point here
 		}},
 		{"readiness", func(t *testing.T) []string {
-			_, groups, err := reports.Readiness(ctx, scope, nil, "", nil, today)
+			_, groups, dated, err := reports.Readiness(ctx, scope, nil, "", nil, today)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,10 +113,18 @@ func TestRowSecurityAlone(t *testing.T) {
 			if total != 4 {
 				t.Errorf("readiness total %d, want the 4 entries of SF and SK", total)
 			}
+			var overdue int64
+			for _, g := range dated {
+				seen = append(seen, g.Ressort)
+				overdue += g.Count
+			}
+			if overdue != 4 {
+				t.Errorf("readiness overdue %d, want the 4 overdue dimensions of SF and SK", overdue)
+			}
 			return seen
 		}},
 		{"readiness as of", func(t *testing.T) []string {
-			_, groups, err := reports.Readiness(ctx, scope, nil, "", &past, today)
+			_, groups, _, err := reports.Readiness(ctx, scope, nil, "", &past, today)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,15 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/parallel"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -85,8 +84,11 @@ func (t *Transfers) InTx(ctx context.Context, scope domain.WriteScope, fn func(*
 				return fn(&ImportTx{db: tx, conn: conn})
 			})
 		})
-		if attempt < 2 && retryable(err) {
-			continue
+		if retryable(err) {
+			if attempt < 2 {
+				continue
+			}
+			return fmt.Errorf("store: import: %w after %d attempts: %w", domain.ErrBusy, attempt+1, err)
 		}
 		return err
 	}
@@ -233,7 +235,7 @@ func newImportPlan(p *ImportPlan) (*importPlan, error) {
 		out.deleted = append(out.deleted, deletion{id: d.ID, kind: d.Kind, changes: changes})
 	}
 	errs := make([]error, len(p.Writes))
-	parallel(len(p.Writes), func(i int) {
+	parallel.For(len(p.Writes), func(i int) {
 		r := &out.rows[i]
 		r.w = &p.Writes[i]
 		var before *domain.Content
@@ -246,22 +248,6 @@ func newImportPlan(p *ImportPlan) (*importPlan, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// parallel calls fn for 0..n-1 on all cores, in contiguous chunks.
-func parallel(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), 8)
-	chunk := max((n+workers-1)/workers, 1)
-	var wg sync.WaitGroup
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
-		wg.Go(func() {
-			for i := start; i < end; i++ {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 func changesJSON(before, after *domain.Content) (string, error) {

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/parallel"
 	"github.com/bremen/regmo/domain/store"
 )
 
@@ -177,7 +178,7 @@ func readImport(src ImportSource, scope domain.WriteScope, opt ImportOptions) ([
 	for i := range items {
 		if i%chunkSize == 0 {
 			chunk := items[i:min(i+chunkSize, len(items))]
-			parallel(len(chunk), func(j int) { perItem[j] = checkItem(&chunk[j], opt) })
+			parallel.For(len(chunk), func(j int) { perItem[j] = checkItem(&chunk[j], opt) })
 		}
 		it := &items[i]
 		for _, ie := range perItem[i%chunkSize] {

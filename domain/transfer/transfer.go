@@ -5,8 +5,6 @@
 package transfer
 
 import (
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/bremen/regmo/domain/store"
@@ -27,22 +25,6 @@ func (s *Service) WithClock(now func() time.Time) *Service {
 	c := *s
 	c.now = now
 	return &c
-}
-
-// parallel calls fn for 0..n-1 on all cores, in contiguous chunks.
-func parallel(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), 8)
-	chunk := max((n+workers-1)/workers, 1)
-	var wg sync.WaitGroup
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
-		wg.Go(func() {
-			for i := start; i < end; i++ {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // For returns a copy of the service bound to reader, the user whose request it serves: its
