@@ -139,9 +139,9 @@ func (r *Replica) server(name string, args ...string) ([]byte, error) {
 		if err != nil {
 			runuser = "/usr/sbin/runuser"
 		}
-		cmd = osexec.Command(runuser, append([]string{"-u", "postgres", "--", path}, args...)...)
+		cmd = osexec.Command(runuser, append([]string{"-u", "postgres", "--", path}, args...)...) //nolint:gosec // G204: pg_config's bindir and the test's own arguments
 	} else {
-		cmd = osexec.Command(path, args...)
+		cmd = osexec.Command(path, args...) //nolint:gosec // G204: pg_config's bindir and the test's own arguments
 	}
 	cmd.Dir = "/"
 	return cmd.CombinedOutput()
