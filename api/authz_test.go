@@ -182,7 +182,7 @@ func TestPermissionMatrix(t *testing.T) {
 	}
 
 	// Webhooks to read and, one per principal, to delete (ids kept beside the tokens').
-	hooks := notify.NewWebhookStore(ts.db, nil)
+	hooks := notify.NewWebhookStore(store.NewNotify(ts.db), nil)
 	for _, name := range append([]string{"webhook"}, principals...) {
 		if name != "webhook" {
 			name = "webhook-" + name

@@ -23,6 +23,7 @@ type handler struct {
 	reports   *report.Service
 	ressorts  *store.Ressorts
 	webhooks  *notify.WebhookStore
+	prefs     *notify.PrefsStore
 	db        *gorm.DB
 }
 

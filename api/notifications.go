@@ -19,7 +19,7 @@ func (h *handler) GetMyNotifications(ctx context.Context, _ oapi.GetMyNotificati
 
 func (h *handler) PutMyNotifications(ctx context.Context, req oapi.PutMyNotificationsRequestObject) (oapi.PutMyNotificationsResponseObject, error) {
 	caller, _ := callerFrom(ctx)
-	if err := notify.NewPrefsStore(h.db).Put(ctx, caller.User, notify.Prefs{Reminder: req.Body.Reminder, Digest: req.Body.Digest}); err != nil {
+	if err := h.prefs.Put(ctx, caller.User, notify.Prefs{Reminder: req.Body.Reminder, Digest: req.Body.Digest}); err != nil {
 		return nil, err
 	}
 	s, err := h.notificationSettings(ctx)
@@ -35,7 +35,7 @@ func (h *handler) notificationSettings(ctx context.Context) (oapi.NotificationSe
 	if err != nil {
 		return oapi.NotificationSettings{}, err
 	}
-	p, err := notify.NewPrefsStore(h.db).Get(ctx, caller.User)
+	p, err := h.prefs.Get(ctx, caller.User)
 	if err != nil {
 		return oapi.NotificationSettings{}, err
 	}

@@ -169,13 +169,15 @@ func New(cfg Config) (*Server, error) {
 	// a body read. Each check refuses a request without an operation.
 	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, bodyWall, ct.matchRoute, s.available, s.deadline,
 		s.authenticate, s.trackWrites, ct.validateParams, s.authorize, limitHeavy(maxHeavyPerUser), ct.validateBody, negotiate)
+	notifications := store.NewNotify(cfg.DB)
 	h := &handler{
 		access:    acc,
 		inventory: inventory,
 		transfer:  transfers,
 		reports:   reports,
 		ressorts:  store.NewRessorts(cfg.DB),
-		webhooks:  notify.NewWebhookStore(cfg.DB, egress),
+		webhooks:  notify.NewWebhookStore(notifications, egress),
+		prefs:     notify.NewPrefsStore(notifications),
 		db:        cfg.DB,
 	}
 	if err := s.register(oapi.NewStrictHandler(h, nil)); err != nil {
@@ -183,7 +185,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	if !cfg.NoWeb {
 		s.web, err = web.New(web.Config{Options: cfg.Web, Authorizer: webAuthorizer{s.policy}, Inventory: inventory, Transfer: transfers, Reports: reports, Replicas: cfg.Replicas,
-			Access: acc, Ressorts: h.ressorts, Prefs: notify.NewPrefsStore(cfg.DB), DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
+			Access: acc, Ressorts: h.ressorts, Prefs: h.prefs, DB: sqlDB, Log: cfg.Log, Now: cfg.Now,
 			CSVImport: func(r io.Reader, k domain.Kind) transfer.ImportSource { return newCSVImport(r, k) }})
 		if err != nil {
 			return nil, err

@@ -52,7 +52,7 @@ func newWebhookEnv(t *testing.T, allow string) *webhookEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := notify.New(notify.Config{DB: app, Egress: egress, ReadScope: scope})
+	n := notify.New(notify.Config{Store: store.NewNotify(app), Egress: egress, ReadScope: scope})
 	n.Lease = 10 * time.Second
 	return &webhookEnv{testServer: ts, notifier: n}
 }

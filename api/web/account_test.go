@@ -10,13 +10,14 @@ import (
 	"github.com/bremen/regmo/api"
 	"github.com/bremen/regmo/api/web"
 	"github.com/bremen/regmo/domain/notify"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // TestAccountNotifications: the user's own page shows both e-mail switches and stores them
 // for the caller only, with the form's CSRF token.
 func TestAccountNotifications(t *testing.T) {
 	e := newEnv(t, api.Config{Web: web.Options{SMTPConfigured: true}})
-	prefs := notify.NewPrefsStore(e.owner)
+	prefs := notify.NewPrefsStore(store.NewNotify(e.owner))
 	b := e.login("sis")
 	p := b.page("/konto")
 	if p.code != http.StatusOK {

@@ -38,7 +38,7 @@ func newNotifier(db *gorm.DB, log *slog.Logger, metrics *notify.Metrics) (*notif
 	if err != nil {
 		return nil, err
 	}
-	n := notify.New(notify.Config{DB: db, Mailer: mailer, Egress: egress, PublicURL: publicURL(), ReadScope: scope, Log: log, Metrics: metrics})
+	n := notify.New(notify.Config{Store: store.NewNotify(db), Mailer: mailer, Egress: egress, PublicURL: publicURL(), ReadScope: scope, Log: log, Metrics: metrics})
 	if v := os.Getenv("REGMO_NOTIFY_LEASE"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Second {

@@ -130,7 +130,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		// e-mails and the webhook deliveries.
 		var nm *notify.Metrics
 		if metrics != nil {
-			nm = notify.NewMetrics(db)
+			nm = notify.NewMetrics(store.NewNotify(db))
 			metrics.MustRegister(nm.Collectors()...)
 		}
 		n, err := newNotifier(db, log, nm)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // webhookRetryDelay is the wait before attempt n+1 of a delivery: 30 s, 1, 2, 4 … minutes, at
@@ -46,25 +47,20 @@ type payloadData struct {
 	Changes map[string]domain.Change `json:"changes"`
 }
 
-type webhookTarget struct {
-	URL    string
-	Secret string
-	Owner  string
-}
+type webhookTarget = store.WebhookTarget
 
 // deliver sends one webhook job. What the owner may not read when it goes out (a binding
 // revoked, a Ressort never granted, the owner deactivated) is withheld, not sent.
 func (n *Notifier) deliver(ctx context.Context, j job, res *Result) {
-	var targets []webhookTarget
-	if err := n.db.WithContext(ctx).Raw(`SELECT url, secret, owner FROM webhooks WHERE id = ?`, j.WebhookID).Scan(&targets).Error; err != nil {
-		n.fail(ctx, j, fmt.Errorf("store: webhook %d: %w", j.WebhookID, err), res)
+	t, found, err := n.store.WebhookTarget(ctx, j.WebhookID)
+	if err != nil {
+		n.fail(ctx, j, err, res)
 		return
 	}
-	if len(targets) == 0 {
+	if !found {
 		n.finish(ctx, j, "withheld", "", 0)
 		return
 	}
-	t := targets[0]
 	owner, err := n.access.User(ctx, t.Owner)
 	if errors.Is(err, domain.ErrNotFound) {
 		res.Withheld++
@@ -159,16 +155,7 @@ func (n *Notifier) post(ctx context.Context, t webhookTarget, id string, at time
 
 func (n *Notifier) recordAttempt(ctx context.Context, j job, start time.Time, status int, cause error) {
 	ctx = context.WithoutCancel(ctx)
-	var msg any
-	if cause != nil {
-		msg = cause.Error()
-	}
-	var st any
-	if status != 0 {
-		st = status
-	}
-	err := n.db.WithContext(ctx).Exec(`INSERT INTO webhook_attempts (job_id, attempt, at, status, error, duration_ms)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, j.ID, j.Attempts, start, st, msg, time.Since(start).Milliseconds()).Error
+	err := n.store.RecordAttempt(ctx, j.ID, j.Attempts, start, status, cause, time.Since(start))
 	if err != nil {
 		n.Log.Error("notify: record webhook attempt", slog.Int64("job", j.ID), slog.String("error", err.Error()))
 	}

@@ -4,7 +4,8 @@ import (
 	"context"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"gorm.io/gorm"
+
+	"github.com/bremen/regmo/domain/store"
 )
 
 // Metrics counts the e-mails of this instance and reports the queue's depth.
@@ -14,7 +15,7 @@ type Metrics struct {
 }
 
 // NewMetrics returns the collectors; the depth is read from the database at each scrape.
-func NewMetrics(db *gorm.DB) *Metrics {
+func NewMetrics(s *store.Notify) *Metrics {
 	counter := func(name, help string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"kind"})
 	}
@@ -24,8 +25,8 @@ func NewMetrics(db *gorm.DB) *Metrics {
 		retriedTotal: counter("regmo_notify_retried_total", "Failed sends that will be retried, by kind."),
 		depth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "regmo_notify_queue_depth",
 			Help: "Pending e-mail jobs in the queue (all instances)."}, func() float64 {
-			var n int64
-			if err := db.WithContext(context.Background()).Raw(`SELECT count(*) FROM notify_jobs WHERE state = 'pending'`).Scan(&n).Error; err != nil {
+			n, err := s.PendingJobs(context.Background())
+			if err != nil {
 				return -1
 			}
 			return float64(n)

@@ -13,7 +13,6 @@ import (
 	"github.com/bremen/regmo/domain/access"
 	"github.com/bremen/regmo/domain/report"
 	"github.com/bremen/regmo/domain/store"
-	"gorm.io/gorm"
 )
 
 // MaxAttempts is how often a failing e-mail is tried before the job is given up; with the
@@ -28,7 +27,7 @@ func retryDelay(attempts int) time.Duration {
 
 // Notifier runs the schedule: it enqueues the e-mails a slot calls for and works the queue.
 type Notifier struct {
-	db        *gorm.DB
+	store     *store.Notify
 	inv       *store.Inventory
 	access    *access.Service
 	prefs     *PrefsStore
@@ -46,9 +45,9 @@ type Notifier struct {
 
 // Config configures a Notifier.
 type Config struct {
-	DB        *gorm.DB // as regmo_app
-	Mailer    *Mailer  // nil: no e-mail is sent (and none queued); webhooks are delivered all the same
-	Egress    *Egress  // where webhooks may connect; nil: no internal address
+	Store     *store.Notify // on the database as regmo_app
+	Mailer    *Mailer       // nil: no e-mail is sent (and none queued); webhooks are delivered all the same
+	Egress    *Egress       // where webhooks may connect; nil: no internal address
 	PublicURL string
 	// ReadScope is what a webhook's owner may read of the audit trail, decided by the
 	// authorization layer (api.AuditScope); nil reads nothing, so every delivery is withheld.
@@ -68,7 +67,7 @@ func New(c Config) *Notifier {
 	if egress == nil {
 		egress, _ = ParseEgress("")
 	}
-	return &Notifier{db: c.DB, inv: store.NewInventory(c.DB), access: access.New(store.NewAccess(c.DB)), prefs: NewPrefsStore(c.DB),
+	return &Notifier{store: c.Store, inv: c.Store.Inventory(), access: access.New(c.Store.Access()), prefs: NewPrefsStore(c.Store),
 		mailer: c.Mailer, egress: egress, publicURL: c.PublicURL, scopeOf: c.ReadScope, instance: host + ":" + strconv.Itoa(os.Getpid()),
 		Lease: 2 * time.Minute, Log: log, Metrics: c.Metrics}
 }
@@ -117,9 +116,11 @@ func (n *Notifier) workQueue(ctx context.Context, mail bool, res *Result) error 
 		}
 		n.work(ctx, j, res)
 	}
-	if err := n.db.WithContext(ctx).Raw(`SELECT count(*) FROM notify_jobs WHERE state = 'pending'`).Scan(&res.Held).Error; err != nil {
-		return fmt.Errorf("store: pending jobs: %w", err)
+	held, err := n.store.PendingJobs(ctx)
+	if err != nil {
+		return err
 	}
+	res.Held = int(held)
 	return nil
 }
 
@@ -208,50 +209,25 @@ func (n *Notifier) Enqueue(ctx context.Context, at time.Time) (int, error) {
 			return total, err
 		}
 		for _, u := range users {
-			r := n.db.WithContext(ctx).Exec(`INSERT INTO notify_jobs (kind, user_name, slot) VALUES (?, ?, ?::date)
-				ON CONFLICT ON CONSTRAINT notify_jobs_once DO NOTHING`, kind, u.Name, day)
-			if r.Error != nil {
-				return total, fmt.Errorf("store: enqueue %s for %s: %w", kind, u.Name, r.Error)
+			queued, err := n.store.EnqueueJob(ctx, kind, u.Name, day)
+			if err != nil {
+				return total, err
 			}
-			total += int(r.RowsAffected)
+			if queued {
+				total++
+			}
 		}
 	}
 	return total, nil
 }
 
-type job struct {
-	ID        int64     `gorm:"column:id"`
-	Kind      string    `gorm:"column:kind"`
-	User      string    `gorm:"column:user_name"`
-	Slot      string    `gorm:"column:slot"`
-	Attempts  int       `gorm:"column:attempts"`
-	CreatedAt time.Time `gorm:"column:created_at"`
-	// Of a webhook delivery only.
-	WebhookID int64  `gorm:"column:webhook_id"`
-	EventID   int64  `gorm:"column:event_id"`
-	EventType string `gorm:"column:event_type"`
-}
+// job is a claimed job of the queue.
+type job = store.NotifyJob
 
 // claim takes one due job for this instance. SKIP LOCKED lets instances claim side by side;
 // the lease hands the job of a killed instance to another once it has run out.
 func (n *Notifier) claim(ctx context.Context, mail bool) (job, bool, error) {
-	var jobs []job
-	err := n.db.WithContext(ctx).Raw(`UPDATE notify_jobs SET locked_by = ?, locked_until = now() + ?::interval,
-			attempts = attempts + 1
-		WHERE id = (SELECT id FROM notify_jobs
-			WHERE state = 'pending' AND run_after <= now() AND (locked_until IS NULL OR locked_until < now()) AND
-				(kind = 'webhook' OR ?)
-			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, kind, user_name, coalesce(to_char(slot, 'YYYY-MM-DD'), '') AS slot, attempts, created_at,
-			coalesce(webhook_id, 0) AS webhook_id, coalesce(event_id, 0) AS event_id, coalesce(event_type, '') AS event_type`,
-		n.instance, fmt.Sprintf("%d milliseconds", n.Lease.Milliseconds()), mail).Scan(&jobs).Error
-	if err != nil {
-		return job{}, false, fmt.Errorf("store: claim job: %w", err)
-	}
-	if len(jobs) == 0 {
-		return job{}, false, nil
-	}
-	return jobs[0], true, nil
+	return n.store.ClaimJob(ctx, n.instance, n.Lease, mail)
 }
 
 // work composes and sends one job's e-mail and records the outcome.
@@ -303,7 +279,7 @@ func (n *Notifier) compose(ctx context.Context, j job) (Message, int, error) {
 	var items int
 	switch j.Kind {
 	case KindDigest:
-		d, err := BuildDigest(ctx, report.New(store.NewReports(n.db)), scope, j.Slot)
+		d, err := BuildDigest(ctx, report.New(n.store.Reports()), scope, j.Slot)
 		if err != nil {
 			return Message{}, 0, err
 		}
@@ -331,17 +307,14 @@ func (n *Notifier) compose(ctx context.Context, j job) (Message, int, error) {
 // nothing to say); without one, the day before, so that the first names what became overdue
 // that day.
 func (n *Notifier) lastReminder(ctx context.Context, user, slot string) (string, error) {
-	var last []string
-	err := n.db.WithContext(ctx).Raw(`SELECT to_char(max(slot), 'YYYY-MM-DD') FROM notify_jobs
-		WHERE kind = 'reminder' AND user_name = ? AND slot < ?::date AND state IN ('sent', 'empty')
-		HAVING max(slot) IS NOT NULL`, user, slot).Scan(&last).Error
+	last, found, err := n.store.LastReminder(ctx, user, slot)
 	if err != nil {
-		return "", fmt.Errorf("store: last reminder of %s: %w", user, err)
+		return "", err
 	}
-	if len(last) == 0 {
+	if !found {
 		return addDays(slot, -1), nil
 	}
-	return last[0], nil
+	return last, nil
 }
 
 // entries reads every entry of both kinds in the scope, page by page.
@@ -368,12 +341,10 @@ func (n *Notifier) entries(ctx context.Context, scope domain.ReadScope) ([]domai
 // lease ran out belongs to whoever claimed it next.
 func (n *Notifier) finish(ctx context.Context, j job, state, messageID string, items int) {
 	ctx = context.WithoutCancel(ctx)
-	r := n.db.WithContext(ctx).Exec(`UPDATE notify_jobs SET state = ?, message_id = NULLIF(?, ''), items = ?, done_at = now(),
-			locked_by = NULL, locked_until = NULL, last_error = NULL
-		WHERE id = ? AND state = 'pending' AND locked_by = ?`, state, messageID, items, j.ID, n.instance)
-	if r.Error != nil {
-		n.Log.Error("notify: record job", slog.Int64("job", j.ID), slog.String("error", r.Error.Error()))
-	} else if r.RowsAffected == 0 {
+	recorded, err := n.store.FinishJob(ctx, j.ID, n.instance, state, messageID, items)
+	if err != nil {
+		n.Log.Error("notify: record job", slog.Int64("job", j.ID), slog.String("error", err.Error()))
+	} else if !recorded {
 		n.Log.Warn("notify: job was taken over before it was recorded", slog.Int64("job", j.ID))
 	}
 }
@@ -400,11 +371,7 @@ func (n *Notifier) fail(ctx context.Context, j job, cause error, res *Result) {
 		res.Retried++
 		n.Metrics.retried(j.Kind)
 	}
-	err := n.db.WithContext(ctx).Exec(`UPDATE notify_jobs SET state = ?, last_error = ?, locked_by = NULL, locked_until = NULL,
-			run_after = now() + ?::interval, done_at = CASE WHEN ? = 'failed' THEN now() END
-		WHERE id = ? AND state = 'pending' AND locked_by = ?`,
-		state, cause.Error(), fmt.Sprintf("%d milliseconds", delay.Milliseconds()), state, j.ID, n.instance).Error
-	if err != nil {
+	if err := n.store.FailJob(ctx, j.ID, n.instance, state, cause.Error(), delay); err != nil {
 		n.Log.Error("notify: record failure", slog.Int64("job", j.ID), slog.String("error", err.Error()))
 	}
 }

@@ -55,7 +55,7 @@ func (e *env) notifier(t *testing.T) *notify.Notifier {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return notify.New(notify.Config{DB: e.db, Mailer: m, PublicURL: base})
+	return notify.New(notify.Config{Store: store.NewNotify(e.db), Mailer: m, PublicURL: base})
 }
 
 // put writes a register with the given IDNr stage and target date (other dimensions empty).

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/bremen/regmo/domain"
+	"github.com/bremen/regmo/domain/store"
 )
 
 // KindWebhook is the queue's kind of a webhook delivery.
@@ -66,46 +65,22 @@ type Attempt struct {
 // WebhookStore registers, lists and deletes webhooks. The table holds no Ressort data; what a
 // webhook receives is decided at delivery time from its owner's bindings.
 type WebhookStore struct {
-	db     *gorm.DB
+	store  *store.Notify
 	egress *Egress
 }
 
 // NewWebhookStore returns the store; egress checks URLs at registration (nil: no internal
 // address is allowed).
-func NewWebhookStore(db *gorm.DB, egress *Egress) *WebhookStore {
+func NewWebhookStore(s *store.Notify, egress *Egress) *WebhookStore {
 	if egress == nil {
 		egress, _ = ParseEgress("")
 	}
-	return &WebhookStore{db: db, egress: egress}
+	return &WebhookStore{store: s, egress: egress}
 }
 
-type webhookRow struct {
-	ID        int64
-	Owner     string
-	URL       string
-	Events    string
-	Ressorts  string
-	Secret    string
-	CreatedAt time.Time
+func webhook(r store.WebhookRow) Webhook {
+	return Webhook{ID: r.ID, Owner: r.Owner, URL: r.URL, Events: r.Events, Ressorts: r.Ressorts, CreatedAt: r.CreatedAt.UTC()}
 }
-
-func (r webhookRow) webhook() Webhook {
-	return Webhook{ID: r.ID, Owner: r.Owner, URL: r.URL, Events: parseArray(r.Events), Ressorts: parseArray(r.Ressorts), CreatedAt: r.CreatedAt.UTC()}
-}
-
-// parseArray reads a text[] as PostgreSQL prints it; the values (event types, Ressort codes)
-// never need quoting.
-func parseArray(s string) []string {
-	s = strings.Trim(s, "{}")
-	if s == "" {
-		return []string{}
-	}
-	return strings.Split(s, ",")
-}
-
-func array(values []string) string { return "{" + strings.Join(values, ",") + "}" }
-
-const webhookColumns = `id, owner, url, event_types::text AS events, ressorts::text AS ressorts, secret, created_at`
 
 // Create registers a webhook for the owner and returns it with its signing secret, which is
 // never shown again.
@@ -124,9 +99,9 @@ func (s *WebhookStore) Create(ctx context.Context, owner, url string, events, re
 	}
 	ressorts = slices.Compact(slices.Sorted(slices.Values(ressorts)))
 	if len(ressorts) > 0 {
-		var known []string
-		if err := s.db.WithContext(ctx).Raw(`SELECT code FROM ressorts WHERE code = ANY(?::text[])`, array(ressorts)).Scan(&known).Error; err != nil {
-			return Webhook{}, "", fmt.Errorf("store: ressorts of webhook: %w", err)
+		known, err := s.store.KnownRessorts(ctx, ressorts)
+		if err != nil {
+			return Webhook{}, "", err
 		}
 		for _, r := range ressorts {
 			if !slices.Contains(known, r) {
@@ -139,52 +114,45 @@ func (s *WebhookStore) Create(ctx context.Context, owner, url string, events, re
 	}
 	events = slices.Compact(slices.Sorted(slices.Values(events)))
 	secret := NewSecret()
-	var rows []webhookRow
-	err := s.db.WithContext(ctx).Raw(`INSERT INTO webhooks (owner, url, event_types, ressorts, secret)
-		VALUES (?, ?, ?::text[], ?::text[], ?) RETURNING `+webhookColumns, owner, url, array(events), array(ressorts), secret).Scan(&rows).Error
+	row, err := s.store.CreateWebhook(ctx, owner, url, events, ressorts, secret)
 	if err != nil {
-		return Webhook{}, "", fmt.Errorf("store: create webhook: %w", err)
+		return Webhook{}, "", err
 	}
-	return rows[0].webhook(), secret, nil
+	return webhook(row), secret, nil
 }
 
 // List returns every webhook, oldest first.
 func (s *WebhookStore) List(ctx context.Context) ([]Webhook, error) {
-	var rows []webhookRow
-	if err := s.db.WithContext(ctx).Raw(`SELECT ` + webhookColumns + ` FROM webhooks ORDER BY id`).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("store: list webhooks: %w", err)
+	rows, err := s.store.Webhooks(ctx)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]Webhook, len(rows))
 	for i, r := range rows {
-		out[i] = r.webhook()
+		out[i] = webhook(r)
 	}
 	return out, nil
 }
 
 // Get returns one webhook.
 func (s *WebhookStore) Get(ctx context.Context, id int64) (Webhook, error) {
-	r, err := s.row(ctx, s.db, id)
-	return r.webhook(), err
-}
-
-func (s *WebhookStore) row(ctx context.Context, db *gorm.DB, id int64) (webhookRow, error) {
-	var rows []webhookRow
-	if err := db.WithContext(ctx).Raw(`SELECT `+webhookColumns+` FROM webhooks WHERE id = ?`, id).Scan(&rows).Error; err != nil {
-		return webhookRow{}, fmt.Errorf("store: webhook %d: %w", id, err)
+	r, found, err := s.store.Webhook(ctx, id)
+	if err != nil {
+		return Webhook{}, err
 	}
-	if len(rows) == 0 {
-		return webhookRow{}, &domain.NotFoundError{Detail: fmt.Sprintf("webhook %d does not exist", id)}
+	if !found {
+		return Webhook{}, &domain.NotFoundError{Detail: fmt.Sprintf("webhook %d does not exist", id)}
 	}
-	return rows[0], nil
+	return webhook(r), nil
 }
 
 // Delete removes a webhook; its pending deliveries go with it.
 func (s *WebhookStore) Delete(ctx context.Context, id int64) error {
-	r := s.db.WithContext(ctx).Exec(`DELETE FROM webhooks WHERE id = ?`, id)
-	if r.Error != nil {
-		return fmt.Errorf("store: delete webhook %d: %w", id, r.Error)
+	deleted, err := s.store.DeleteWebhook(ctx, id)
+	if err != nil {
+		return err
 	}
-	if r.RowsAffected == 0 {
+	if !deleted {
 		return &domain.NotFoundError{Detail: fmt.Sprintf("webhook %d does not exist", id)}
 	}
 	return nil
@@ -196,21 +164,9 @@ func (s *WebhookStore) Deliveries(ctx context.Context, id int64, limit int, befo
 	if _, err := s.Get(ctx, id); err != nil {
 		return nil, err
 	}
-	type row struct {
-		ID        int64
-		EventID   int64
-		EventType string
-		State     string
-		RunAfter  time.Time
-		CreatedAt time.Time
-		DoneAt    *time.Time
-		LastError *string
-	}
-	var rows []row
-	err := s.db.WithContext(ctx).Raw(`SELECT id, event_id, event_type, state, run_after, created_at, done_at, last_error
-		FROM notify_jobs WHERE webhook_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?`, id, before, before, limit).Scan(&rows).Error
+	rows, err := s.store.Deliveries(ctx, id, limit, before)
 	if err != nil {
-		return nil, fmt.Errorf("store: deliveries of webhook %d: %w", id, err)
+		return nil, err
 	}
 	out := make([]Delivery, len(rows))
 	ids := make([]int64, len(rows))
@@ -228,19 +184,9 @@ func (s *WebhookStore) Deliveries(ctx context.Context, id int64, limit int, befo
 	if len(ids) == 0 {
 		return out, nil
 	}
-	type attemptRow struct {
-		JobID      int64
-		Attempt    int
-		At         time.Time
-		Status     *int
-		Error      *string
-		DurationMs int
-	}
-	var attempts []attemptRow
-	err = s.db.WithContext(ctx).Raw(`SELECT job_id, attempt, at, status, error, duration_ms FROM webhook_attempts
-		WHERE job_id IN ? ORDER BY job_id, attempt`, ids).Scan(&attempts).Error
+	attempts, err := s.store.Attempts(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("store: attempts of webhook %d: %w", id, err)
+		return nil, fmt.Errorf("notify: webhook %d: %w", id, err)
 	}
 	for _, a := range attempts {
 		i := slices.Index(ids, a.JobID)
