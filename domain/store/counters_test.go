@@ -82,9 +82,14 @@ func randomKind(r *rand.Rand) domain.Kind {
 // expected reports whether err is an outcome a writer may meet among concurrent writers: a
 // missing entry, a refused or invalid write, and an import that lost the race to create an
 // entry three times running (store.Transfers.InTx tries three times; the writers here
-// create the same twelve keys all the time). A deadlock, a serialization failure or any
-// other database error is not.
+// create the same twelve keys all the time), and a write given up as domain.ErrBusy after
+// every attempt met a deadlock or a race. Any other database error is not.
 func expected(what string, err error) bool {
+	if errors.Is(err, domain.ErrBusy) {
+		// A write that lost to deadlocks or races on every attempt: answered 503, nothing
+		// written.
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return strings.HasPrefix(what, "import") && pgErr.Code == "23505"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bremen/regmo/domain"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
@@ -38,8 +39,28 @@ func readTx(ctx context.Context, db *gorm.DB, sc domain.ReadScope, fn func(tx *g
 
 // writeTx runs fn in a transaction whose first statement sets the scope; what it may read is
 // what it may change.
+//
+// A transaction PostgreSQL ends to break a deadlock or a serialization conflict (a PUT and an
+// import that lock the same rows in another order) runs again, from its start, up to three
+// times in all; then the write is given up as domain.ErrBusy, with nothing written. fn must
+// therefore only assign what it hands out, never append.
 func writeTx(ctx context.Context, db *gorm.DB, sc domain.WriteScope, fn func(tx *gorm.DB) error) error {
-	return scopedTx(ctx, db, sc.Reads(), sc, nil, fn)
+	for attempt := 1; ; attempt++ {
+		err := scopedTx(ctx, db, sc.Reads(), sc, nil, fn)
+		if !conflicted(err) || ctx.Err() != nil {
+			return err
+		}
+		if attempt == 3 {
+			return fmt.Errorf("store: write: %w after %d attempts: %w", domain.ErrBusy, attempt, err)
+		}
+	}
+}
+
+// conflicted reports a deadlock or a serialization failure: the transaction was rolled back
+// and may simply run again.
+func conflicted(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 func scopedTx(ctx context.Context, db *gorm.DB, read domain.ReadScope, write domain.WriteScope, opts *sql.TxOptions, fn func(tx *gorm.DB) error) error {
