@@ -3,17 +3,13 @@ package api
 import (
 	"bytes"
 	"context"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
 	"github.com/bremen/regmo/api/oapi"
@@ -191,27 +187,10 @@ func echoProblem(e *echo.HTTPError) *problem {
 }
 
 // unavailable reports whether err means the database is away rather than the request wrong.
+// Request bodies that end early are reported before this, by their readers, so an unexpected
+// EOF here is the database's.
 func unavailable(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, access.ErrDatabaseDown) {
-		return true
-	}
-	// A primary that dies under a request: pgx reads an unexpected EOF on the wire, or finds
-	// the connection closed at a transaction's Begin or Commit (then the COMMIT was never
-	// sent). Request bodies that end early are reported before this, by their readers.
-	if errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return true
-	}
-	var connectErr *pgconn.ConnectError
-	var netErr net.Error
-	if errors.As(err, &connectErr) || errors.As(err, &netErr) {
-		return true
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		// Class 08: connection exception; 57P01-57P03: shutdown, crash, not yet accepting.
-		return pgErr.Code[:2] == "08" || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
-	}
-	return false
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, access.ErrDatabaseDown) || store.ConnectionLost(err)
 }
 
 // writeProblem sends p as application/problem+json.

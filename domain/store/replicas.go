@@ -484,9 +484,19 @@ func (l lagging) readTx(ctx context.Context, primary *gorm.DB, sc domain.ReadSco
 }
 
 // replicaFailed tells whether err means the replica could not do the read rather than the
-// read being wrong: the connection failed, the server is going away or starting, or recovery
-// cancelled the query (40001: conflict with recovery on a hot standby).
+// read being wrong: the connection was lost, or recovery cancelled the query (40001: conflict
+// with recovery on a hot standby).
 func replicaFailed(err error) bool {
+	var pgErr *pgconn.PgError
+	return ConnectionLost(err) || (errors.As(err, &pgErr) && pgErr.Code == "40001")
+}
+
+// ConnectionLost tells whether err means the database could not be reached or went away
+// under the statement rather than the statement being wrong: the connection failed or
+// closed (a primary that dies under a request: an unexpected EOF on the wire, or a closed
+// connection at Begin or Commit, when the COMMIT was never sent), or the server is shutting
+// down, crashed or is not yet accepting connections.
+func ConnectionLost(err error) bool {
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
@@ -497,7 +507,8 @@ func replicaFailed(err error) bool {
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return pgErr.Code[:2] == "08" || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" || pgErr.Code == "40001"
+		// Class 08: connection exception; 57P01-57P03: shutdown, crash, not yet accepting.
+		return pgErr.Code[:2] == "08" || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
 	}
 	return false
 }

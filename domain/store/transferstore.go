@@ -15,7 +15,6 @@ import (
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/parallel"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
@@ -95,10 +94,7 @@ func (t *Transfers) InTx(ctx context.Context, scope domain.WriteScope, fn func(*
 }
 
 // retryable reports a unique violation, a deadlock or a serialization failure.
-func retryable(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "40P01" || pgErr.Code == "40001")
-}
+func retryable(err error) bool { return isUniqueViolation(err) || conflicted(err) }
 
 // RessortCodes lists the codes of all Ressorts.
 func (s *ImportTx) RessortCodes(ctx context.Context) ([]string, error) {
