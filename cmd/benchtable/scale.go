@@ -35,14 +35,20 @@ import (
 // growthHeading starts the section -scale writes; a run of the main table keeps it.
 const growthHeading = "## Growth"
 
-// changedShare is the share of entries (1 in changedEvery) seeded with a second version: the
-// first valid until half a day before the run, so that the report as of a day back reads it.
-const changedEvery = 10
+// historyHours spreads the seeded changes: 2 in 3 entries have a second version, which
+// began at one of the historyHours hours after their creation 30 days before the run, so that
+// every day of the month has changes (about 1/30 of them), the daily snapshots of the
+// readiness figures (migration 00011) have history to follow, and the report as of a day back
+// reads a snapshot plus the changes of the hours since midnight. At 6,000,000 entries that is
+// 10,000,000 versions and as many events.
+const historyHours = 719
 
 // scalePoint is what one size measured.
 type scalePoint struct {
 	entries              int
 	report, asOf         float64 // seconds, median
+	events               int64
+	snapshots            time.Duration // the daily snapshots' first take by a fresh regmo
 	get, list            httpResult
 	rss, peakRSS, dbSize int64 // bytes
 	seed                 time.Duration
@@ -89,13 +95,13 @@ func runScale(ctx context.Context, cfg config) error {
 	}
 	// Every size shares these instants, so that the report as of a day back reads the same
 	// share of older versions at each size.
-	created, changed, asOf := start.Add(-30*24*time.Hour), start.Add(-12*time.Hour), start.Add(-24*time.Hour)
+	created, asOf := start.Add(-30*24*time.Hour), start.Add(-24*time.Hour)
 	conns := slices.Max(cfg.conns)
 	var points []scalePoint
 	have := 0
 	for _, n := range cfg.sizes {
 		t0 := time.Now()
-		if err := seedEntries(ctx, env, have, n, created, changed); err != nil {
+		if err := seedEntries(ctx, env, have, n, created); err != nil {
 			return err
 		}
 		have = n
@@ -130,9 +136,9 @@ func runScale(ctx context.Context, cfg config) error {
 
 // seedEntries fills entries from+1 to n, as the owner (no row-level security), in chunks:
 // entry i is in Ressort ressorts[i % 10], an Onlinedienst (key o-i) when i % 4 = 0, else a
-// register (key r-i); each has its current version in entry_versions, and every tenth an
-// older one, changed at changed; events hold their creation and change.
-func seedEntries(ctx context.Context, env *harness.Env, from, n int, created, changed time.Time) error {
+// register (key r-i); each has its current version in entry_versions, and 2 in 3 an older
+// one (see historyHours); events hold their creation and change.
+func seedEntries(ctx context.Context, env *harness.Env, from, n int, created time.Time) error {
 	conn, err := pgx.Connect(ctx, env.DBURL)
 	if err != nil {
 		return fmt.Errorf("seed: connect: %w", err)
@@ -146,7 +152,7 @@ func seedEntries(ctx context.Context, env *harness.Env, from, n int, created, ch
 			return fmt.Errorf("seed: %w", err)
 		}
 		batch := &pgx.Batch{}
-		batch.Queue(seedEntriesSQL, lo, hi, ressorts, created, changed, changedEvery)
+		batch.Queue(seedEntriesSQL, lo, hi, ressorts, created, historyHours)
 		batch.Queue(`INSERT INTO entry_versions SELECT e.*, e.updated_at, NULL FROM entries e WHERE e.id > $1`, minID)
 		batch.Queue(seedOlderSQL, minID)
 		batch.Queue(seedEventsSQL, minID)
@@ -161,8 +167,8 @@ func seedEntries(ctx context.Context, env *harness.Env, from, n int, created, ch
 	return nil
 }
 
-// seedEntriesSQL inserts entries $1 to $2 ($3 the Ressorts, $4 created, $5 changed: every
-// $6th entry is at version 2 since then).
+// seedEntriesSQL inserts entries $1 to $2 ($3 the Ressorts, $4 created): 2 in 3 are at
+// version 2 since one of the $5 hours after their creation.
 const seedEntriesSQL = `INSERT INTO entries (kind, ressort, key, name, description, legal_basis, idnrg_anlage_nr,
 		idnr_stage, idnr_target_date, idnr_note, noots_stage, noots_target_date, dsc_stage, dsc_target_date, dsc_note,
 		version, created_at, updated_at, updated_by)
@@ -179,8 +185,9 @@ const seedEntriesSQL = `INSERT INTO entries (kind, ressort, key, name, descripti
 	       DATE '2026-01-01' + (i * 7 % 1500),
 	       (ARRAY['not_started','planned','in_progress','testing','live','not_applicable'])[1 + (i / 25) % 6],
 	       CASE WHEN i % 3 > 0 THEN DATE '2025-06-01' + (i % 2000) END, 'keine personenbezogenen Daten',
-	       CASE WHEN i % $6::int = 5 THEN 2 ELSE 1 END,
-	       $4::timestamptz, CASE WHEN i % $6::int = 5 THEN $5::timestamptz ELSE $4::timestamptz END, 'bench'
+	       CASE WHEN i % 3 > 0 THEN 2 ELSE 1 END,
+	       $4::timestamptz,
+	       CASE WHEN i % 3 > 0 THEN $4::timestamptz + (1 + i % $5::int) * interval '1 hour' ELSE $4::timestamptz END, 'bench'
 	FROM generate_series($1::int, $2::int) i`
 
 // previousStage is the IDNr stage of an entry's first version.
@@ -229,9 +236,15 @@ func measureSize(ctx context.Context, env *harness.Env, cfg config, token string
 	defer func() { _ = regmo.Stop(10 * time.Second) }()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	auth := http.Header{"Authorization": {"Bearer " + token}}
+	t0 := time.Now()
 	if err := harness.WaitHTTP(ctx, regmo, base+"/v1/ressorts/"+ressorts[1]+"/registers/r-1", auth, 200, 30*time.Second); err != nil {
 		return err
 	}
+	if err := waitSnapshots(ctx, env, regmo); err != nil {
+		return err
+	}
+	p.snapshots = time.Since(t0)
+	env.Logf("%s entries: daily snapshots taken within %s of the start", thousands(float64(p.entries)), p.snapshots.Round(100*time.Millisecond))
 	if p.report, err = timeReport(ctx, base+"/v1/reports/readiness", token, cfg.reports, p.entries); err != nil {
 		return err
 	}
@@ -274,7 +287,32 @@ func measureSize(ctx context.Context, env *harness.Env, cfg config, token string
 		return err
 	}
 	defer conn.Close(context.Background())
-	return conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&p.dbSize)
+	return conn.QueryRow(ctx, `SELECT pg_database_size(current_database()), (SELECT count(*) FROM events)`).Scan(&p.dbSize, &p.events)
+}
+
+// waitSnapshots waits until the regmo just started has taken every daily snapshot of the
+// readiness figures the seeding left due (it takes them at start), so that the report as of a
+// day back is measured as it runs in service, not before the first take.
+func waitSnapshots(ctx context.Context, env *harness.Env, regmo *harness.Proc) error {
+	conn, err := pgx.Connect(ctx, env.DBURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	deadline := time.Now().Add(30 * time.Minute)
+	for {
+		var due int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM readiness_snapshot_due(now() - interval '10 minutes')`).Scan(&due); err != nil {
+			return fmt.Errorf("snapshots due: %w", err)
+		}
+		if due == 0 {
+			return nil
+		}
+		if regmo.Exited() || time.Now().After(deadline) {
+			return fmt.Errorf("%d daily snapshots still due:\n%s", due, regmo.Tail(20))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // timeReport asks for a readiness report once to warm up and then runs times, and returns the
@@ -365,20 +403,21 @@ func growthSection(cfg config, points []scalePoint, started time.Time, took time
 	fmt.Fprintf(&b, "Written by `make bench-scale` (cmd/benchtable -scale) on %s (took %s), commit %s, %s; run it again to replace this section. ",
 		started.Format("2006-01-02 15:04 MST"), took.Round(time.Second), commit, machine)
 	fmt.Fprintf(&b, "One throwaway cluster (devdb -fast) is filled step by step to each size (INSERT … SELECT generate_series as the owner: "+
-		"10 Ressorts, 3 in 4 entries registers, 1 in 4 Onlinedienste, every entry with its current version in entry_versions and 1 in %d "+
-		"with an older one valid until 12 hours before the run, events for each creation and change). At each size a fresh `regmo serve` answers, as an `ozg-koordination` user: "+
-		"`GET /v1/reports/readiness` and the same `?as_of=` 24 hours back (median of %d after one warm-up, over HTTP), then GET one random "+
+		"10 Ressorts, 3 in 4 entries registers, 1 in 4 Onlinedienste, created 30 days before the run, every entry with its current version "+
+		"in entry_versions and 2 in 3 with an older one, changed at one of the %d hours since, events for each creation and change). At each size a fresh `regmo serve` answers, as an `ozg-koordination` user: "+
+		"`GET /v1/reports/readiness` and the same `?as_of=` 24 hours back (median of %d after one warm-up, over HTTP; it starts from the daily "+
+		"snapshot of the readiness figures at the midnight before, which regmo takes at start, in the time the table shows), then GET one random "+
 		"register and `GET /v1/registers?limit=100` under wrk (%d conn., %s after %s warm-up); then its memory is read from /proc "+
 		"(VmRSS, peak VmHWM). regmo's memory should stay flat in N: the report aggregates in SQL, and pages are keyset-paginated.\n\n",
-		changedEvery, cfg.reports, conns, cfg.duration, cfg.warmup)
-	b.WriteString("| Entries | Readiness report | as of a day back | GET one register | GET list page of 100 | regmo RSS (peak) | Database | Seeding |\n")
-	b.WriteString("|--:|--:|--:|---|---|---|--:|--:|\n")
+		historyHours, cfg.reports, conns, cfg.duration, cfg.warmup)
+	b.WriteString("| Entries | Events | Readiness report | as of a day back | GET one register | GET list page of 100 | regmo RSS (peak) | Database | Seeding | Snapshots at start |\n")
+	b.WriteString("|--:|--:|--:|--:|---|---|---|--:|--:|--:|\n")
 	for _, p := range points {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s req/s · p99 %s%s | %s req/s · p99 %s%s | %s (%s) | %s | %s |\n",
-			thousands(float64(p.entries)), dur(p.report), dur(p.asOf),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s req/s · p99 %s%s | %s req/s · p99 %s%s | %s (%s) | %s | %s | %s |\n",
+			thousands(float64(p.entries)), thousands(float64(p.events)), dur(p.report), dur(p.asOf),
 			thousands(p.get.rps), dur(p.get.p99), suffix(p.get.errors),
 			thousands(p.list.rps), dur(p.list.p99), suffix(p.list.errors),
-			mib(p.rss), mib(p.peakRSS), size(p.dbSize), p.seed.Round(time.Second))
+			mib(p.rss), mib(p.peakRSS), size(p.dbSize), p.seed.Round(time.Second), p.snapshots.Round(100*time.Millisecond))
 	}
 	if cfg.png != "" {
 		link := filepath.Base(cfg.png)

@@ -10,7 +10,8 @@ import (
 )
 
 // checkCmd runs `regmo check counters [--repair]`: compares the readiness counters with the
-// entries they count and, with --repair, rebuilds them. It exits 1 when a figure differed
+// entries they count, and the latest daily snapshot with the history it sums, and, with
+// --repair, rebuilds the counters and removes the snapshots (serve takes them again). It exits 1 when a figure differed
 // and was not repaired, so that a cron job notices.
 func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "counters" {

@@ -142,6 +142,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	// The readiness counters are insert-only deltas; folding them keeps the report's read
 	// small. Every instance may try: one compacts at a time, the others skip.
 	go compactCounters(ctx, store.NewCounters(db), time.Minute, log)
+	go takeSnapshots(ctx, store.NewCounters(db), 10*time.Minute, log)
 	addr := os.Getenv("REGMO_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:8080"
@@ -198,6 +199,33 @@ func compactCounters(ctx context.Context, c *store.Counters, every time.Duration
 			continue
 		}
 		log.Debug("compacted readiness counters", slog.Int64("rows_removed", n))
+	}
+}
+
+// snapshotSettle is how long after a midnight its snapshot is taken: writes whose clock read
+// before midnight have landed by then, so they need not remove the snapshot and have it
+// taken again (they would, were they late).
+const snapshotSettle = 10 * time.Minute
+
+// takeSnapshots takes the daily snapshots of the readiness figures that are missing, at start
+// and then every interval until ctx ends; the reports as of an instant start from them.
+func takeSnapshots(ctx context.Context, c *store.Counters, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		n, err := c.TakeDailySnapshots(ctx, start.Add(-snapshotSettle))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("take readiness snapshots", slog.Int("taken", n), slog.String("error", err.Error()))
+		case n > 0:
+			log.Info("took readiness snapshots", slog.Int("taken", n), slog.Duration("took", time.Since(start)))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

@@ -59,8 +59,8 @@ func (k *KindSummary) finish() {
 	}
 }
 
-// addGroup counts a group into k. Ready, fully ready and overdue follow from the group's
-// stages: a dimension is overdue when its target date has passed and its stage is not ready.
+// addGroup counts a group into k. Ready and fully ready follow from the group's stages;
+// overdue comes from the dated groups (addDated).
 func (k *KindSummary) addGroup(g store.StageGroup) {
 	k.Count += g.Count
 	fullyReady := true
@@ -71,7 +71,6 @@ func (k *KindSummary) addGroup(g store.StageGroup) {
 		}
 		if !g.Stages[i].Ready() {
 			fullyReady = false
-			ds.Overdue += g.Dated[i]
 		}
 	}
 	if fullyReady {

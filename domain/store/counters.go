@@ -18,9 +18,19 @@ import (
 // inventory. Row-level security filters them as it filters entries.
 func counted(tx *gorm.DB, codes []string, kind domain.Kind, today string) ([]StageGroup, []DatedGroup, error) {
 	sql, args := countedSQL(codes, kind, today)
-	rows, err := tx.Raw(sql, args...).Rows()
+	groups, dated, err := readGroups(tx, sql, args)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: readiness counters: %w", err)
+	}
+	return groups, dated, nil
+}
+
+// readGroups runs a statement in the shape of countedSQL's: a row with an empty dimension is
+// a stage group; any other is a dated group whose stage is in the first stage column.
+func readGroups(tx *gorm.DB, sql string, args []any) ([]StageGroup, []DatedGroup, error) {
+	rows, err := tx.Raw(sql, args...).Rows()
+	if err != nil {
+		return nil, nil, err
 	}
 	defer rows.Close()
 	var groups []StageGroup
@@ -31,7 +41,7 @@ func counted(tx *gorm.DB, codes []string, kind domain.Kind, today string) ([]Sta
 		var stages [3]domain.Stage
 		var n int64
 		if err := rows.Scan(&ressort, &k, &dimension, &stages[0], &stages[1], &stages[2], &n); err != nil {
-			return nil, nil, fmt.Errorf("store: readiness counters: %w", err)
+			return nil, nil, err
 		}
 		if dimension == "" {
 			groups = append(groups, StageGroup{Ressort: ressort, Kind: k, Stages: stages, Count: n})
@@ -40,13 +50,12 @@ func counted(tx *gorm.DB, codes []string, kind domain.Kind, today string) ([]Sta
 		dated = append(dated, DatedGroup{Ressort: ressort, Kind: k, Dimension: domain.Dimension(dimension), Stage: stages[0], Count: n})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("store: readiness counters: %w", err)
+		return nil, nil, err
 	}
 	return groups, dated, nil
 }
 
-// countedSQL is the statement of counted and its arguments. A row with an empty dimension is
-// a stage group; any other is a dated group whose stage is in the first stage column.
+// countedSQL is the statement of counted and its arguments, in the shape readGroups reads.
 func countedSQL(codes []string, kind domain.Kind, today string) (string, []any) {
 	var p params
 	day := p.add(today)
@@ -151,7 +160,10 @@ func (c *Counters) Repair(ctx context.Context) ([]CounterDiff, error) {
 		if out, err = countersDiffs(tx); err != nil || len(out) == 0 {
 			return err
 		}
+		// The snapshots are derived from history, not from the counters; one that differs is
+		// removed with every other, and serve's job takes them again from the start.
 		for _, stmt := range []string{
+			`DELETE FROM readiness_snapshots`,
 			`DELETE FROM readiness_counts`,
 			`DELETE FROM readiness_dates`,
 			`INSERT INTO readiness_counts (ressort, kind, idnr_stage, noots_stage, dsc_stage, n) ` + countsFromEntries,
@@ -175,12 +187,41 @@ func countersDiffs(tx *gorm.DB) ([]CounterDiff, error) {
 	if err := tx.Exec(`SET LOCAL statement_timeout = 0`).Error; err != nil {
 		return nil, err
 	}
-	var out []CounterDiff
+	var out, snap []CounterDiff
 	if err := tx.Raw(countersDiff).Scan(&out).Error; err != nil {
 		return nil, err
 	}
-	return out, nil
+	if err := tx.Raw(snapshotDiff).Scan(&snap).Error; err != nil {
+		return nil, err
+	}
+	return append(out, snap...), nil
 }
+
+// snapshotDiff compares the latest readiness snapshot (migration 00011) with a count over
+// the versions valid at its instant, the way countersDiff compares the counters with entries.
+const snapshotDiff = `WITH s AS (SELECT max(taken_at) AS at FROM readiness_snapshots),
+	v AS (SELECT v.* FROM entry_versions v, s WHERE v.valid_from <= s.at AND (v.valid_to IS NULL OR v.valid_to > s.at)),
+	c AS (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, n FROM readiness_snapshot_counts, s WHERE taken_at = s.at),
+	e AS (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, count(*) AS n
+		FROM v GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage),
+	cd AS (SELECT ressort, kind, dimension, stage, target_date, n FROM readiness_snapshot_dates, s WHERE taken_at = s.at),
+	ed AS (SELECT v.ressort, v.kind, d.dimension, d.stage, d.target_date, count(*) AS n
+		FROM v CROSS JOIN LATERAL (VALUES
+			('idnr', v.idnr_stage, v.idnr_target_date),
+			('noots', v.noots_stage, v.noots_target_date),
+			('dsc', v.dsc_stage, v.dsc_target_date)) AS d(dimension, stage, target_date)
+		WHERE d.target_date IS NOT NULL AND d.stage NOT IN ('live', 'not_applicable')
+		GROUP BY v.ressort, v.kind, d.dimension, d.stage, d.target_date)
+	SELECT 'snapshot ' || to_char((SELECT at FROM s) AT TIME ZONE 'Europe/Berlin', 'YYYY-MM-DD HH24:MI') || ' ' || figure AS figure, counted, actual FROM (
+		SELECT ressort || ' ' || kind || ' idnr=' || idnr_stage || ' noots=' || noots_stage || ' dsc=' || dsc_stage AS figure,
+			coalesce(c.n, 0) AS counted, coalesce(e.n, 0) AS actual
+		FROM c FULL JOIN e USING (ressort, kind, idnr_stage, noots_stage, dsc_stage)
+		UNION ALL
+		SELECT ressort || ' ' || kind || ' ' || dimension || '=' || stage || ' ' || to_char(target_date, 'YYYY-MM-DD'),
+			coalesce(cd.n, 0), coalesce(ed.n, 0)
+		FROM cd FULL JOIN ed USING (ressort, kind, dimension, stage, target_date)) AS f
+	WHERE counted <> actual
+	ORDER BY figure`
 
 // Compact folds the counters' deltas into one row per figure and returns how many rows it
 // removed (0 when another instance is compacting). No figure changes, and writes go on

@@ -54,6 +54,12 @@ func TestRowSecurityAlone(t *testing.T) {
 		}
 	}
 	clock = base.Add(2 * time.Hour)
+	// A daily snapshot after the patches: the report as of a later instant reads it
+	// (readiness_snapshot_counts, _dates) and the history since.
+	snapshot := base.Add(90 * time.Minute)
+	if _, err := NewCounters(testdb.Open(t, dsn)).Snapshot(ctx, snapshot); err != nil {
+		t.Fatal(err)
+	}
 
 	serviceFilter = false
 	t.Cleanup(func() { serviceFilter = true })
@@ -131,6 +137,27 @@ func TestRowSecurityAlone(t *testing.T) {
 			var seen []string
 			for _, g := range groups {
 				seen = append(seen, g.Ressort)
+			}
+			return seen
+		}},
+		{"readiness as of, from a snapshot", func(t *testing.T) []string {
+			later := snapshot.Add(time.Minute)
+			_, groups, dated, err := reports.Readiness(ctx, scope, nil, "", &later, today)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seen []string
+			var total, overdue int64
+			for _, g := range groups {
+				seen = append(seen, g.Ressort)
+				total += g.Count
+			}
+			for _, g := range dated {
+				seen = append(seen, g.Ressort)
+				overdue += g.Count
+			}
+			if total != 4 || overdue != 4 {
+				t.Errorf("readiness as of the snapshot: %d entries, %d overdue; want 4 and 4 of SF and SK", total, overdue)
 			}
 			return seen
 		}},
