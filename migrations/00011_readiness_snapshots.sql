@@ -54,6 +54,8 @@ CREATE INDEX readiness_snapshot_dates_at ON readiness_snapshot_dates (taken_at, 
 -- +goose StatementBegin
 CREATE FUNCTION readiness_snapshot_take(at timestamptz) RETURNS boolean
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public
+    -- JIT compiles for longer than a day's history takes to sum (a third of the time).
+    SET jit = off
 AS $$
 DECLARE
     prev timestamptz;

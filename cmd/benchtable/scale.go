@@ -36,18 +36,19 @@ import (
 const growthHeading = "## Growth"
 
 // historyHours spreads the seeded changes: 2 in 3 entries have a second version, which
-// began at one of the historyHours hours after their creation 30 days before the run, so that
-// every day of the month has changes (about 1/30 of them), the daily snapshots of the
-// readiness figures (migration 00011) have history to follow, and the report as of a day back
-// reads a snapshot plus the changes of the hours since midnight. At 6,000,000 entries that is
-// 10,000,000 versions and as many events.
-const historyHours = 719
+// began at one of the historyHours hours after their creation a year before the run, so that
+// every day of the year has changes (about 1/365 of them, 11,000 a day at 6,000,000 entries),
+// the daily snapshots of the readiness figures (migration 00011) have history to follow, and
+// the report as of a day back reads a snapshot plus the changes of the hours since midnight.
+// At 6,000,000 entries that is 10,000,000 versions and as many events.
+const historyHours = 365*24 - 1
 
 // scalePoint is what one size measured.
 type scalePoint struct {
 	entries              int
 	report, asOf         float64 // seconds, median
 	events               int64
+	sinceSnapshot        int64 // versions that began or ended between the snapshot and the as-of instant
 	snapshots            time.Duration // the daily snapshots' first take by a fresh regmo
 	get, list            httpResult
 	rss, peakRSS, dbSize int64 // bytes
@@ -95,7 +96,7 @@ func runScale(ctx context.Context, cfg config) error {
 	}
 	// Every size shares these instants, so that the report as of a day back reads the same
 	// share of older versions at each size.
-	created, asOf := start.Add(-30*24*time.Hour), start.Add(-24*time.Hour)
+	created, asOf := start.Add(-365*24*time.Hour), start.Add(-24*time.Hour)
 	conns := slices.Max(cfg.conns)
 	var points []scalePoint
 	have := 0
@@ -244,6 +245,9 @@ func measureSize(ctx context.Context, env *harness.Env, cfg config, token string
 		return err
 	}
 	p.snapshots = time.Since(t0)
+	if p.sinceSnapshot, err = sinceSnapshot(ctx, env, asOf); err != nil {
+		return err
+	}
 	env.Logf("%s entries: daily snapshots taken within %s of the start", thousands(float64(p.entries)), p.snapshots.Round(100*time.Millisecond))
 	if p.report, err = timeReport(ctx, base+"/v1/reports/readiness", token, cfg.reports, p.entries); err != nil {
 		return err
@@ -288,6 +292,21 @@ func measureSize(ctx context.Context, env *harness.Env, cfg config, token string
 	}
 	defer conn.Close(context.Background())
 	return conn.QueryRow(ctx, `SELECT pg_database_size(current_database()), (SELECT count(*) FROM events)`).Scan(&p.dbSize, &p.events)
+}
+
+// sinceSnapshot counts the versions that began or ended after the latest snapshot at or
+// before asOf and up to it: the rows the report as of asOf sums besides the snapshot's.
+func sinceSnapshot(ctx context.Context, env *harness.Env, asOf time.Time) (int64, error) {
+	conn, err := pgx.Connect(ctx, env.DBURL)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.Background())
+	var n int64
+	err = conn.QueryRow(ctx, `WITH s AS (SELECT coalesce(max(taken_at), '-infinity') AS at FROM readiness_snapshots WHERE taken_at <= $1)
+		SELECT (SELECT count(*) FROM entry_versions, s WHERE valid_from > s.at AND valid_from <= $1)
+			+ (SELECT count(*) FROM entry_versions, s WHERE valid_to > s.at AND valid_to <= $1)`, asOf).Scan(&n)
+	return n, err
 }
 
 // waitSnapshots waits until the regmo just started has taken every daily snapshot of the
@@ -403,10 +422,11 @@ func growthSection(cfg config, points []scalePoint, started time.Time, took time
 	fmt.Fprintf(&b, "Written by `make bench-scale` (cmd/benchtable -scale) on %s (took %s), commit %s, %s; run it again to replace this section. ",
 		started.Format("2006-01-02 15:04 MST"), took.Round(time.Second), commit, machine)
 	fmt.Fprintf(&b, "One throwaway cluster (devdb -fast) is filled step by step to each size (INSERT … SELECT generate_series as the owner: "+
-		"10 Ressorts, 3 in 4 entries registers, 1 in 4 Onlinedienste, created 30 days before the run, every entry with its current version "+
+		"10 Ressorts, 3 in 4 entries registers, 1 in 4 Onlinedienste, created a year before the run, every entry with its current version "+
 		"in entry_versions and 2 in 3 with an older one, changed at one of the %d hours since, events for each creation and change). At each size a fresh `regmo serve` answers, as an `ozg-koordination` user: "+
 		"`GET /v1/reports/readiness` and the same `?as_of=` 24 hours back (median of %d after one warm-up, over HTTP; it starts from the daily "+
-		"snapshot of the readiness figures at the midnight before, which regmo takes at start, in the time the table shows), then GET one random "+
+		"snapshot of the readiness figures at the midnight before, which regmo takes at start, in the time the table shows, and adds the versions "+
+		"that began or ended since, whose number the table shows too), then GET one random "+
 		"register and `GET /v1/registers?limit=100` under wrk (%d conn., %s after %s warm-up); then its memory is read from /proc "+
 		"(VmRSS, peak VmHWM). regmo's memory should stay flat in N: the report aggregates in SQL, and pages are keyset-paginated.\n\n",
 		historyHours, cfg.reports, conns, cfg.duration, cfg.warmup)
@@ -414,7 +434,8 @@ func growthSection(cfg config, points []scalePoint, started time.Time, took time
 	b.WriteString("|--:|--:|--:|--:|---|---|---|--:|--:|--:|\n")
 	for _, p := range points {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s req/s · p99 %s%s | %s req/s · p99 %s%s | %s (%s) | %s | %s | %s |\n",
-			thousands(float64(p.entries)), thousands(float64(p.events)), dur(p.report), dur(p.asOf),
+			thousands(float64(p.entries)), thousands(float64(p.events)), dur(p.report),
+			dur(p.asOf)+" ("+thousands(float64(p.sinceSnapshot))+" since the snapshot)",
 			thousands(p.get.rps), dur(p.get.p99), suffix(p.get.errors),
 			thousands(p.list.rps), dur(p.list.p99), suffix(p.list.errors),
 			mib(p.rss), mib(p.peakRSS), size(p.dbSize), p.seed.Round(time.Second), p.snapshots.Round(100*time.Millisecond))

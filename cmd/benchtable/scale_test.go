@@ -55,9 +55,9 @@ func TestGrowthSection(t *testing.T) {
 	md := growthSection(cfg, []scalePoint{{entries: 100_000, report: 0.02, asOf: 0.03,
 		get: httpResult{rps: 9000, p99: 0.01}, list: httpResult{rps: 1500, p99: 0.05},
 		rss: 40 << 20, peakRSS: 50 << 20, dbSize: 2 << 30, seed: 3 * time.Second,
-		events: 166_667, snapshots: 1500 * time.Millisecond}},
+		events: 166_667, snapshots: 1500 * time.Millisecond, sinceSnapshot: 1_234}},
 		time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), time.Minute, 64, "a machine", "abc1234")
-	for _, want := range []string{growthHeading + "\n", "| 100,000 | 166,667 | 20.0 ms | 30.0 ms | 9,000 req/s · p99 10.0 ms | 1,500 req/s · p99 50.0 ms | 40 MiB (50 MiB) | 2.0 GiB | 3s | 1.5s |",
+	for _, want := range []string{growthHeading + "\n", "| 100,000 | 166,667 | 20.0 ms | 30.0 ms (1,234 since the snapshot) | 9,000 req/s · p99 10.0 ms | 1,500 req/s · p99 50.0 ms | 40 MiB (50 MiB) | 2.0 GiB | 3s | 1.5s |",
 		"![growth](BENCHMARKS-scale.png)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("section lacks %q:\n%s", want, md)
