@@ -14,8 +14,7 @@ import (
 // the instant, in one statement (so in one snapshot of the database): the latest daily
 // snapshot of the counters taken at or before it (migration 00011), plus every version that
 // began since, minus every version that ended since. Without a snapshot before the instant
-// the same sum starts from the empty inventory and reads the whole history; the answer is
-// the same, only slower.
+// it counts the versions valid then, as a snapshot is taken.
 func snapshotted(tx *gorm.DB, codes []string, kind domain.Kind, at time.Time, today string) ([]StageGroup, []DatedGroup, error) {
 	sql, args := snapshottedSQL(codes, kind, at, today)
 	groups, dated, err := readGroups(tx, sql, args)
@@ -26,8 +25,12 @@ func snapshotted(tx *gorm.DB, codes []string, kind domain.Kind, at time.Time, to
 }
 
 // snapshottedSQL is the statement of snapshotted and its arguments, in the shape readGroups
-// reads. The instant of the snapshot is a scalar subquery, so that PostgreSQL finds the
-// versions since through the indexes on valid_from and valid_to.
+// reads. Signed rows of versions come from one of two branches, whose conditions on the
+// snapshot's instant PostgreSQL decides once before running either: with a snapshot, the
+// versions since, found through the indexes on valid_from and valid_to; without, every
+// version valid at the instant. One pass groups them by combination of stages, counting
+// the target dates that have passed per dimension alongside (g, at most Ressorts × 2 × 6³
+// rows); the snapshot's rows are added to g's.
 func snapshottedSQL(codes []string, kind domain.Kind, at time.Time, today string) (string, []any) {
 	var p params
 	instant, day := p.add(at), p.add(today)
@@ -42,32 +45,40 @@ func snapshottedSQL(codes []string, kind domain.Kind, at time.Time, today string
 	if len(conds) > 0 {
 		only = " AND " + strings.Join(conds, " AND ")
 	}
-	taken := "(SELECT coalesce(max(taken_at), '-infinity') FROM readiness_snapshots WHERE taken_at <= " + instant + "::timestamptz)"
-	return `WITH delta AS MATERIALIZED (
-			SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage,
-				idnr_target_date, noots_target_date, dsc_target_date, 1 AS n
-			FROM entry_versions WHERE valid_from > ` + taken + ` AND valid_from <= ` + instant + `::timestamptz` + only + `
+	const stages = `ressort, kind, idnr_stage, noots_stage, dsc_stage`
+	const columns = stages + `, idnr_target_date, noots_target_date, dsc_target_date`
+	t := instant + "::timestamptz"
+	var passed, dated []string
+	for _, d := range domain.Dimensions {
+		passed = append(passed, fmt.Sprintf("sum(n) FILTER (WHERE %s_target_date < %s::date) AS %[1]s_passed", d, day))
+		dated = append(dated, fmt.Sprintf(`SELECT ressort, kind, '%[1]s', %[1]s_stage, %[1]s_passed FROM g
+			WHERE %[1]s_passed <> 0 AND %[1]s_stage NOT IN ('live', 'not_applicable')`, d))
+	}
+	return `WITH s AS (SELECT max(taken_at) AS at FROM readiness_snapshots WHERE taken_at <= ` + t + `),
+		signed AS (
+			SELECT ` + columns + `, 1 AS n FROM entry_versions
+			WHERE (SELECT at FROM s) IS NOT NULL AND valid_from > (SELECT at FROM s) AND valid_from <= ` + t + only + `
 			UNION ALL
-			SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage,
-				idnr_target_date, noots_target_date, dsc_target_date, -1
-			FROM entry_versions WHERE valid_to > ` + taken + ` AND valid_to <= ` + instant + `::timestamptz` + only + `)
+			SELECT ` + columns + `, -1 FROM entry_versions
+			WHERE (SELECT at FROM s) IS NOT NULL AND valid_to > (SELECT at FROM s) AND valid_to <= ` + t + only + `
+			UNION ALL
+			SELECT ` + columns + `, 1 FROM entry_versions
+			WHERE (SELECT at FROM s) IS NULL AND valid_from <= ` + t + ` AND (valid_to IS NULL OR valid_to > ` + t + `)` + only + `),
+		g AS (SELECT ` + stages + `, sum(n) AS n, ` + strings.Join(passed, ", ") + `
+			FROM signed GROUP BY ` + stages + `)
 		SELECT ressort, kind, '' AS dimension, idnr_stage::text, noots_stage::text, dsc_stage::text, sum(n)::bigint
-		FROM (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, n FROM readiness_snapshot_counts
-				WHERE taken_at = ` + taken + only + `
+		FROM (SELECT ` + stages + `, n FROM readiness_snapshot_counts WHERE taken_at = (SELECT at FROM s)` + only + `
 			UNION ALL
-			SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, n FROM delta) AS c
-		GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage HAVING sum(n) <> 0
+			SELECT ` + stages + `, n FROM g) AS c
+		GROUP BY ` + stages + ` HAVING sum(n) <> 0
 		UNION ALL
 		SELECT ressort, kind, dimension, stage::text, '', '', sum(n)::bigint
 		FROM (SELECT ressort, kind, dimension, stage, n FROM readiness_snapshot_dates
-				WHERE taken_at = ` + taken + ` AND target_date < ` + day + `::date` + only + `
+				WHERE taken_at = (SELECT at FROM s) AND target_date < ` + day + `::date` + only + `
 			UNION ALL
-			SELECT d.ressort, d.kind, x.dimension, x.stage, d.n
-			FROM delta d CROSS JOIN LATERAL (VALUES
-				('idnr', d.idnr_stage, d.idnr_target_date),
-				('noots', d.noots_stage, d.noots_target_date),
-				('dsc', d.dsc_stage, d.dsc_target_date)) AS x(dimension, stage, target_date)
-			WHERE x.target_date < ` + day + `::date AND x.stage NOT IN ('live', 'not_applicable')) AS c
+			` + strings.Join(dated, `
+			UNION ALL
+			`) + `) AS c(ressort, kind, dimension, stage, n)
 		GROUP BY ressort, kind, dimension, stage HAVING sum(n) <> 0`, p
 }
 
@@ -76,7 +87,15 @@ func snapshottedSQL(codes []string, kind domain.Kind, at time.Time, today string
 // history wait until it commits.
 func (c *Counters) Snapshot(ctx context.Context, at time.Time) (bool, error) {
 	var taken bool
-	if err := c.db.WithContext(ctx).Raw(`SELECT readiness_snapshot_take($1)`, at).Scan(&taken).Error; err != nil {
+	err := c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The first snapshot sums the history before it: at 10,000,000 versions longer than
+		// a request's statement timeout, which its transaction lifts.
+		if err := tx.Exec(`SET LOCAL statement_timeout = 0`).Error; err != nil {
+			return err
+		}
+		return tx.Raw(`SELECT readiness_snapshot_take($1)`, at).Scan(&taken).Error
+	})
+	if err != nil {
 		return false, fmt.Errorf("store: readiness snapshot at %s: %w", at.Format(time.RFC3339), err)
 	}
 	return taken, nil
