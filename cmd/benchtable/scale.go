@@ -48,7 +48,7 @@ type scalePoint struct {
 	entries              int
 	report, asOf         float64 // seconds, median
 	events               int64
-	sinceSnapshot        int64 // versions that began or ended between the snapshot and the as-of instant
+	sinceSnapshot        int64         // versions that began or ended between the snapshot and the as-of instant
 	snapshots            time.Duration // the daily snapshots' first take by a fresh regmo
 	get, list            httpResult
 	rss, peakRSS, dbSize int64 // bytes
