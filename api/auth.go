@@ -21,13 +21,30 @@ import (
 	"github.com/bremen/regmo/policies"
 )
 
-type callerKey struct{}
-type scopeKey struct{}
+type stateKey struct{}
+
+// requestState is what authentication and authorization decided about a request: the
+// deadline middleware puts an empty one in the request's context, authenticate names the
+// caller in it and authorize the grant. Filling in one record instead of adding a context
+// value each saves copying the http.Request twice per request. A request without it (or with
+// its fields unset) has no caller and may read and change nothing: fail closed.
+type requestState struct {
+	caller        domain.Caller
+	authenticated bool
+	grant         grant
+}
+
+func stateFrom(ctx context.Context) *requestState {
+	st, _ := ctx.Value(stateKey{}).(*requestState)
+	return st
+}
 
 // callerFrom returns the authenticated caller of the request.
 func callerFrom(ctx context.Context) (domain.Caller, bool) {
-	c, ok := ctx.Value(callerKey{}).(domain.Caller)
-	return c, ok
+	if st := stateFrom(ctx); st != nil && st.authenticated {
+		return st.caller, true
+	}
+	return domain.Caller{}, false
 }
 
 // actor names who makes a change, for updated_by.
@@ -46,15 +63,19 @@ type grant struct {
 // readScope is what the caller may read in the current operation. Without a decision (which
 // the authorization layer always makes on protected operations) nothing is readable.
 func readScope(ctx context.Context) domain.ReadScope {
-	g, _ := ctx.Value(scopeKey{}).(grant)
-	return g.read
+	if st := stateFrom(ctx); st != nil {
+		return st.grant.read
+	}
+	return domain.ReadScope{}
 }
 
 // writeScope is what the caller may change in the current operation; nothing for an
 // operation that only reads.
 func writeScope(ctx context.Context) domain.WriteScope {
-	g, _ := ctx.Value(scopeKey{}).(grant)
-	return g.write
+	if st := stateFrom(ctx); st != nil {
+		return st.grant.write
+	}
+	return domain.WriteScope{}
 }
 
 // public reports whether the operation declares that it needs no authentication.
@@ -114,7 +135,12 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		c.SetRequest(req.WithContext(context.WithValue(req.Context(), callerKey{}, caller)))
+		st := stateFrom(req.Context())
+		if st == nil {
+			// The request path lost the deadline middleware: a bug of ours; refuse.
+			return errors.New("api: authenticate: the request has no state to name its caller in")
+		}
+		st.caller, st.authenticated = caller, true
 		m.passed |= checkedAuthentication
 		return next(c)
 	}
@@ -153,8 +179,8 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		ctx := context.WithValue(c.Request().Context(), scopeKey{}, g)
-		c.SetRequest(c.Request().WithContext(ctx))
+		// callerFrom found the state, so it is there.
+		stateFrom(c.Request().Context()).grant = g
 		m.passed |= checkedAuthorization
 		return next(c)
 	}

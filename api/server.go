@@ -163,11 +163,12 @@ func New(cfg Config) (*Server, error) {
 	e.Pre(secureHeaders, routeRawPath)
 	// The order is the request path: id and log first so every answer is logged; the wall
 	// bounds every body; the route Echo matched names the operation and its path parameters
-	// are checked (with or without a token), which sets the request's deadline; the token
+	// are checked (with or without a token), which sets the request's deadline (and refuses
+	// it while PostgreSQL does not answer); the token
 	// names the caller (a caller who may change something reads from the primary meanwhile,
 	// see trackWrites), the other parameters are checked, the policy decides, and only then is
 	// a body read. Each check refuses a request without an operation.
-	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, bodyWall, ct.matchRoute, s.available, s.deadline,
+	e.Use(s.requestID, s.observe, s.logRequests, s.recoverPanics, bodyWall, ct.matchRoute, s.deadline,
 		s.authenticate, s.trackWrites, ct.validateParams, s.authorize, limitHeavy(maxHeavyPerUser), ct.validateBody, negotiate)
 	notifications := store.NewNotify(cfg.DB)
 	h := &handler{

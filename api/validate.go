@@ -122,6 +122,10 @@ func (ct *contract) validateParams(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		var errs openapi3.MultiError
 		for _, p := range parameters(m.route, "") {
+			if p.In == openapi3.ParameterInPath {
+				// matchRoute checked them before the request got here, as m.params says.
+				continue
+			}
 			if err := openapi3filter.ValidateParameter(c.Request().Context(), input, p); err != nil {
 				errs = append(errs, err)
 			}

@@ -256,10 +256,17 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 	if err != nil {
 		return err
 	}
+	// Its profiles listener (off by default) serves the CPU profile of the run after the
+	// measured ones; idle, it costs nothing.
+	pprofPort, err := harness.FreePort()
+	if err != nil {
+		return err
+	}
 	regmo, err := env.StartProcess("regmo", []string{
 		"DATABASE_URL=" + env.DBURL, "REGMO_MIGRATE=false",
 		fmt.Sprintf("REGMO_ADDR=127.0.0.1:%d", regmoPort),
 		fmt.Sprintf("REGMO_METRICS_ADDR=127.0.0.1:%d", metricsPort),
+		fmt.Sprintf("REGMO_PPROF_ADDR=127.0.0.1:%d", pprofPort),
 	}, env.BinPath("regmo"), "serve")
 	if err != nil {
 		return err
@@ -367,6 +374,17 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 	for _, key := range order {
 		rep.http = append(rep.http, *cells[key])
 	}
+	// One more run of GET one at the highest connection count, not counted: regmo's CPU
+	// profile meanwhile says where its time goes. A failure costs the section, not the table.
+	prof, err := profileRun(ctx, env, cfg, targets[0], requests[0], maxConns, fmt.Sprintf("http://127.0.0.1:%d", pprofPort))
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		env.Logf("profile failed: %v", err)
+		rep.profileErr = err.Error()
+	}
+	rep.profile = prof
 	if regmo.Exited() {
 		return fmt.Errorf("regmo exited during the load:\n%s", regmo.Tail(20))
 	}
@@ -477,6 +495,137 @@ func parseWrk(text string) (httpResult, error) {
 	return res, nil
 }
 
+// ---- the profile ----
+
+// profileTop is how many functions each of the profile's two lists shows.
+const profileTop = 12
+
+// cpuProfile is what go tool pprof makes of regmo's CPU profile during one run.
+type cpuProfile struct {
+	request          string
+	conns            int
+	rps              float64
+	seconds          float64
+	byFlat, byCum    []string // pprof -top lines: flat flat% sum% cum cum% function
+	total, file, bin string
+}
+
+// profileRun runs wrk once more on rq against regmo and fetches regmo's CPU profile of the
+// run's middle (the run minus its first and last half second) from its profiles listener.
+func profileRun(ctx context.Context, env *harness.Env, cfg config, t target, rq request, conns int, pprofBase string) (*cpuProfile, error) {
+	seconds := int((cfg.duration - time.Second) / time.Second)
+	if seconds < 1 {
+		seconds = 1
+	}
+	file := filepath.Join(env.Dir, "regmo-get-one.pprof")
+	type fetched struct{ err error }
+	done := make(chan fetched, 1)
+	go func() {
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			done <- fetched{ctx.Err()}
+			return
+		}
+		done <- fetched{fetchProfile(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", pprofBase, seconds), file)}
+	}()
+	res, err := wrk(ctx, t, rq, conns, cfg.duration)
+	f := <-done
+	if err != nil {
+		return nil, err
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	p := &cpuProfile{request: rq.name, conns: conns, rps: res.rps, seconds: float64(seconds), file: file, bin: env.BinPath("regmo")}
+	for _, sort := range []string{"-flat", "-cum"} {
+		cmd := harness.Command(ctx, cfg.goCmd, "tool", "pprof", "-top", sort, fmt.Sprintf("-nodecount=%d", profileTop), p.bin, file)
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("go tool pprof: %w", err)
+		}
+		total, lines := parsePprofTop(string(out))
+		if sort == "-flat" {
+			p.byFlat = lines
+		} else {
+			p.byCum = lines
+		}
+		p.total = total
+	}
+	env.Logf("profile of regmo, %s at %d conns (%.0f req/s): %s", rq.name, conns, res.rps, p.total)
+	return p, nil
+}
+
+func fetchProfile(ctx context.Context, url, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetch profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("fetch profile: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("fetch profile: %w", err)
+	}
+	return f.Close()
+}
+
+// pprofTotal is the line of go tool pprof -top that tells the samples' total.
+var pprofTotal = regexp.MustCompile(`Total samples = (\S+) \(([0-9.]+%)\)`)
+
+// parsePprofTop reads go tool pprof -top's output: the samples' total ("10.65 s of CPU in
+// 10 s, 106 %") and the function lines, without the header lines.
+func parsePprofTop(out string) (total string, lines []string) {
+	inTable := false
+	for _, l := range strings.Split(out, "\n") {
+		if m := pprofTotal.FindStringSubmatch(l); m != nil {
+			total = m[1] + " CPU (" + m[2] + " of one core)"
+		}
+		if strings.HasPrefix(strings.TrimSpace(l), "flat ") {
+			inTable = true
+			continue
+		}
+		if inTable && strings.TrimSpace(l) != "" {
+			lines = append(lines, strings.TrimRight(l, " "))
+		}
+	}
+	return total, lines
+}
+
+// markdown is the profile's section of BENCHMARKS.md.
+func (p *cpuProfile) markdown() string {
+	var b strings.Builder
+	b.WriteString(profileHeading + "\n\n")
+	fmt.Fprintf(&b, "regmo's CPU profile (`/debug/pprof/profile` of its `REGMO_PPROF_ADDR` listener) during one more wrk run of %s at %d conn. "+
+		"after the measured ones (%s req/s then; not in the table above): %.0f s from the run's middle, %s. "+
+		"Flat is the time in the function itself, cum with what it calls; `go tool pprof -top`, the top %d each.\n\n",
+		p.request, p.conns, thousands(p.rps), p.seconds, p.total, profileTop)
+	b.WriteString("By flat time:\n\n```\n      flat  flat%   sum%        cum   cum%\n")
+	for _, l := range p.byFlat {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("```\n\nBy cumulative time:\n\n```\n      flat  flat%   sum%        cum   cum%\n")
+	for _, l := range p.byCum {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("```\n")
+	return b.String()
+}
+
+// profileHeading starts the profile's section.
+const profileHeading = "## Profile: where regmo's time goes in GET one"
+
 // ---- Go benchmarks ----
 
 // benchLine is one result line of go test -bench.
@@ -555,6 +704,8 @@ type report struct {
 	goResults                         map[string][]map[string]float64
 	goLogs                            []string
 	failures                          []string
+	profile                           *cpuProfile
+	profileErr                        string
 }
 
 func median(xs []float64) float64 {
@@ -828,6 +979,12 @@ func (r *report) markdown() string {
 			b.WriteString(l + "\n")
 		}
 		b.WriteString("```\n")
+	}
+	switch {
+	case r.profile != nil:
+		b.WriteString("\n" + r.profile.markdown())
+	case r.profileErr != "":
+		b.WriteString("\n" + profileHeading + "\n\nNo profile: " + strings.ReplaceAll(r.profileErr, "\n", " ") + "\n")
 	}
 	if len(r.failures) > 0 {
 		b.WriteString("\nFailed parts:\n\n")

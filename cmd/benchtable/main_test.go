@@ -106,3 +106,30 @@ func TestRowsOfJSONSQLCeiling(t *testing.T) {
 		t.Errorf("JSON-SQL ceiling = %q", js[2])
 	}
 }
+
+const pprofTop = `File: regmo
+Build ID: 8ae2027cdeb49b5eed4ed86a0addb04ac6245b94
+Type: cpu
+Time: 2026-12-01 13:21:32 UTC
+Duration: 10s, Total samples = 10.65s (106.46%)
+Showing nodes accounting for 0.03s, 0.28% of 10.65s total
+Dropped 604 nodes (cum <= 0.05s)
+Showing top 2 nodes out of 264
+      flat  flat%   sum%        cum   cum%
+     0.02s  0.19%  0.19%      9.52s 89.39%  net/http.(*conn).serve
+     0.01s 0.094%  0.28%      6.83s 64.13%  net/http.serverHandler.ServeHTTP
+`
+
+func TestParsePprofTop(t *testing.T) {
+	total, lines := parsePprofTop(pprofTop)
+	if want := "10.65s CPU (106.46% of one core)"; total != want {
+		t.Errorf("got total %q, want %q", total, want)
+	}
+	want := []string{
+		"     0.02s  0.19%  0.19%      9.52s 89.39%  net/http.(*conn).serve",
+		"     0.01s 0.094%  0.28%      6.83s 64.13%  net/http.serverHandler.ServeHTTP",
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("got lines %q, want %q", lines, want)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -120,6 +122,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer srv.Close()
 	if metrics != nil {
 		stop, err := serveMetrics(metricsAddr, metrics, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if addr := os.Getenv("REGMO_PPROF_ADDR"); addr != "" {
+		stop, err := servePprof(addr, log)
 		if err != nil {
 			return err
 		}
@@ -275,6 +284,44 @@ func serveMetrics(addr string, metrics *api.Metrics, log *slog.Logger) (stop fun
 	go func() {
 		if err := server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics listener", slog.String("error", err.Error()))
+		}
+	}()
+	return func() { _ = server.Close() }, nil
+}
+
+// servePprof serves Go's profiles (net/http/pprof under /debug/pprof/) on addr until stop is
+// called: make bench profiles regmo with it. Off unless REGMO_PPROF_ADDR is set, and only on a
+// loopback address, since a profile shows the program's internals and costs CPU to take.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("REGMO_PPROF_ADDR=%q: %w", addr, err)
+	}
+	if ip, perr := netip.ParseAddr(host); host != "localhost" && (perr != nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("REGMO_PPROF_ADDR=%q: profiles are served on a loopback address only (127.0.0.1, ::1 or localhost)", addr)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	server := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		// A CPU profile or trace runs as long as its ?seconds= asks.
+		WriteTimeout:   5 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (REGMO_PPROF_ADDR): %w", addr, err)
+	}
+	log.Info("serving profiles", slog.String("addr", "http://"+ln.Addr().String()+"/debug/pprof/"))
+	go func() {
+		if err := server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof listener", slog.String("error", err.Error()))
 		}
 	}()
 	return func() { _ = server.Close() }, nil

@@ -44,6 +44,10 @@ func scanEntries(rows *sql.Rows, size int) ([]entryRow, error) {
 	return out, rows.Err()
 }
 
+// getEntrySQL reads one entry by its address; built once, as GET one runs it on every request.
+var getEntrySQL = `SELECT ` + entryColumns + ` FROM entries
+		WHERE kind = $1 AND ressort = $2 AND key = $3`
+
 // entryStore owns the SQL of entries and nachweise. db is the pool or a transaction.
 type entryStore struct{ db *gorm.DB }
 

@@ -42,8 +42,7 @@ func (inv *Inventory) Get(ctx context.Context, scope domain.ReadScope, kind doma
 	if !scope.Includes(ressort) {
 		return domain.Entry{}, domain.EntryNotFound(kind, ressort, key)
 	}
-	rows, err := queryEntriesIn(ctx, inv.db, scope, 1, `SELECT `+entryColumns+` FROM entries
-		WHERE kind = $1 AND ressort = $2 AND key = $3`, string(kind), ressort, key)
+	rows, err := queryEntriesIn(ctx, inv.db, scope, 1, getEntrySQL, string(kind), ressort, key)
 	if err != nil {
 		return domain.Entry{}, fmt.Errorf("store: load %s %s/%s: %w", kind, ressort, key, err)
 	}
