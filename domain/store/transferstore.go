@@ -219,8 +219,9 @@ type importPlan struct {
 	deleted []deletion
 }
 
-// newImportPlan computes the event changes of every write, on all cores (it is the
-// costliest part of an import that happens in Go), and of every deletion.
+// newImportPlan computes, on all cores (it is the costliest part of an import that happens
+// in Go), the event changes and the row values of every write, and the changes of every
+// deletion.
 func newImportPlan(p *ImportPlan) (*importPlan, error) {
 	out := &importPlan{actor: p.Actor, now: p.Now, rows: make([]planRow, len(p.Writes))}
 	for _, d := range p.Deletes {
@@ -237,8 +238,12 @@ func newImportPlan(p *ImportPlan) (*importPlan, error) {
 		var before *domain.Content
 		if r.w.Current != nil {
 			before = &r.w.Current.Content
+			r.id = r.w.Current.ID
 		}
-		r.changes, errs[i] = changesJSON(before, &r.w.Content)
+		if r.changes, errs[i] = changesJSON(before, &r.w.Content); errs[i] != nil {
+			return
+		}
+		errs[i] = r.computeValues(p.Actor, p.Now)
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -334,43 +339,28 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// The columns COPY writes: those of entries (entryTable) into entries, with versionColumns
-// into entry_versions, and with the row's position into the staging table of updates.
-var (
-	entryCopyColumns   = slices.Concat(entryTable)
-	versionCopyColumns = slices.Concat(entryTable, versionColumns)
-	eventCopyColumns   = []string{"at", "actor", "action", "entity_type", "ressort", "key", "changes"}
-	stagingColumns     = slices.Concat([]entryColumn{{name: "ord"}}, entryTable)
-)
-
-// stagingTable holds the updated rows of an import for the set-based UPDATE; it is filled
-// by COPY and dropped at commit.
-const stagingTable = `CREATE TEMP TABLE import_rows (ord int NOT NULL, LIKE entries) ON COMMIT DROP`
-
-// rowValues are the values of entryCopyColumns for a row as the import writes it.
-func (r *planRow) rowValues(id int64, actor string, now time.Time) ([]any, error) {
-	if r.vals != nil {
-		// The entry and its version are written from the very same values.
-		return r.vals, nil
-	}
+// computeValues sets the values of entryTable for the row as the import writes it; its
+// entry and its version are written from the very same values. The id of a new entry is
+// drawn later (assignIDs) and set in vals then.
+func (r *planRow) computeValues(actor string, now time.Time) error {
 	e := domain.Entry{Kind: r.w.Kind, Ressort: r.w.Ressort, Key: r.w.Key, Content: r.w.Content,
 		Version: 1, CreatedAt: now, UpdatedAt: now, UpdatedBy: actor}
 	if cur := r.w.Current; cur != nil {
 		e.Version, e.CreatedAt = cur.Version+1, cur.CreatedAt
 	}
-	vals, err := values(entryTable, id, &e)
+	vals, err := values(entryTable, r.id, &e)
 	if err != nil {
-		return nil, fmt.Errorf("store: import: %w", err)
+		return fmt.Errorf("store: import: %w", err)
 	}
 	r.vals = vals
-	return vals, nil
+	return nil
 }
 
-// Apply writes a plan in the import's transaction. New entries, all new versions and all
-// events go in by COPY, computed once in Go from the same values, so that each new version
-// equals its entry's row; updates go through a staging table and one UPDATE. Deletions come
-// first (Onlinedienste, then the registers no one names any more), nachweise last. This is
-// the one place that unwraps the connection to pgx, for COPY.
+// Apply writes a plan in the import's transaction. Deletions come first (Onlinedienste,
+// then the registers no one names any more), nachweise last; in between every written row
+// goes by one COPY into one staging table, from which the updates, the new entries, the
+// versions of all and their events are written set-based (see writeRows). This is the one
+// place that unwraps the connection to pgx, for COPY.
 func (s *ImportTx) Apply(ctx context.Context, plan *ImportPlan) error {
 	if s.conn == nil {
 		return errors.New("store: import: no connection to COPY on")
@@ -389,19 +379,6 @@ func (s *ImportTx) Apply(ctx context.Context, plan *ImportPlan) error {
 	// Room to sort and join a hundred thousand rows in memory.
 	if err := exec("set work_mem", `SET LOCAL work_mem = '64MB'`); err != nil {
 		return err
-	}
-	for i := range p.rows {
-		if r := &p.rows[i]; r.w.Current != nil {
-			r.id = r.w.Current.ID
-		}
-	}
-	var created, updated []*planRow
-	for i := range p.rows {
-		if p.rows[i].w.Current == nil {
-			created = append(created, &p.rows[i])
-		} else {
-			updated = append(updated, &p.rows[i])
-		}
 	}
 	for _, kind := range []domain.Kind{domain.KindOnlinedienst, domain.KindRegister} {
 		var ids []int64
@@ -426,8 +403,8 @@ func (s *ImportTx) Apply(ctx context.Context, plan *ImportPlan) error {
 		if kind == domain.KindOnlinedienst {
 			// The registers the updated Onlinedienste stop naming must be free before they go.
 			var ods []int64
-			for _, r := range updated {
-				if r.w.Kind == domain.KindOnlinedienst {
+			for _, r := range p.rows {
+				if r.w.Current != nil && r.w.Kind == domain.KindOnlinedienst {
 					ods = append(ods, r.id)
 				}
 			}
@@ -443,58 +420,7 @@ func (s *ImportTx) Apply(ctx context.Context, plan *ImportPlan) error {
 		if err := assignIDs(ctx, pc, p); err != nil {
 			return err
 		}
-		// COPY's binary format must know the stage domain's type.
-		if _, ok := pc.TypeMap().TypeForName("stage"); !ok {
-			t, err := pc.LoadType(ctx, "stage")
-			if err != nil {
-				return fmt.Errorf("store: import: load type stage: %w", err)
-			}
-			pc.TypeMap().RegisterType(t)
-		}
-		if err := s.copyRows(ctx, pc, "entries", entryCopyColumns, created, p, nil); err != nil {
-			return err
-		}
-		if len(updated) > 0 {
-			if _, err := pc.Exec(ctx, stagingTable); err != nil {
-				return fmt.Errorf("store: import: create staging table: %w", err)
-			}
-			if err := s.copyRows(ctx, pc, "import_rows", stagingColumns, updated, p, func(r *planRow, vals []any) []any {
-				return append([]any{int32(0)}, vals...)
-			}); err != nil {
-				return err
-			}
-			var set []string
-			for _, c := range columnsWith(roleContent, roleVersion, roleUpdated) {
-				set = append(set, c.name+" = r."+c.name)
-			}
-			if _, err := pc.Exec(ctx, `UPDATE entries e SET `+strings.Join(set, ", ")+`
-				FROM import_rows r WHERE e.id = r.id`); err != nil {
-				return fmt.Errorf("store: import: update: %w", err)
-			}
-			if _, err := pc.Exec(ctx, `SELECT entry_versions_close(array_agg(id), array_agg(version), $1)
-				FROM import_rows`, p.now); err != nil {
-				return fmt.Errorf("store: import: close versions: %w", err)
-			}
-		}
-		all := make([]*planRow, len(p.rows))
-		for i := range p.rows {
-			all[i] = &p.rows[i]
-		}
-		if err := s.copyRows(ctx, pc, "entry_versions", versionCopyColumns, all, p, func(_ *planRow, vals []any) []any {
-			return append(vals, p.now, nil)
-		}); err != nil {
-			return err
-		}
-		src := pgx.CopyFromSlice(len(all), func(i int) ([]any, error) {
-			r := all[i]
-			action := domain.ActionUpdated
-			if r.w.Current == nil {
-				action = domain.ActionCreated
-			}
-			return []any{p.now, p.actor, action, string(r.w.Kind), r.w.Ressort, r.w.Key, r.changes}, nil
-		})
-		_, err := copyIn(ctx, pc, "events", eventCopyColumns, src)
-		return err
+		return writeRows(ctx, pc, p)
 	})
 	if err != nil {
 		return err
@@ -516,97 +442,105 @@ func (s *ImportTx) Apply(ctx context.Context, plan *ImportPlan) error {
 		WHERE o.id = ANY($1::bigint[])`, ods)
 }
 
-// copyRows COPYs rows into a table; extend adapts the entry values to the table's columns.
-func (s *ImportTx) copyRows(ctx context.Context, pc *pgx.Conn, table string, columns []entryColumn, rows []*planRow, p *importPlan, extend func(*planRow, []any) []any) error {
-	if len(rows) == 0 {
+// writeRows writes the rows of a plan: it COPYs each once, with its action and its event's
+// changes, into a staging table, and from there one UPDATE replaces the updated entries,
+// one INSERT each adds the new entries, a version of every written entry and its event.
+// PostgreSQL refuses COPY FROM into a table with row-level security, so the rows must pass
+// through a table without; one staging table for all three (rather than one per table)
+// sends, encodes and stores each row once, and every version is its entry's row. A column
+// that holds its default in every row is left out of the staging table and to its default:
+// registers carry no Onlinedienst fields, and most rows leave notes and links empty.
+func writeRows(ctx context.Context, pc *pgx.Conn, p *importPlan) error {
+	if len(p.rows) == 0 {
 		return nil
 	}
-	values := func(i int) ([]any, error) {
-		vals, err := rows[i].rowValues(rows[i].id, p.actor, p.now)
+	keep := make([]bool, len(entryTable))
+	for c, col := range entryTable {
+		keep[c] = col.isDefault == nil
+	}
+	updates := false
+	for i := range p.rows {
+		updates = updates || p.rows[i].w.Current != nil
+		for c, v := range p.rows[i].vals {
+			keep[c] = keep[c] || !entryTable[c].isDefault(v)
+		}
+	}
+	var names, set []string
+	for c, col := range entryTable {
+		if keep[c] {
+			names = append(names, col.name)
+		}
+		if r := col.role; r == roleContent || r == roleVersion || r == roleUpdated {
+			if keep[c] {
+				set = append(set, col.name+" = r."+col.name)
+			} else {
+				set = append(set, col.name+" = DEFAULT") // the default in every updated row too
+			}
+		}
+	}
+	list := strings.Join(names, ", ")
+	// COPY's binary format must know the stage domain's type.
+	if _, ok := pc.TypeMap().TypeForName("stage"); !ok {
+		t, err := pc.LoadType(ctx, "stage")
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("store: import: load type stage: %w", err)
 		}
-		if extend != nil {
-			vals = extend(rows[i], vals)
-		}
-		return vals, nil
+		pc.TypeMap().RegisterType(t)
 	}
-	keep := make([]bool, len(columns))
-	for c, col := range columns {
-		// The staging table has no defaults: every column goes.
-		keep[c] = table == "import_rows" || col.isDefault == nil
+	if _, err := pc.Exec(ctx, `CREATE TEMP TABLE import_rows ON COMMIT DROP AS
+		SELECT `+list+`, ''::text AS action, ''::text AS changes FROM entries WITH NO DATA`); err != nil {
+		return fmt.Errorf("store: import: create staging table: %w", err)
 	}
-	if table != "import_rows" {
-		// A column that holds its default in every row is left to the default: registers
-		// carry no Onlinedienst fields, and most rows leave notes and links empty.
-		for i := range rows {
-			vals, err := values(i)
-			if err != nil {
-				return err
-			}
-			for c, v := range vals {
-				keep[c] = keep[c] || !columns[c].isDefault(v)
-			}
-		}
-	}
-	var cols []string
-	for c, k := range keep {
-		if k {
-			cols = append(cols, columns[c].name)
-		}
-	}
-	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-		vals, err := values(i)
-		if err != nil || len(cols) == len(columns) {
-			return vals, err
-		}
-		out := make([]any, 0, len(cols))
-		for c, v := range vals {
+	width := len(names) + 2
+	src := pgx.CopyFromSlice(len(p.rows), func(i int) ([]any, error) {
+		r := &p.rows[i]
+		out := make([]any, 0, width)
+		for c, v := range r.vals {
 			if keep[c] {
 				out = append(out, v)
 			}
 		}
-		return out, nil
+		action := domain.ActionUpdated
+		if r.w.Current == nil {
+			action = domain.ActionCreated
+		}
+		return append(out, action, r.changes), nil
 	})
-	n, err := copyIn(ctx, pc, table, cols, src)
+	n, err := pc.CopyFrom(ctx, pgx.Identifier{"import_rows"}, append(names, "action", "changes"), src)
 	if err != nil {
-		return err
+		return fmt.Errorf("store: import: copy into import_rows: %w", err)
 	}
-	if n != int64(len(rows)) {
-		return fmt.Errorf("store: import: copied %d rows into %s, want %d", n, table, len(rows))
+	if n != int64(len(p.rows)) {
+		return fmt.Errorf("store: import: copied %d rows into import_rows, want %d", n, len(p.rows))
+	}
+	if updates {
+		if _, err := pc.Exec(ctx, `UPDATE entries e SET `+strings.Join(set, ", ")+`
+			FROM import_rows r WHERE e.id = r.id AND r.action = $1`, domain.ActionUpdated); err != nil {
+			return fmt.Errorf("store: import: update: %w", err)
+		}
+		if _, err := pc.Exec(ctx, `SELECT entry_versions_close(array_agg(id), array_agg(version), $1)
+			FROM import_rows WHERE action = $2`, p.now, domain.ActionUpdated); err != nil {
+			return fmt.Errorf("store: import: close versions: %w", err)
+		}
+	}
+	if _, err := pc.Exec(ctx, `INSERT INTO entries (`+list+`) OVERRIDING SYSTEM VALUE
+		SELECT `+list+` FROM import_rows WHERE action = $1`, domain.ActionCreated); err != nil {
+		return fmt.Errorf("store: import: insert entries: %w", err)
+	}
+	if _, err := pc.Exec(ctx, `INSERT INTO entry_versions (`+list+`, valid_from)
+		SELECT `+list+`, $1 FROM import_rows`, p.now); err != nil {
+		return fmt.Errorf("store: import: insert versions: %w", err)
+	}
+	// The events in the plan's order, as the staging table holds the rows.
+	if _, err := pc.Exec(ctx, `INSERT INTO events (at, actor, action, entity_type, ressort, key, changes)
+		SELECT $1, $2, action, kind, ressort, key, changes::jsonb FROM import_rows`, p.now, p.actor); err != nil {
+		return fmt.Errorf("store: import: insert events: %w", err)
 	}
 	return nil
 }
 
-// copyIn COPYs rows into table. PostgreSQL refuses COPY FROM into a table with row-level
-// security, so rows bound for one go by COPY into a temporary table of the same shape first
-// and then by one INSERT, which the policies check row by row.
-func copyIn(ctx context.Context, pc *pgx.Conn, table string, cols []string, src pgx.CopyFromSource) (int64, error) {
-	if table == "import_rows" {
-		n, err := pc.CopyFrom(ctx, pgx.Identifier{table}, cols, src)
-		if err != nil {
-			return 0, fmt.Errorf("store: import: copy into %s: %w", table, err)
-		}
-		return n, nil
-	}
-	// The staging table has just the copied columns; the INSERT leaves the others to the
-	// table's defaults.
-	staging, list := "copy_"+table, strings.Join(cols, ", ")
-	if _, err := pc.Exec(ctx, `CREATE TEMP TABLE `+staging+` ON COMMIT DROP AS SELECT `+list+` FROM `+table+` WITH NO DATA`); err != nil {
-		return 0, fmt.Errorf("store: import: create %s: %w", staging, err)
-	}
-	if _, err := pc.CopyFrom(ctx, pgx.Identifier{staging}, cols, src); err != nil {
-		return 0, fmt.Errorf("store: import: copy into %s: %w", staging, err)
-	}
-	tag, err := pc.Exec(ctx, `INSERT INTO `+table+` (`+list+`) OVERRIDING SYSTEM VALUE SELECT `+list+` FROM `+staging)
-	if err != nil {
-		return 0, fmt.Errorf("store: import: insert into %s: %w", table, err)
-	}
-	return tag.RowsAffected(), nil
-}
-
-// assignIDs gives every row its entry id: the current one, or one drawn from the entries'
-// sequence, so that versions and events can be written without reading the entries back.
+// assignIDs gives every new row its entry id, drawn from the entries' sequence, so that
+// versions and events can be written without reading the entries back.
 func assignIDs(ctx context.Context, pc *pgx.Conn, p *importPlan) error {
 	created := 0
 	for i := range p.rows {
@@ -627,8 +561,9 @@ func assignIDs(ctx context.Context, pc *pgx.Conn, p *importPlan) error {
 	}
 	next := 0
 	for i := range p.rows {
-		if p.rows[i].w.Current == nil {
-			p.rows[i].id = ids[next]
+		if r := &p.rows[i]; r.w.Current == nil {
+			r.id = ids[next]
+			r.vals[0] = r.id // entryTable starts with the id
 			next++
 		}
 	}
