@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"testing"
@@ -90,6 +92,29 @@ func benchXLSX(b *testing.B, rows []benchRow) string {
 	return buf.String()
 }
 
+// profileImport starts a CPU profile of the import alone, without the benchmark's setup, when
+// REGMO_BENCH_IMPORT_CPUPROFILE names its file (make bench's import profile); the function it
+// returns stops it.
+func profileImport(b *testing.B) (stop func()) {
+	path := os.Getenv("REGMO_BENCH_IMPORT_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkImport imports 100,000 registers as CSV through the real router into an empty
 // database, the same rows as an XLSX workbook, re-imports them unchanged, and as the ceiling
 // COPYs the same rows into the same table. Targets: import < 10 s and at least half of
@@ -104,8 +129,10 @@ func BenchmarkImport(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			srv, token := benchServer(b)
+			stop := profileImport(b)
 			b.StartTimer()
 			res := benchPost(b, srv, token, body)
+			stop()
 			if !strings.Contains(res, fmt.Sprintf(`"created":%d`, benchImportRows)) {
 				b.Fatalf("import answered %.300s", res)
 			}

@@ -149,6 +149,13 @@ func run(ctx context.Context, cfg config) error {
 			failures = append(failures, "Go benchmarks: "+err.Error())
 			env.Logf("Go benchmarks failed: %v", err)
 		}
+		// A failure costs the section, not the table.
+		if p, err := importProfile(ctx, env, cfg); err != nil {
+			env.Logf("import profile failed: %v", err)
+			rep.importProfileErr = err.Error()
+		} else {
+			rep.importProfile = p
+		}
 	}
 	rep.elapsed = time.Since(start)
 	rep.failures = failures
@@ -502,6 +509,7 @@ const profileTop = 12
 
 // cpuProfile is what go tool pprof makes of regmo's CPU profile during one run.
 type cpuProfile struct {
+	heading, about   string // the section's heading and what was profiled (Markdown)
 	request          string
 	conns            int
 	rps              float64
@@ -537,12 +545,24 @@ func profileRun(ctx context.Context, env *harness.Env, cfg config, t target, rq 
 	if f.err != nil {
 		return nil, f.err
 	}
-	p := &cpuProfile{request: rq.name, conns: conns, rps: res.rps, seconds: float64(seconds), file: file, bin: env.BinPath("regmo")}
+	p := &cpuProfile{heading: profileHeading, request: rq.name, conns: conns, rps: res.rps, seconds: float64(seconds), file: file, bin: env.BinPath("regmo")}
+	if err := p.top(ctx, cfg); err != nil {
+		return nil, err
+	}
+	p.about = fmt.Sprintf("regmo's CPU profile (`/debug/pprof/profile` of its `REGMO_PPROF_ADDR` listener) during one more wrk run of %s at %d conn. "+
+		"after the measured ones (%s req/s then; not in the table above): %.0f s from the run's middle, %s.",
+		p.request, p.conns, thousands(p.rps), p.seconds, p.total)
+	env.Logf("profile of regmo, %s at %d conns (%.0f req/s): %s", rq.name, conns, res.rps, p.total)
+	return p, nil
+}
+
+// top fills the profile's two lists from go tool pprof -top of its file.
+func (p *cpuProfile) top(ctx context.Context, cfg config) error {
 	for _, sort := range []string{"-flat", "-cum"} {
-		cmd := harness.Command(ctx, cfg.goCmd, "tool", "pprof", "-top", sort, fmt.Sprintf("-nodecount=%d", profileTop), p.bin, file)
+		cmd := harness.Command(ctx, cfg.goCmd, "tool", "pprof", "-top", sort, fmt.Sprintf("-nodecount=%d", profileTop), p.bin, p.file)
 		out, err := cmd.Output()
 		if err != nil {
-			return nil, fmt.Errorf("go tool pprof: %w", err)
+			return fmt.Errorf("go tool pprof: %w", err)
 		}
 		total, lines := parsePprofTop(string(out))
 		if sort == "-flat" {
@@ -552,7 +572,31 @@ func profileRun(ctx context.Context, env *harness.Env, cfg config, t target, rq 
 		}
 		p.total = total
 	}
-	env.Logf("profile of regmo, %s at %d conns (%.0f req/s): %s", rq.name, conns, res.rps, p.total)
+	return nil
+}
+
+// importProfileHeading starts the import profile's section.
+const importProfileHeading = "## Profile: where the import's Go time goes"
+
+// importProfile runs BenchmarkImport/import once more (100,000 registers as CSV through the
+// API), which profiles the import's request in its process: the server's Go side of the
+// import; PostgreSQL's part of the time is not in it.
+func importProfile(ctx context.Context, env *harness.Env, cfg config) (*cpuProfile, error) {
+	p := &cpuProfile{heading: importProfileHeading, file: filepath.Join(env.Dir, "import.pprof"), bin: filepath.Join(env.Dir, "api.test")}
+	cmd := harness.Command(ctx, cfg.goCmd, "test", "-run", "^$", "-bench", "^BenchmarkImport$/^import$", "-benchtime", "1x", "-count", "1",
+		"-o", p.bin, "./api")
+	// The benchmark profiles its import alone, not its setup (a fresh database, the inputs).
+	cmd.Env = append(os.Environ(), "REGMO_TEST_DATABASE_URL="+env.AdminURL, "REGMO_BENCH_IMPORT_CPUPROFILE="+p.file)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go test -cpuprofile: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	if err := p.top(ctx, cfg); err != nil {
+		return nil, err
+	}
+	p.about = "The Go CPU profile of one more `BenchmarkImport/import` (api: 100,000 registers as CSV through the router, " +
+		"the request alone, not in the table above): reading, validating, planning and encoding the COPY in regmo's process, " + p.total +
+		". PostgreSQL's share of the import (most of its time: the rows of entries, entry_versions and events and their indexes) is not in it."
+	env.Logf("profile of the import: %s", p.total)
 	return p, nil
 }
 
@@ -606,11 +650,9 @@ func parsePprofTop(out string) (total string, lines []string) {
 // markdown is the profile's section of BENCHMARKS.md.
 func (p *cpuProfile) markdown() string {
 	var b strings.Builder
-	b.WriteString(profileHeading + "\n\n")
-	fmt.Fprintf(&b, "regmo's CPU profile (`/debug/pprof/profile` of its `REGMO_PPROF_ADDR` listener) during one more wrk run of %s at %d conn. "+
-		"after the measured ones (%s req/s then; not in the table above): %.0f s from the run's middle, %s. "+
-		"Flat is the time in the function itself, cum with what it calls; `go tool pprof -top`, the top %d each.\n\n",
-		p.request, p.conns, thousands(p.rps), p.seconds, p.total, profileTop)
+	b.WriteString(p.heading + "\n\n")
+	fmt.Fprintf(&b, "%s Flat is the time in the function itself, cum with what it calls; `go tool pprof -top`, the top %d each.\n\n",
+		p.about, profileTop)
 	b.WriteString("By flat time:\n\n```\n      flat  flat%   sum%        cum   cum%\n")
 	for _, l := range p.byFlat {
 		b.WriteString(l + "\n")
@@ -706,6 +748,8 @@ type report struct {
 	failures                          []string
 	profile                           *cpuProfile
 	profileErr                        string
+	importProfile                     *cpuProfile
+	importProfileErr                  string
 }
 
 func median(xs []float64) float64 {
@@ -985,6 +1029,12 @@ func (r *report) markdown() string {
 		b.WriteString("\n" + r.profile.markdown())
 	case r.profileErr != "":
 		b.WriteString("\n" + profileHeading + "\n\nNo profile: " + strings.ReplaceAll(r.profileErr, "\n", " ") + "\n")
+	}
+	switch {
+	case r.importProfile != nil:
+		b.WriteString("\n" + r.importProfile.markdown())
+	case r.importProfileErr != "":
+		b.WriteString("\n" + importProfileHeading + "\n\nNo profile: " + strings.ReplaceAll(r.importProfileErr, "\n", " ") + "\n")
 	}
 	if len(r.failures) > 0 {
 		b.WriteString("\nFailed parts:\n\n")
