@@ -296,9 +296,15 @@ func TestCSRFRefused(t *testing.T) {
 	b := e.login("sis")
 	b.get(melderegister)
 	good := b.csrf()
+	// Another token differs from the good one in its first character (a random token may
+	// begin with any: replacing it with a fixed one let the test pass the good token 1 in 64).
+	first := "x"
+	if good[0] == 'x' {
+		first = "y"
+	}
 	for _, tt := range []struct {
 		name, csrf string
-	}{{"no token", ""}, {"another token", "x" + good[1:]}} {
+	}{{"no token", ""}, {"another token", first + good[1:]}} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := b.post(melderegister, entryForm(tt.csrf, "1", "live"))
 			if p.code != http.StatusForbidden || !strings.Contains(p.body, "Formular abgelehnt") {

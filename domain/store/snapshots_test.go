@@ -183,29 +183,44 @@ func TestSnapshotsFollowHistory(t *testing.T) {
 	}
 }
 
-// TestSnapshotOutlastsStatementTimeout: the first snapshot sums the whole history before it,
-// which takes longer than a request may; it lifts the pool's statement timeout for its own
-// transaction (serve's first take at 1,000,000 entries was cancelled at 15 s before).
+// TestSnapshotOutlastsStatementTimeout: a snapshot waits for the writers of history under
+// way and then sums the history before it, which may take longer than a request may (serve's
+// first take at 1,000,000 entries was cancelled at 15 s); it lifts the pool's statement
+// timeout for its own transaction. Here a writer holds its version uncommitted for longer than
+// the timeout: the snapshot waits for it and counts its version.
 func TestSnapshotOutlastsStatementTimeout(t *testing.T) {
 	dsn := testdb.DSN(t)
 	owner := testdb.Open(t, dsn)
-	if err := owner.Exec(`INSERT INTO entry_versions (id, kind, ressort, key, name, version, created_at, updated_at, updated_by, valid_from)
-		SELECT i, 'register', 'SF', 'r-' || i, 'Register ' || i, 1, now() - interval '2 days', now() - interval '2 days', 'test',
-			now() - interval '2 days' + i * interval '1 millisecond'
-		FROM generate_series(1, 200000) i`).Error; err != nil {
-		t.Fatal(err)
-	}
-	db, sqlDB, err := store.OpenDB(context.Background(), store.DBConfig{URL: dsn, MaxConns: 2, StatementTimeout: time.Millisecond, Role: store.AppRole})
+	ctx := context.Background()
+	db, sqlDB, err := store.OpenDB(ctx, store.DBConfig{URL: dsn, MaxConns: 2, StatementTimeout: 300 * time.Millisecond, Role: store.AppRole})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sqlDB.Close() })
-	at := time.Now().Add(-24 * time.Hour)
-	if taken, err := store.NewCounters(db).Snapshot(context.Background(), at); err != nil || !taken {
-		t.Fatalf("Snapshot with a 1 ms statement timeout = %v, %v; want taken", taken, err)
+
+	inserted := make(chan struct{})
+	writer := make(chan error, 1)
+	go func() {
+		writer <- owner.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec(`INSERT INTO entry_versions (id, kind, ressort, key, name, version, created_at, updated_at, updated_by, valid_from)
+				VALUES (1, 'register', 'SF', 'r-1', 'Register', 1, now() - interval '2 days', now() - interval '2 days', 'test', now() - interval '2 days')`).Error; err != nil {
+				close(inserted)
+				return err
+			}
+			close(inserted)
+			time.Sleep(1500 * time.Millisecond)
+			return nil
+		})
+	}()
+	<-inserted
+	if taken, err := store.NewCounters(db).Snapshot(ctx, time.Now().Add(-24*time.Hour)); err != nil || !taken {
+		t.Fatalf("Snapshot with a 300 ms statement timeout behind a writer of 1.5 s = %v, %v; want taken", taken, err)
+	}
+	if err := <-writer; err != nil {
+		t.Fatal(err)
 	}
 	var n int64
-	if err := owner.Raw(`SELECT sum(n) FROM readiness_snapshot_counts`).Scan(&n).Error; err != nil || n != 200000 {
-		t.Errorf("snapshot counts %d versions (%v), want 200000", n, err)
+	if err := owner.Raw(`SELECT coalesce(sum(n), 0) FROM readiness_snapshot_counts`).Scan(&n).Error; err != nil || n != 1 {
+		t.Errorf("snapshot counts %d versions (%v), want the writer's 1", n, err)
 	}
 }
