@@ -138,7 +138,7 @@ func runScale(ctx context.Context, cfg config) error {
 // seedEntries fills entries from+1 to n, as the owner (no row-level security), in chunks:
 // entry i is in Ressort ressorts[i % 10], an Onlinedienst (key o-i) when i % 4 = 0, else a
 // register (key r-i); each has its current version in entry_versions, and 2 in 3 an older
-// one (see historyHours); events hold their creation and change.
+// one (see historyHours), written in time order; events hold their creation and change.
 func seedEntries(ctx context.Context, env *harness.Env, from, n int, created time.Time) error {
 	conn, err := pgx.Connect(ctx, env.DBURL)
 	if err != nil {
@@ -154,8 +154,7 @@ func seedEntries(ctx context.Context, env *harness.Env, from, n int, created tim
 		}
 		batch := &pgx.Batch{}
 		batch.Queue(seedEntriesSQL, lo, hi, ressorts, created, historyHours)
-		batch.Queue(`INSERT INTO entry_versions SELECT e.*, e.updated_at, NULL FROM entries e WHERE e.id > $1`, minID)
-		batch.Queue(seedOlderSQL, minID)
+		batch.Queue(seedVersionsSQL, minID)
 		batch.Queue(seedEventsSQL, minID)
 		if err := conn.SendBatch(ctx, batch).Close(); err != nil {
 			return fmt.Errorf("seed %d to %d: %w", lo, hi, err)
@@ -206,15 +205,26 @@ const seedEventsSQL = `INSERT INTO events (at, actor, action, entity_type, resso
 	       jsonb_build_object('readiness.idnr.stage', jsonb_build_object('from', ` + previousStage + `, 'to', idnr_stage))
 	FROM entries WHERE id > $1 AND version = 2`
 
-// seedOlderSQL adds the first version of every entry at version 2 above id $1: its IDNr
-// stage one step back, valid from its creation until the change.
-const seedOlderSQL = `INSERT INTO entry_versions (id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis,
+// seedVersionsSQL adds the versions of the entries above id $1: each entry's current one,
+// valid from its last change, and for those at version 2 the first, its IDNr stage one step
+// back, valid from the creation until the change. They are written in the order regmo
+// writes history, by the instant of the write (a change closes the old version and appends
+// the new one at once, both then), so that the table's pages follow time as in service
+// rather than the order of the keys.
+const seedVersionsSQL = `INSERT INTO entry_versions (id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis,
 		idnr_stage, idnr_target_date, idnr_note, noots_stage, noots_target_date, dsc_stage, dsc_target_date, dsc_note,
 		version, created_at, updated_at, updated_by, valid_from, valid_to)
-	SELECT id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis, ` + previousStage + `,
-	       idnr_target_date, idnr_note, noots_stage, noots_target_date, dsc_stage, dsc_target_date, dsc_note,
-	       1, created_at, created_at, updated_by, created_at, updated_at
-	FROM entries WHERE id > $1 AND version = 2`
+	SELECT * FROM (
+		SELECT id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis,
+		       idnr_stage, idnr_target_date, idnr_note, noots_stage, noots_target_date, dsc_stage, dsc_target_date, dsc_note,
+		       version, created_at, updated_at, updated_by, updated_at AS valid_from, NULL::timestamptz AS valid_to
+		FROM entries WHERE id > $1
+		UNION ALL
+		SELECT id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis, ` + previousStage + `,
+		       idnr_target_date, idnr_note, noots_stage, noots_target_date, dsc_stage, dsc_target_date, dsc_note,
+		       1, created_at, created_at, updated_by, created_at, updated_at
+		FROM entries WHERE id > $1 AND version = 2) AS v
+	ORDER BY coalesce(valid_to, valid_from), id, version`
 
 // measureSize starts a fresh regmo on the database as it is and measures one size.
 func measureSize(ctx context.Context, env *harness.Env, cfg config, token string, asOf time.Time, conns int, p *scalePoint) error {
@@ -423,7 +433,7 @@ func growthSection(cfg config, points []scalePoint, started time.Time, took time
 		started.Format("2006-01-02 15:04 MST"), took.Round(time.Second), commit, machine)
 	fmt.Fprintf(&b, "One throwaway cluster (devdb -fast) is filled step by step to each size (INSERT … SELECT generate_series as the owner: "+
 		"10 Ressorts, 3 in 4 entries registers, 1 in 4 Onlinedienste, created a year before the run, every entry with its current version "+
-		"in entry_versions and 2 in 3 with an older one, changed at one of the %d hours since, events for each creation and change). At each size a fresh `regmo serve` answers, as an `ozg-koordination` user: "+
+		"in entry_versions and 2 in 3 with an older one, changed at one of the %d hours since, versions written in the order of their writes as regmo writes them, events for each creation and change). At each size a fresh `regmo serve` answers, as an `ozg-koordination` user: "+
 		"`GET /v1/reports/readiness` and the same `?as_of=` 24 hours back (median of %d after one warm-up, over HTTP; it starts from the daily "+
 		"snapshot of the readiness figures at the midnight before, which regmo takes at start, in the time the table shows, and adds the versions "+
 		"that began or ended since, whose number the table shows too), then GET one random "+
