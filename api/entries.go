@@ -19,7 +19,7 @@ func (h *handler) GetRegister(ctx context.Context, req oapi.GetRegisterRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return oapi.GetRegister200JSONResponse{Body: toRegister(e, today), Headers: oapi.GetRegister200ResponseHeaders{ETag: etag(e.Version)}}, nil
+	return registerAnswer{Body: toRegister(e, today), Headers: oapi.GetRegister200ResponseHeaders{ETag: etag(e.Version)}}, nil
 }
 
 func (h *handler) GetOnlinedienst(ctx context.Context, req oapi.GetOnlinedienstRequestObject) (oapi.GetOnlinedienstResponseObject, error) {

@@ -40,9 +40,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// entryColumns is domain.entryColumns: the columns regmo reads for an entry, in its order.
+// entryColumns are the columns regmo reads for a register (domain/store's kindTable), in
+// its order: a register's entry leaves the Onlinedienst's columns empty, so neither reads them.
 const entryColumns = `id, kind, ressort, key, name, description, idnrg_anlage_nr, legal_basis,
-	fachverfahren, contact, leika_keys, url, nachweise_from,
+	fachverfahren, contact,
 	idnr_stage, idnr_target_date, idnr_note, idnr_evidence_url,
 	noots_stage, noots_target_date, noots_note, noots_evidence_url,
 	dsc_stage, dsc_target_date, dsc_note, dsc_evidence_url,
@@ -164,15 +165,14 @@ func scanRegister(rows pgx.Rows, today string) (register, error) {
 	var (
 		r                       register
 		id                      int64
-		kind, url               string
-		leika, nachweise        []string
+		kind                    string
 		dates                   [3]*time.Time
 		dims                    [3]*dimension
 		createdAt, updatedAtRaw time.Time
 	)
 	dims = [3]*dimension{&r.Readiness.IDNr, &r.Readiness.NOOTS, &r.Readiness.DSC}
 	err := rows.Scan(&id, &kind, &r.Ressort, &r.Key, &r.Name, &r.Description, &r.IdnrgAnlageNr, &r.LegalBasis,
-		&r.Fachverfahren, &r.Contact, &leika, &url, &nachweise,
+		&r.Fachverfahren, &r.Contact,
 		&dims[0].Stage, &dates[0], &dims[0].Note, &dims[0].EvidenceURL,
 		&dims[1].Stage, &dates[1], &dims[1].Note, &dims[1].EvidenceURL,
 		&dims[2].Stage, &dates[2], &dims[2].Note, &dims[2].EvidenceURL,

@@ -75,12 +75,19 @@ func replicaConfig(role string, log *slog.Logger) (store.ReplicaConfig, error) {
 	return cfg, nil
 }
 
+// logFlushInterval is how long a log line may wait in serve's buffer at most.
+const logFlushInterval = 100 * time.Millisecond
+
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("serve", "serve", stderr)
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	log := logger(stderr)
+	// The log, a JSON line per request among it, is written in batches (see logBuffer); the
+	// deferred Close writes the rest once the server has shut down.
+	logBuf := newLogBuffer(stderr, 64<<10, logFlushInterval)
+	defer func() { _ = logBuf.Close() }()
+	log := logger(logBuf)
 	if os.Getenv("REGMO_MIGRATE") != "false" {
 		n, err := migrateUp(ctx)
 		if err != nil {

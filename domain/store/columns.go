@@ -99,6 +99,8 @@ type entryColumn struct {
 	path  string
 	flat  func(c *domain.Content, out map[string]any)
 	equal func(a, b *domain.Content) bool
+	// kinds are the kinds whose entries fill the column (see domain.Field's Kinds).
+	kinds []domain.Kind
 }
 
 func idColumn() entryColumn {
@@ -141,20 +143,72 @@ func contentColumns(fields []domain.Field) []entryColumn {
 		default:
 			c = textColumn(f)
 		}
-		c.name, c.path, c.role = f.Name, f.Path, roleContent
+		c.name, c.path, c.role, c.kinds = f.Name, f.Path, roleContent, f.Kinds
 		c.load = func(*entryRow, *domain.Entry) {}
 		cols[i] = c
 	}
-	cols[0].load = func(r *entryRow, e *domain.Entry) {
-		e.Content = r.Content
-		for _, f := range fields {
-			// An entry holds an empty list as nil.
-			if f.Type == domain.FieldList && len(*f.List(&e.Content)) == 0 {
-				*f.List(&e.Content) = nil
-			}
+	cols[0].load = loadContent
+	return cols
+}
+
+// loadContent sets the entry's content from the row's.
+func loadContent(r *entryRow, e *domain.Entry) {
+	e.Content = r.Content
+	for _, f := range domain.ContentFields {
+		// An entry holds an empty list as nil.
+		if f.Type == domain.FieldList && len(*f.List(&e.Content)) == 0 {
+			*f.List(&e.Content) = nil
 		}
 	}
-	return cols
+}
+
+// kindTable are the columns of entryTable an entry of the kind fills: every column but the
+// content of the other kind, which the rules keep empty (domain.Field's Kinds). A read of
+// one kind selects and scans only these; the row's other fields stay empty, as the columns
+// are. An unknown kind gets every column.
+func kindTable(kind domain.Kind) []entryColumn {
+	var out []entryColumn
+	for _, c := range entryTable {
+		if c.role == roleContent && !slices.Contains(c.kinds, kind) {
+			continue
+		}
+		out = append(out, c)
+	}
+	if !slices.ContainsFunc(out, func(c entryColumn) bool { return c.role == roleContent }) {
+		return entryTable
+	}
+	// The first content column loads the whole content (see contentColumns), whichever it is.
+	for i := range out {
+		if out[i].role == roleContent {
+			out[i].load = loadContent
+			break
+		}
+	}
+	return out
+}
+
+// kindRead is the select list of one kind's entries and its scan columns.
+type kindRead struct {
+	cols []entryColumn
+	list string
+}
+
+// kindReads are the reads of each kind, built once; readOf is their lookup.
+var kindReads = func() map[domain.Kind]kindRead {
+	out := map[domain.Kind]kindRead{}
+	for _, k := range []domain.Kind{domain.KindRegister, domain.KindOnlinedienst} {
+		cols := kindTable(k)
+		out[k] = kindRead{cols: cols, list: joinColumns(cols, "")}
+	}
+	return out
+}()
+
+// readOf is the read of the kind's entries; an unknown kind reads every column.
+func readOf(kind domain.Kind) kindRead {
+	if r, ok := kindReads[kind]; ok {
+		return r
+	}
+	return kindRead{cols: entryTable, list: entryColumns}
 }
 
 // textColumn is text; shown fields (the name) have no default and are in every JSON
@@ -323,14 +377,15 @@ func (r *entryRow) fields() []any {
 	return f
 }
 
-// nativeFields are the scan destinations of entryColumns for pgx's own scanning.
-func (r *entryRow) nativeFields() []any {
-	f := make([]any, len(entryTable))
-	for i := range entryTable {
-		if native := entryTable[i].native; native != nil {
+// nativeFields are the scan destinations of cols (entryTable or a kindTable) for pgx's own
+// scanning.
+func (r *entryRow) nativeFields(cols []entryColumn) []any {
+	f := make([]any, len(cols))
+	for i := range cols {
+		if native := cols[i].native; native != nil {
 			f[i] = native(r)
 		} else {
-			f[i] = entryTable[i].scan(r)
+			f[i] = cols[i].scan(r)
 		}
 	}
 	return f

@@ -244,7 +244,8 @@ func TestEntryRoundTrip(t *testing.T) {
 }
 
 // TestBaselineColumnsMatchEntryTable: cmd/baseline, the benchmark's ceiling, keeps its own
-// copy of the select list (it must not import regmo); it must stay the one regmo sends.
+// copy of a register's select list (it must not import regmo); it must stay the one regmo
+// sends.
 func TestBaselineColumnsMatchEntryTable(t *testing.T) {
 	f, err := parser.ParseFile(token.NewFileSet(), "../../cmd/baseline/main.go", nil, 0)
 	if err != nil {
@@ -267,10 +268,65 @@ func TestBaselineColumnsMatchEntryTable(t *testing.T) {
 		got = append(got, strings.TrimSpace(name))
 	}
 	var want []string
-	for _, c := range entryTable {
+	for _, c := range readOf(domain.KindRegister).cols {
 		want = append(want, c.name)
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("cmd/baseline's entryColumns: got %v, want %v", got, want)
+	}
+}
+
+// TestKindTableHoldsTheKindsFields: a read of one kind selects the address and bookkeeping
+// columns and exactly the kind's content fields, in entryTable's order, and loads their
+// content as a read of every column does.
+func TestKindTableHoldsTheKindsFields(t *testing.T) {
+	for _, kind := range []domain.Kind{domain.KindRegister, domain.KindOnlinedienst} {
+		t.Run(string(kind), func(t *testing.T) {
+			var want []string
+			for _, c := range entryTable {
+				if c.role != roleContent || slices.ContainsFunc(domain.FieldsOf(kind), func(f domain.Field) bool { return f.Name == c.name }) {
+					want = append(want, c.name)
+				}
+			}
+			read := readOf(kind)
+			var got []string
+			for _, c := range read.cols {
+				got = append(got, c.name)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("columns: got %v, want %v", got, want)
+			}
+			if wantList := strings.Join(want, ", "); read.list != wantList {
+				t.Errorf("select list: got %q, want %q", read.list, wantList)
+			}
+			// The kind's fields filled, the others empty, as entries keeps them.
+			var row entryRow
+			full := fullContent()
+			for _, f := range domain.FieldsOf(kind) {
+				switch f.Type {
+				case domain.FieldNumber:
+					*f.Number(&row.Content) = *f.Number(&full)
+				case domain.FieldList:
+					*f.List(&row.Content) = *f.List(&full)
+				default:
+					*f.Text(&row.Content) = *f.Text(&full)
+				}
+			}
+			row.Key = "k"
+			var viaKind, viaAll domain.Entry
+			for i := range read.cols {
+				read.cols[i].load(&row, &viaKind)
+			}
+			row.loadInto(&viaAll)
+			if !reflect.DeepEqual(viaKind, viaAll) {
+				t.Errorf("loaded entry: got %+v, want %+v", viaKind, viaAll)
+			}
+			if viaKind.Content.Name == "" {
+				t.Error("loaded entry: got no content, want the row's")
+			}
+		})
+	}
+	if got := readOf("unknown").cols; len(got) != len(entryTable) {
+		t.Errorf("unknown kind: got %d columns, want all %d", len(got), len(entryTable))
 	}
 }

@@ -44,9 +44,20 @@ func scanEntries(rows *sql.Rows, size int) ([]entryRow, error) {
 	return out, rows.Err()
 }
 
-// getEntrySQL reads one entry by its address; built once, as GET one runs it on every request.
-var getEntrySQL = `SELECT ` + entryColumns + ` FROM entries
+// getEntrySQL reads one entry of a kind by its address, selecting the kind's columns; built
+// once per kind, as GET one runs it on every request.
+var getEntrySQL = func() map[domain.Kind]string {
+	out := map[domain.Kind]string{}
+	for k, r := range kindReads {
+		out[k] = getEntryStatement(r.list)
+	}
+	return out
+}()
+
+func getEntryStatement(list string) string {
+	return `SELECT ` + list + ` FROM entries
 		WHERE kind = $1 AND ressort = $2 AND key = $3`
+}
 
 // entryStore owns the SQL of entries and nachweise. db is the pool or a transaction.
 type entryStore struct{ db *gorm.DB }
@@ -256,9 +267,10 @@ func (s entryStore) references(ctx context.Context, registerIDs []int64) (map[in
 // scope for row-level security.
 func (s entryStore) list(ctx context.Context, scope domain.ReadScope, f domain.Filter, codes []string, all bool, after *cursor, today string) ([]entryRow, error) {
 	db := s.db.Session(&gorm.Session{DryRun: true, NewDB: true}).WithContext(ctx)
-	q := db.Table("entries").Select(entryColumns).Where("kind = ?", f.Kind)
+	read := readOf(f.Kind)
+	q := db.Table("entries").Select(read.list).Where("kind = ?", f.Kind)
 	if f.AsOf != nil {
-		q = db.Table("entry_versions").Select(entryColumns).Where("kind = ?", f.Kind).
+		q = db.Table("entry_versions").Select(read.list).Where("kind = ?", f.Kind).
 			Where("valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", *f.AsOf, *f.AsOf)
 	}
 	switch {
@@ -296,7 +308,7 @@ func (s entryStore) list(ctx context.Context, scope domain.ReadScope, f domain.F
 	if stmt.Error != nil {
 		return nil, fmt.Errorf("store: list %s: %w", f.Kind, stmt.Error)
 	}
-	rows, err := queryEntriesIn(ctx, s.db, scope, f.Limit+1, stmt.SQL.String(), stmt.Vars...)
+	rows, err := queryEntriesIn(ctx, s.db, scope, f.Limit+1, read.cols, stmt.SQL.String(), stmt.Vars...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list %s: %w", f.Kind, err)
 	}

@@ -254,11 +254,11 @@ func TestRowSecurityAlone(t *testing.T) {
 	}
 
 	t.Run("a query for a foreign Ressort", func(t *testing.T) {
-		rows, err := queryEntriesIn(ctx, app, scope, 1, `SELECT `+entryColumns+` FROM entries WHERE ressort = $1`, "SIS")
+		rows, err := queryEntriesIn(ctx, app, scope, 1, entryTable, `SELECT `+entryColumns+` FROM entries WHERE ressort = $1`, "SIS")
 		if err != nil || len(rows) != 0 {
 			t.Errorf("a query for SIS as SF/SK: %d rows, %v; want none", len(rows), err)
 		}
-		rows, err = queryEntriesIn(ctx, app, scope, 1, `SELECT `+entryColumns+` FROM entries WHERE ressort = $1`, "SF")
+		rows, err = queryEntriesIn(ctx, app, scope, 1, entryTable, `SELECT `+entryColumns+` FROM entries WHERE ressort = $1`, "SF")
 		if err != nil || len(rows) != 2 {
 			t.Errorf("a query for SF as SF/SK: %d rows, %v; want its 2 entries", len(rows), err)
 		}

@@ -88,10 +88,11 @@ func setScope(ctx context.Context, tx *gorm.DB, read domain.ReadScope, write dom
 	return nil
 }
 
-// queryEntriesIn runs one query selecting entryColumns ($n placeholders) in the scope, in one
+// queryEntriesIn runs one query selecting cols (entryTable or a kind's, see readOf; $n
+// placeholders) in the scope, in one
 // round trip: the scope and the query go to PostgreSQL as one pipeline, which it runs as one
 // implicit transaction. One entry and a list page are what the service reads most.
-func queryEntriesIn(ctx context.Context, db *gorm.DB, sc domain.ReadScope, size int, query string, args ...any) ([]entryRow, error) {
+func queryEntriesIn(ctx context.Context, db *gorm.DB, sc domain.ReadScope, size int, cols []entryColumn, query string, args ...any) ([]entryRow, error) {
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("store: database handle: %w", err)
@@ -100,7 +101,7 @@ func queryEntriesIn(ctx context.Context, db *gorm.DB, sc domain.ReadScope, size 
 	// of its pipeline closes it; so does a restarted server) is dropped and the read, which
 	// changes nothing, runs once more on another.
 	for attempt := 0; ; attempt++ {
-		out, err := queryEntriesOnce(ctx, sqlDB, sc, size, query, args...)
+		out, err := queryEntriesOnce(ctx, sqlDB, sc, size, cols, query, args...)
 		if attempt == 0 && errors.Is(err, driver.ErrBadConn) && ctx.Err() == nil {
 			continue
 		}
@@ -108,7 +109,7 @@ func queryEntriesIn(ctx context.Context, db *gorm.DB, sc domain.ReadScope, size 
 	}
 }
 
-func queryEntriesOnce(ctx context.Context, sqlDB *sql.DB, sc domain.ReadScope, size int, query string, args ...any) ([]entryRow, error) {
+func queryEntriesOnce(ctx context.Context, sqlDB *sql.DB, sc domain.ReadScope, size int, cols []entryColumn, query string, args ...any) ([]entryRow, error) {
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -145,7 +146,7 @@ func queryEntriesOnce(ctx context.Context, sqlDB *sql.DB, sc domain.ReadScope, s
 		// The destinations are built once per query: every row is scanned into the same
 		// cleared row and then copied.
 		var row entryRow
-		dest := row.nativeFields()
+		dest := row.nativeFields(cols)
 		for rows.Next() {
 			row = entryRow{}
 			if err := rows.Scan(dest...); err != nil {

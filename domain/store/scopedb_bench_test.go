@@ -52,7 +52,9 @@ func BenchmarkScopedRead(b *testing.B) {
 			run  func(args []any) ([]entryRow, error)
 		}{
 			{"unscoped", func(args []any) ([]entryRow, error) { return queryEntries(ctx, owner, q.sql, args...) }},
-			{"pipeline", func(args []any) ([]entryRow, error) { return queryEntriesIn(ctx, app, scope, q.want, q.sql, args...) }},
+			{"pipeline", func(args []any) ([]entryRow, error) {
+				return queryEntriesIn(ctx, app, scope, q.want, entryTable, q.sql, args...)
+			}},
 			{"transaction", func(args []any) ([]entryRow, error) {
 				var rows []entryRow
 				err := readTx(ctx, app, scope, func(tx *gorm.DB) error {

@@ -19,7 +19,8 @@ func (inv *Inventory) GetAsOf(ctx context.Context, scope domain.ReadScope, kind 
 	}
 	var rows []entryRow
 	err := inv.reads.run(ctx, inv.db, nil, func(db *gorm.DB) (err error) {
-		rows, err = queryEntriesIn(ctx, db, scope, 1, `SELECT `+entryColumns+` FROM entry_versions
+		read := readOf(kind)
+		rows, err = queryEntriesIn(ctx, db, scope, 1, read.cols, `SELECT `+read.list+` FROM entry_versions
 			WHERE kind = $1 AND ressort = $2 AND key = $3 AND valid_from <= $4 AND (valid_to IS NULL OR valid_to > $4)
 			ORDER BY valid_from DESC LIMIT 1`, string(kind), ressort, key, at)
 		return err
