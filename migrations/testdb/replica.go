@@ -26,6 +26,24 @@ type Replica struct {
 	asRoot bool
 }
 
+// dropSlot drops the replication slot once its replica has let go of it (a stopped
+// replica's walsender may take a moment to end), so that the primary keeps no WAL for it.
+func dropSlot(admin, slot string) {
+	for range 50 {
+		var dropped bool
+		err := queryRow(admin, `SELECT count(pg_drop_replication_slot(slot_name)) > 0 FROM pg_replication_slots
+			WHERE slot_name = '`+slot+`' AND NOT active`, &dropped)
+		if err == nil && dropped {
+			return
+		}
+		var exists bool
+		if err := queryRow(admin, `SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '`+slot+`')`, &exists); err == nil && !exists {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // NewReplica makes a replica of the cluster REGMO_TEST_DATABASE_URL names and starts it;
 // it is stopped and removed when the test ends. It copies the whole cluster, which takes a
 // few seconds.
@@ -41,9 +59,14 @@ func NewReplica(t testing.TB) *Replica {
 	if r.dir, err = os.MkdirTemp("", "regmo-replica-"); err != nil {
 		t.Fatalf("testdb: replica: %v", err)
 	}
+	// The replica streams through a replication slot of its own, so that the primary keeps
+	// the WAL it has not received: without one, a loaded primary recycled WAL the replica
+	// still needed, and it never caught up.
+	slot := randomName("regmo_replica_")
 	t.Cleanup(func() {
 		r.Stop()
 		_ = os.RemoveAll(r.dir)
+		dropSlot(admin, slot)
 	})
 	if err := r.chownToServer(r.dir); err != nil {
 		t.Fatalf("testdb: replica: %v", err)
@@ -53,7 +76,7 @@ func NewReplica(t testing.TB) *Replica {
 	if err := queryRow(admin, `SHOW max_connections`, &maxConns); err != nil {
 		t.Fatalf("testdb: replica: %v", err)
 	}
-	if out, err := r.server("pg_basebackup", "-d", admin, "-D", r.data(), "-R", "-X", "stream", "-c", "fast", "--no-sync"); err != nil {
+	if out, err := r.server("pg_basebackup", "-d", admin, "-D", r.data(), "-R", "-X", "stream", "-C", "-S", slot, "-c", "fast", "--no-sync"); err != nil {
 		t.Fatalf("testdb: pg_basebackup: %v\n%s", err, out)
 	}
 	if r.port, err = freePort(); err != nil {
