@@ -251,11 +251,16 @@ func measureSize(ctx context.Context, env *harness.Env, cfg config, token string
 	if err := harness.WaitHTTP(ctx, regmo, base+"/v1/ressorts/"+ressorts[1]+"/registers/r-1", auth, 200, 30*time.Second); err != nil {
 		return err
 	}
-	if err := waitSnapshots(ctx, env, regmo); err != nil {
+	conn, err := pgx.Connect(ctx, env.DBURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if err := waitSnapshots(ctx, conn, regmo); err != nil {
 		return err
 	}
 	p.snapshots = time.Since(t0)
-	if p.sinceSnapshot, err = sinceSnapshot(ctx, env, asOf); err != nil {
+	if p.sinceSnapshot, err = sinceSnapshot(ctx, conn, asOf); err != nil {
 		return err
 	}
 	env.Logf("%s entries: daily snapshots taken within %s of the start", thousands(float64(p.entries)), p.snapshots.Round(100*time.Millisecond))
@@ -296,24 +301,14 @@ func measureSize(ctx context.Context, env *harness.Env, cfg config, token string
 		return err
 	}
 	env.Logf("%s entries: regmo RSS %s (peak %s)", thousands(float64(p.entries)), mib(p.rss), mib(p.peakRSS))
-	conn, err := pgx.Connect(ctx, env.DBURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
 	return conn.QueryRow(ctx, `SELECT pg_database_size(current_database()), (SELECT count(*) FROM events)`).Scan(&p.dbSize, &p.events)
 }
 
 // sinceSnapshot counts the versions that began or ended after the latest snapshot at or
 // before asOf and up to it: the rows the report as of asOf sums besides the snapshot's.
-func sinceSnapshot(ctx context.Context, env *harness.Env, asOf time.Time) (int64, error) {
-	conn, err := pgx.Connect(ctx, env.DBURL)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close(context.Background())
+func sinceSnapshot(ctx context.Context, conn *pgx.Conn, asOf time.Time) (int64, error) {
 	var n int64
-	err = conn.QueryRow(ctx, `WITH s AS (SELECT coalesce(max(taken_at), '-infinity') AS at FROM readiness_snapshots WHERE taken_at <= $1)
+	err := conn.QueryRow(ctx, `WITH s AS (SELECT coalesce(max(taken_at), '-infinity') AS at FROM readiness_snapshots WHERE taken_at <= $1)
 		SELECT (SELECT count(*) FROM entry_versions, s WHERE valid_from > s.at AND valid_from <= $1)
 			+ (SELECT count(*) FROM entry_versions, s WHERE valid_to > s.at AND valid_to <= $1)`, asOf).Scan(&n)
 	return n, err
@@ -322,12 +317,7 @@ func sinceSnapshot(ctx context.Context, env *harness.Env, asOf time.Time) (int64
 // waitSnapshots waits until the regmo just started has taken every daily snapshot of the
 // readiness figures the seeding left due (it takes them at start), so that the report as of a
 // day back is measured as it runs in service, not before the first take.
-func waitSnapshots(ctx context.Context, env *harness.Env, regmo *harness.Proc) error {
-	conn, err := pgx.Connect(ctx, env.DBURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
+func waitSnapshots(ctx context.Context, conn *pgx.Conn, regmo *harness.Proc) error {
 	deadline := time.Now().Add(30 * time.Minute)
 	for {
 		var due int

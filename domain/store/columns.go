@@ -165,7 +165,7 @@ func loadContent(r *entryRow, e *domain.Entry) {
 // kindTable are the columns of entryTable an entry of the kind fills: every column but the
 // content of the other kind, which the rules keep empty (domain.Field's Kinds). A read of
 // one kind selects and scans only these; the row's other fields stay empty, as the columns
-// are. An unknown kind gets every column.
+// are.
 func kindTable(kind domain.Kind) []entryColumn {
 	var out []entryColumn
 	for _, c := range entryTable {
@@ -173,9 +173,6 @@ func kindTable(kind domain.Kind) []entryColumn {
 			continue
 		}
 		out = append(out, c)
-	}
-	if !slices.ContainsFunc(out, func(c entryColumn) bool { return c.role == roleContent }) {
-		return entryTable
 	}
 	// The first content column loads the whole content (see contentColumns), whichever it is.
 	for i := range out {
@@ -187,28 +184,36 @@ func kindTable(kind domain.Kind) []entryColumn {
 	return out
 }
 
-// kindRead is the select list of one kind's entries and its scan columns.
+// kindRead is the select list of one kind's entries, its scan columns and the statement of
+// GET one, which runs on every such request.
 type kindRead struct {
 	cols []entryColumn
 	list string
+	get  string
 }
 
-// kindReads are the reads of each kind, built once; readOf is their lookup.
-var kindReads = func() map[domain.Kind]kindRead {
-	out := map[domain.Kind]kindRead{}
-	for _, k := range []domain.Kind{domain.KindRegister, domain.KindOnlinedienst} {
-		cols := kindTable(k)
-		out[k] = kindRead{cols: cols, list: joinColumns(cols, "")}
+func newKindRead(cols []entryColumn) kindRead {
+	list := joinColumns(cols, "")
+	return kindRead{cols: cols, list: list, get: `SELECT ` + list + ` FROM entries
+		WHERE kind = $1 AND ressort = $2 AND key = $3`}
+}
+
+// kindReads are the reads of each kind and allRead that of every column, built once; readOf
+// is their lookup.
+var (
+	kindReads = map[domain.Kind]kindRead{
+		domain.KindRegister:     newKindRead(kindTable(domain.KindRegister)),
+		domain.KindOnlinedienst: newKindRead(kindTable(domain.KindOnlinedienst)),
 	}
-	return out
-}()
+	allRead = newKindRead(entryTable)
+)
 
 // readOf is the read of the kind's entries; an unknown kind reads every column.
 func readOf(kind domain.Kind) kindRead {
 	if r, ok := kindReads[kind]; ok {
 		return r
 	}
-	return kindRead{cols: entryTable, list: entryColumns}
+	return allRead
 }
 
 // textColumn is text; shown fields (the name) have no default and are in every JSON

@@ -97,24 +97,35 @@ type CounterDiff struct {
 	Actual  int64 // what entries say
 }
 
-// countsFromEntries and datesFromEntries count entries as the triggers do.
-const (
-	countsFromEntries = `SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, count(*) AS n
-		FROM entries GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage`
-	datesFromEntries = `SELECT e.ressort, e.kind, d.dimension, d.stage, d.target_date, count(*) AS n
-		FROM entries e CROSS JOIN LATERAL (VALUES
+// countsOf and datesOf count the rows of source (entries, or the versions valid at an
+// instant) as the triggers of migration 00010 count entries.
+func countsOf(source string) string {
+	return `SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, count(*) AS n
+		FROM ` + source + ` AS x GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage`
+}
+
+func datesOf(source string) string {
+	return `SELECT e.ressort, e.kind, d.dimension, d.stage, d.target_date, count(*) AS n
+		FROM ` + source + ` AS e CROSS JOIN LATERAL (VALUES
 			('idnr', e.idnr_stage, e.idnr_target_date),
 			('noots', e.noots_stage, e.noots_target_date),
 			('dsc', e.dsc_stage, e.dsc_target_date)) AS d(dimension, stage, target_date)
 		WHERE d.target_date IS NOT NULL AND d.stage NOT IN ('live', 'not_applicable')
 		GROUP BY e.ressort, e.kind, d.dimension, d.stage, d.target_date`
-	countersDiff = `WITH c AS (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, sum(n)::bigint AS n
-			FROM readiness_counts GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage),
-		e AS (` + countsFromEntries + `),
+}
+
+// figuresDiff is a statement that compares counted figures (counts and dates: relations of
+// signed rows in the shape of readiness_counts and readiness_dates) with a count over
+// source, and returns the figures that differ, each named with label (an SQL expression)
+// before it. with holds common table expressions the relations use ("" for none).
+func figuresDiff(with, counts, dates, source, label string) string {
+	return `WITH ` + with + `c AS (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, sum(n)::bigint AS n
+			FROM ` + counts + ` AS c GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage),
+		e AS (` + countsOf(source) + `),
 		cd AS (SELECT ressort, kind, dimension, stage, target_date, sum(n)::bigint AS n
-			FROM readiness_dates GROUP BY ressort, kind, dimension, stage, target_date),
-		ed AS (` + datesFromEntries + `)
-		SELECT figure, counted, actual FROM (
+			FROM ` + dates + ` AS d GROUP BY ressort, kind, dimension, stage, target_date),
+		ed AS (` + datesOf(source) + `)
+		SELECT ` + label + ` || figure AS figure, counted, actual FROM (
 			SELECT ressort || ' ' || kind || ' idnr=' || idnr_stage || ' noots=' || noots_stage || ' dsc=' || dsc_stage AS figure,
 				coalesce(c.n, 0) AS counted, coalesce(e.n, 0) AS actual
 			FROM c FULL JOIN e USING (ressort, kind, idnr_stage, noots_stage, dsc_stage)
@@ -124,6 +135,18 @@ const (
 			FROM cd FULL JOIN ed USING (ressort, kind, dimension, stage, target_date)) AS f
 		WHERE counted <> actual
 		ORDER BY figure`
+}
+
+var (
+	// countersDiff compares the counters with entries.
+	countersDiff = figuresDiff("", "readiness_counts", "readiness_dates", "entries", "''")
+	// snapshotDiff compares the latest readiness snapshot (migration 00011) with the
+	// versions valid at its instant.
+	snapshotDiff = figuresDiff(`s AS (SELECT max(taken_at) AS at FROM readiness_snapshots), `,
+		`(SELECT c.* FROM readiness_snapshot_counts c, s WHERE c.taken_at = s.at)`,
+		`(SELECT d.* FROM readiness_snapshot_dates d, s WHERE d.taken_at = s.at)`,
+		`(SELECT v.* FROM entry_versions v, s WHERE v.valid_from <= s.at AND (v.valid_to IS NULL OR v.valid_to > s.at))`,
+		`'snapshot ' || to_char((SELECT at FROM s) AT TIME ZONE 'Europe/Berlin', 'YYYY-MM-DD HH24:MI') || ' '`)
 )
 
 // Check compares every figure of the counters with a count over entries, in one snapshot
@@ -166,8 +189,8 @@ func (c *Counters) Repair(ctx context.Context) ([]CounterDiff, error) {
 			`DELETE FROM readiness_snapshots`,
 			`DELETE FROM readiness_counts`,
 			`DELETE FROM readiness_dates`,
-			`INSERT INTO readiness_counts (ressort, kind, idnr_stage, noots_stage, dsc_stage, n) ` + countsFromEntries,
-			`INSERT INTO readiness_dates (ressort, kind, dimension, stage, target_date, n) ` + datesFromEntries,
+			`INSERT INTO readiness_counts (ressort, kind, idnr_stage, noots_stage, dsc_stage, n) ` + countsOf("entries"),
+			`INSERT INTO readiness_dates (ressort, kind, dimension, stage, target_date, n) ` + datesOf("entries"),
 		} {
 			if err := tx.Exec(stmt).Error; err != nil {
 				return err
@@ -196,32 +219,6 @@ func countersDiffs(tx *gorm.DB) ([]CounterDiff, error) {
 	}
 	return append(out, snap...), nil
 }
-
-// snapshotDiff compares the latest readiness snapshot (migration 00011) with a count over
-// the versions valid at its instant, the way countersDiff compares the counters with entries.
-const snapshotDiff = `WITH s AS (SELECT max(taken_at) AS at FROM readiness_snapshots),
-	v AS (SELECT v.* FROM entry_versions v, s WHERE v.valid_from <= s.at AND (v.valid_to IS NULL OR v.valid_to > s.at)),
-	c AS (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, n FROM readiness_snapshot_counts, s WHERE taken_at = s.at),
-	e AS (SELECT ressort, kind, idnr_stage, noots_stage, dsc_stage, count(*) AS n
-		FROM v GROUP BY ressort, kind, idnr_stage, noots_stage, dsc_stage),
-	cd AS (SELECT ressort, kind, dimension, stage, target_date, n FROM readiness_snapshot_dates, s WHERE taken_at = s.at),
-	ed AS (SELECT v.ressort, v.kind, d.dimension, d.stage, d.target_date, count(*) AS n
-		FROM v CROSS JOIN LATERAL (VALUES
-			('idnr', v.idnr_stage, v.idnr_target_date),
-			('noots', v.noots_stage, v.noots_target_date),
-			('dsc', v.dsc_stage, v.dsc_target_date)) AS d(dimension, stage, target_date)
-		WHERE d.target_date IS NOT NULL AND d.stage NOT IN ('live', 'not_applicable')
-		GROUP BY v.ressort, v.kind, d.dimension, d.stage, d.target_date)
-	SELECT 'snapshot ' || to_char((SELECT at FROM s) AT TIME ZONE 'Europe/Berlin', 'YYYY-MM-DD HH24:MI') || ' ' || figure AS figure, counted, actual FROM (
-		SELECT ressort || ' ' || kind || ' idnr=' || idnr_stage || ' noots=' || noots_stage || ' dsc=' || dsc_stage AS figure,
-			coalesce(c.n, 0) AS counted, coalesce(e.n, 0) AS actual
-		FROM c FULL JOIN e USING (ressort, kind, idnr_stage, noots_stage, dsc_stage)
-		UNION ALL
-		SELECT ressort || ' ' || kind || ' ' || dimension || '=' || stage || ' ' || to_char(target_date, 'YYYY-MM-DD'),
-			coalesce(cd.n, 0), coalesce(ed.n, 0)
-		FROM cd FULL JOIN ed USING (ressort, kind, dimension, stage, target_date)) AS f
-	WHERE counted <> actual
-	ORDER BY figure`
 
 // Compact folds the counters' deltas into one row per figure and returns how many rows it
 // removed (0 when another instance is compacting). No figure changes, and writes go on

@@ -44,21 +44,6 @@ func scanEntries(rows *sql.Rows, size int) ([]entryRow, error) {
 	return out, rows.Err()
 }
 
-// getEntrySQL reads one entry of a kind by its address, selecting the kind's columns; built
-// once per kind, as GET one runs it on every request.
-var getEntrySQL = func() map[domain.Kind]string {
-	out := map[domain.Kind]string{}
-	for k, r := range kindReads {
-		out[k] = getEntryStatement(r.list)
-	}
-	return out
-}()
-
-func getEntryStatement(list string) string {
-	return `SELECT ` + list + ` FROM entries
-		WHERE kind = $1 AND ressort = $2 AND key = $3`
-}
-
 // entryStore owns the SQL of entries and nachweise. db is the pool or a transaction.
 type entryStore struct{ db *gorm.DB }
 

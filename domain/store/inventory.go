@@ -43,11 +43,7 @@ func (inv *Inventory) Get(ctx context.Context, scope domain.ReadScope, kind doma
 		return domain.Entry{}, domain.EntryNotFound(kind, ressort, key)
 	}
 	read := readOf(kind)
-	query, ok := getEntrySQL[kind]
-	if !ok {
-		query = getEntryStatement(read.list)
-	}
-	rows, err := queryEntriesIn(ctx, inv.db, scope, 1, read.cols, query, string(kind), ressort, key)
+	rows, err := queryEntriesIn(ctx, inv.db, scope, 1, read.cols, read.get, string(kind), ressort, key)
 	if err != nil {
 		return domain.Entry{}, fmt.Errorf("store: load %s %s/%s: %w", kind, ressort, key, err)
 	}
