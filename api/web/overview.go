@@ -221,18 +221,8 @@ func (h *Handler) overviewData(ctx context.Context, user string, sc overviewScop
 	}
 	overdue, blocked, inconsistent := map[string]int{}, map[string]int{}, map[string]int{}
 	if sc.overdue != nil {
-		run(func() error {
-			items, _, err := reps.Overdue(ctx, *sc.overdue, report.Filter{AsOf: asOf})
-			seen := map[string]bool{}
-			for _, it := range items {
-				k := string(it.Kind) + "|" + it.Ressort + "|" + it.Key
-				if !seen[k] {
-					seen[k] = true
-					mu.Lock()
-					overdue[it.Ressort]++
-					mu.Unlock()
-				}
-			}
+		run(func() (err error) {
+			overdue, _, err = reps.OverdueByRessort(ctx, *sc.overdue, report.Filter{AsOf: asOf})
 			return err
 		})
 	}

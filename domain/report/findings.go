@@ -35,6 +35,14 @@ func (s *Service) Overdue(ctx context.Context, scope domain.ReadScope, f Filter)
 	return items, at, nil
 }
 
+// OverdueByRessort counts the readable entries with at least one overdue dimension per
+// Ressort (an entry overdue in two dimensions counts once), and the instant it describes.
+func (s *Service) OverdueByRessort(ctx context.Context, scope domain.ReadScope, f Filter) (map[string]int, time.Time, error) {
+	at := s.at(f)
+	counts, err := s.store.OverdueByRessort(ctx, scope, f.Ressorts, f.Kind, f.AsOf, domain.Today(at))
+	return counts, at, err
+}
+
 // Finding is an entry that breaks a rule of the domain.
 type Finding struct {
 	Rule    string

@@ -204,7 +204,7 @@ func (r *Reports) Overdue(ctx context.Context, scope domain.ReadScope, requested
 	for _, d := range domain.Dimensions {
 		part := fmt.Sprintf(`SELECT ressort, key, name, kind, '%[1]s' AS dimension, %[1]s_stage AS stage,
 			to_char(%[1]s_target_date, 'YYYY-MM-DD') AS target_date, (%[3]s::date - %[1]s_target_date) AS days_overdue
-			FROM %[2]s WHERE %[1]s_target_date < %[3]s::date AND %[1]s_stage NOT IN ('live', 'not_applicable')`, d, src, day)
+			FROM %[2]s WHERE %[4]s`, d, src, day, overdueCond(d, day))
 		parts = append(parts, part+onlyKind)
 	}
 	var out []OverdueRow
@@ -214,6 +214,49 @@ func (r *Reports) Overdue(ctx context.Context, scope domain.ReadScope, requested
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: overdue report: %w", err)
+	}
+	return out, nil
+}
+
+// overdueCond is the condition, in parentheses, under which dimension d of an entry is
+// overdue on the day the placeholder day names: its target date has passed and it is
+// neither live nor not applicable (domain.Status.Overdue).
+func overdueCond(d domain.Dimension, day string) string {
+	return fmt.Sprintf(`(%[1]s_target_date < %[2]s::date AND %[1]s_stage NOT IN ('live', 'not_applicable'))`, d, day)
+}
+
+// OverdueByRessort counts, per Ressort, the entries of the kind (empty: both) that the scope
+// may read among the Ressorts requested (none: all), now or as of the instant, with at least
+// one dimension overdue on today: Overdue's list, counted by PostgreSQL instead of read row by
+// row.
+func (r *Reports) OverdueByRessort(ctx context.Context, scope domain.ReadScope, requested []string, kind domain.Kind, asOf *time.Time, today string) (map[string]int, error) {
+	var p params
+	src, ok := source(&p, scope, requested, asOf)
+	if !ok {
+		return map[string]int{}, nil
+	}
+	day := p.add(today)
+	var conds []string
+	for _, d := range domain.Dimensions {
+		conds = append(conds, overdueCond(d, day))
+	}
+	where := "(" + strings.Join(conds, " OR ") + ")"
+	if kind != "" {
+		where += " AND kind = " + p.add(string(kind))
+	}
+	var rows []struct {
+		Ressort string
+		N       int
+	}
+	err := r.reads.readTx(ctx, r.db, scope, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT ressort, count(*) AS n FROM `+src+` WHERE `+where+` GROUP BY ressort`, p...).Scan(&rows).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: overdue entries per Ressort: %w", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, row := range rows {
+		out[row.Ressort] = row.N
 	}
 	return out, nil
 }

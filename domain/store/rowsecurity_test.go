@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -171,6 +172,28 @@ func TestRowSecurityAlone(t *testing.T) {
 				seen = append(seen, it.Ressort)
 			}
 			return seen
+		}},
+		{"overdue per Ressort", func(t *testing.T) []string {
+			counts, err := reports.OverdueByRessort(ctx, scope, nil, "", nil, today)
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, err := reports.Overdue(ctx, scope, nil, "", nil, today)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int{}
+			entries := map[string]bool{}
+			for _, it := range items {
+				if k := string(it.Kind) + "/" + it.Ressort + "/" + it.Key; !entries[k] {
+					entries[k] = true
+					want[it.Ressort]++
+				}
+			}
+			if len(want) == 0 || !maps.Equal(counts, want) {
+				t.Errorf("overdue per Ressort: got %v, want %v (the overdue list's entries, not empty)", counts, want)
+			}
+			return slices.Collect(maps.Keys(counts))
 		}},
 		{"consistency as of", func(t *testing.T) []string {
 			items, err := reports.Couplings(ctx, scope, nil, &past)

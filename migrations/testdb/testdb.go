@@ -177,7 +177,11 @@ func open(t testing.TB, dsn string) *gorm.DB {
 	if err != nil {
 		t.Fatalf("testdb: open: %v", err)
 	}
+	// Idle connections are kept as regmo serve keeps them (store.OpenDB): with database/sql's
+	// default of two, a page that runs its queries at once would open a connection, a backend
+	// and its prepared statements for nearly every query.
 	sqlDB.SetMaxOpenConns(30)
+	sqlDB.SetMaxIdleConns(30)
 	t.Cleanup(func() { _ = sqlDB.Close() })
 	return db
 }
