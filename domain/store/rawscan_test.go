@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bremen/regmo/migrations/testdb"
+)
+
+// TestRawScanAgrees keeps rowScanner's own decoding equal to pgx's: each value is scanned by
+// both into the same type of destination, and both must give the same.
+func TestRawScanAgrees(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testdb.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tests := []struct {
+		expr string
+		dest func() any
+	}{
+		{`'Register 1 des Ressorts SF'::text`, func() any { return new(string) }},
+		{`''::text`, func() any { return new(string) }},
+		{`'§ 1 IDNrG äöü'::varchar`, func() any { return new(string) }},
+		{`'planned'::stage`, func() any { return new(string) }},
+		{`42::bigint`, func() any { return new(int64) }},
+		{`(-9223372036854775807)::bigint`, func() any { return new(int64) }},
+		{`7::integer`, func() any { return new(*int) }},
+		{`(-2147483648)::integer`, func() any { return new(*int) }},
+		{`NULL::integer`, func() any { return new(*int) }},
+		{`'2026-12-01 15:42:45.218841+00'::timestamptz`, func() any { return new(time.Time) }},
+		{`'1999-12-31 23:59:59.999999+00'::timestamptz`, func() any { return new(time.Time) }},
+		{`'1969-07-20 20:17:40.5+00'::timestamptz`, func() any { return new(time.Time) }},
+		{`'0001-01-01 00:00:00+00'::timestamptz`, func() any { return new(time.Time) }},
+		{`'2026-03-29 02:30:00 Europe/Berlin'::timestamptz`, func() any { return new(time.Time) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			want, got := tt.dest(), tt.dest()
+			if err := conn.QueryRow(ctx, `SELECT `+tt.expr).Scan(want); err != nil {
+				t.Fatal(err)
+			}
+			s := &rowScanner{cols: []entryColumn{{name: "c"}}, dest: []any{got}}
+			if err := conn.QueryRow(ctx, `SELECT `+tt.expr).Scan(s); err != nil {
+				t.Fatal(err)
+			}
+			if g, w := show(got), show(want); g != w {
+				t.Errorf("got %s, want %s", g, w)
+			}
+		})
+	}
+}
+
+// show prints a destination's value, the instant of a time in UTC.
+func show(dest any) string {
+	switch d := dest.(type) {
+	case *time.Time:
+		return d.UTC().Format(time.RFC3339Nano)
+	case *string:
+		return fmt.Sprintf("%q", *d)
+	case *int64:
+		return fmt.Sprint(*d)
+	case **int:
+		if *d == nil {
+			return "nil"
+		}
+		return fmt.Sprint(**d)
+	}
+	return fmt.Sprintf("%#v", dest)
+}
