@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,7 +11,7 @@ import (
 )
 
 // rowScanner scans a row of entries into its destinations (entryRow.nativeFields). The
-// types most columns have (text, bigint, integer, timestamptz) it decodes from the bytes pgx
+// types most columns have (text, bigint, integer, date, timestamptz) it decodes from the bytes pgx
 // received, as pgx's own plans would; pgx builds those plans anew for every query, which for
 // GET one's 26 columns cost more than the decoding. Any other type, format or NULL goes
 // through the connection's type map, as before (TestRawScanAgrees).
@@ -68,6 +69,21 @@ func decodeRaw(oid uint32, format int16, raw []byte, dest any) bool {
 			case 4:
 				n := int(int32(binary.BigEndian.Uint32(raw)))
 				*d = &n
+				return true
+			}
+		}
+	case dateText:
+		if format == pgtype.BinaryFormatCode && oid == pgtype.DateOID {
+			if raw == nil {
+				*d.s = ""
+				return true
+			}
+			if len(raw) != 4 {
+				return false
+			}
+			// ±infinity (the extremes of int32) stay pgx's.
+			if days := int32(binary.BigEndian.Uint32(raw)); days != math.MaxInt32 && days != math.MinInt32 {
+				*d.s = time.Date(2000, time.January, 1+int(days), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
 				return true
 			}
 		}

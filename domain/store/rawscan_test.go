@@ -33,6 +33,10 @@ func TestRawScanAgrees(t *testing.T) {
 		{`7::integer`, func() any { return new(*int) }},
 		{`(-2147483648)::integer`, func() any { return new(*int) }},
 		{`NULL::integer`, func() any { return new(*int) }},
+		{`'2026-01-02'::date`, func() any { return dateText{new(string)} }},
+		{`'1999-12-31'::date`, func() any { return dateText{new(string)} }},
+		{`'0001-01-01'::date`, func() any { return dateText{new(string)} }},
+		{`NULL::date`, func() any { return dateText{new(string)} }},
 		{`'2026-12-01 15:42:45.218841+00'::timestamptz`, func() any { return new(time.Time) }},
 		{`'1999-12-31 23:59:59.999999+00'::timestamptz`, func() any { return new(time.Time) }},
 		{`'1969-07-20 20:17:40.5+00'::timestamptz`, func() any { return new(time.Time) }},
@@ -63,6 +67,8 @@ func show(dest any) string {
 		return d.UTC().Format(time.RFC3339Nano)
 	case *string:
 		return fmt.Sprintf("%q", *d)
+	case dateText:
+		return fmt.Sprintf("%q", *d.s)
 	case *int64:
 		return fmt.Sprint(*d)
 	case **int:
