@@ -79,3 +79,26 @@ func show(dest any) string {
 	}
 	return fmt.Sprintf("%#v", dest)
 }
+
+// TestRawScanSharesOneString: the text of a row's columns, read into one string, lands in
+// each column's own destination, around the columns that are not text.
+func TestRawScanSharesOneString(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testdb.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var a, b, empty, date, null string
+	var n int64
+	var anlage *int
+	s := &rowScanner{cols: make([]entryColumn, 7), dest: []any{&a, &n, dateText{&date}, &b, dateText{&null}, &empty, &anlage}}
+	if err := conn.QueryRow(ctx, `SELECT 'Grundsteuer'::text, 42::bigint, DATE '2026-01-02', 'planned'::stage,
+		NULL::date, ''::text, 7::integer`).Scan(s); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%q %d %q %q %q %q %d", a, n, date, b, null, empty, *anlage)
+	if want := `"Grundsteuer" 42 "2026-01-02" "planned" "" "" 7`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
