@@ -216,7 +216,7 @@ func (ct *contract) matchRoute(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !fits(c.Path(), echo.GetPath(c.Request())) {
 			return c.Handler()(c)
 		}
-		params, err := pathParams(c, route)
+		params, err := pathParams(c, route, ct.params[route])
 		if err != nil {
 			return err
 		}
@@ -231,30 +231,35 @@ func (ct *contract) matchRoute(next echo.HandlerFunc) echo.HandlerFunc {
 // fits reports whether the request path has the shape of Echo's path template. Echo names a
 // template also when it found no route, for the node where its search ended (e.g.
 // /v1/reports/ gives /v1/reports/readiness); a real match has the template's static segments
-// and one segment per parameter.
+// and one segment per parameter. It walks both segment by segment, without splitting them:
+// it runs on every request.
 func fits(template, path string) bool {
-	want, got := strings.Split(template, "/"), strings.Split(path, "/")
-	if len(want) != len(got) {
-		return false
-	}
-	for i, w := range want {
-		if !strings.HasPrefix(w, ":") && w != got[i] {
+	for {
+		w, wRest, wMore := strings.Cut(template, "/")
+		g, gRest, gMore := strings.Cut(path, "/")
+		if !strings.HasPrefix(w, ":") && w != g {
 			return false
 		}
+		if wMore != gMore {
+			return false
+		}
+		if !wMore {
+			return true
+		}
+		template, path = wRest, gRest
 	}
-	return true
 }
 
 // pathParams decodes the path parameters Echo matched and checks them against the contract.
 // An encoded / or \ is refused outright: decoded, it would let one parameter stand for more
 // path than the route has.
-func pathParams(c echo.Context, route *routers.Route) (map[string]string, error) {
-	params := map[string]string{}
+func pathParams(c echo.Context, route *routers.Route, rp *routeParams) (map[string]string, error) {
+	names := c.ParamNames()
+	params := make(map[string]string, len(names))
 	var fields []oapi.FieldError
-	for _, name := range c.ParamNames() {
+	for _, name := range names {
 		raw := c.Param(name)
-		lower := strings.ToLower(raw)
-		if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
+		if containsFold(raw, "%2f") || containsFold(raw, "%5c") {
 			fields = append(fields, oapi.FieldError{Field: name, Message: "must not contain an encoded / or \\"})
 			continue
 		}
@@ -269,13 +274,23 @@ func pathParams(c echo.Context, route *routers.Route) (map[string]string, error)
 		return nil, newProblem(http.StatusBadRequest, "bad-parameter", "Invalid parameter",
 			"A path parameter is invalid; errors names it.", fields...)
 	}
-	input := &openapi3filter.RequestValidationInput{
-		Request: c.Request(), PathParams: params, Route: route,
-		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
-	}
+	var input *openapi3filter.RequestValidationInput
 	var errs openapi3.MultiError
-	for _, p := range parameters(route, openapi3.ParameterInPath) {
-		if err := openapi3filter.ValidateParameter(c.Request().Context(), input, p); err != nil {
+	for _, p := range rp.path {
+		// An empty segment is a missing parameter to kin-openapi: ValidateParameter says so.
+		if v := params[p.Name]; p.plain && v != "" {
+			if err := p.Schema.Value.VisitJSON(v, openapiMultiErrors...); err != nil {
+				errs = append(errs, &openapi3filter.RequestError{Parameter: p.Parameter, Err: err})
+			}
+			continue
+		}
+		if input == nil {
+			input = &openapi3filter.RequestValidationInput{
+				Request: c.Request(), PathParams: params, Route: route,
+				Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+			}
+		}
+		if err := openapi3filter.ValidateParameter(c.Request().Context(), input, p.Parameter); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -283,6 +298,92 @@ func pathParams(c echo.Context, route *routers.Route) (map[string]string, error)
 		return nil, requestProblem(errs)
 	}
 	return params, nil
+}
+
+// openapiMultiErrors are the options of kin-openapi's schema checks of parameters: every
+// broken rule is reported, as ValidateParameter does with Options.MultiError.
+var openapiMultiErrors = []openapi3.SchemaValidationOption{openapi3.MultiErrors()}
+
+// containsFold reports whether s contains the lower-case ASCII sub, in any case, without
+// the copy strings.ToLower makes.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// routeParams are an operation's parameters (see parameters), sorted once by where they are:
+// every request of the operation checks them.
+type routeParams struct {
+	path []pathParam
+	// other are the query, header and cookie parameters; query are the operation's own
+	// query parameters by name (see checkQueryNames).
+	other []otherParam
+	query map[string]*openapi3.Parameter
+}
+
+// pathParam is a path parameter of an operation. A plain one is a string in the simple
+// style (the default) with neither a default nor an empty value allowed: its value is the
+// path segment itself, so that kin-openapi's ValidateParameter does no more with it than the
+// schema's check, which matchRoute then calls directly (TestPlainPathParamsAgree).
+type pathParam struct {
+	*openapi3.Parameter
+	plain bool
+}
+
+// otherParam is a query, header or cookie parameter of an operation. An optional one is
+// neither required nor has a default: when a request leaves it out, there is nothing to check.
+type otherParam struct {
+	*openapi3.Parameter
+	optional bool
+}
+
+func newRouteParams(doc *openapi3.T, route *routers.Route) *routeParams {
+	rp := &routeParams{query: map[string]*openapi3.Parameter{}}
+	for _, p := range parameters(route, "") {
+		if p.In != openapi3.ParameterInPath {
+			rp.other = append(rp.other, otherParam{Parameter: p, optional: !p.Required && !hasDefault(p)})
+			continue
+		}
+		rp.path = append(rp.path, pathParam{Parameter: p, plain: plainPathParam(doc, p)})
+	}
+	for _, ref := range route.Operation.Parameters {
+		if p := ref.Value; p != nil && p.In == openapi3.ParameterInQuery {
+			rp.query[p.Name] = p
+		}
+	}
+	return rp
+}
+
+// hasDefault reports whether p's schema (or one it is allOf) names a default, which
+// kin-openapi's ValidateParameter sets when a request leaves p out.
+func hasDefault(p *openapi3.Parameter) bool {
+	if p.Schema == nil || p.Schema.Value == nil {
+		return false
+	}
+	if p.Schema.Value.Default != nil {
+		return true
+	}
+	for _, sub := range p.Schema.Value.AllOf {
+		if sub.Value != nil && sub.Value.Default != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// plainPathParam reports whether p is plain (see pathParam).
+func plainPathParam(doc *openapi3.T, p *openapi3.Parameter) bool {
+	if p.Content != nil || p.Schema == nil || p.Schema.Value == nil || doc.IsOpenAPI31OrLater() {
+		return false
+	}
+	s := p.Schema.Value
+	return s.Type.Is(openapi3.TypeString) && s.Default == nil && len(s.AllOf) == 0 &&
+		(p.Style == "" || p.Style == openapi3.SerializationSimple) && (p.Explode == nil || !*p.Explode) &&
+		!p.AllowEmptyValue
 }
 
 // parameters lists the parameters of the operation declared in in ("" for all); one the

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -42,6 +43,8 @@ type contract struct {
 	// noStore lists the operations whose answers carry a token or a webhook's signing secret,
 	// which no cache may keep.
 	noStore map[*routers.Route]bool
+	// params are each operation's parameters, sorted once.
+	params map[*routers.Route]*routeParams
 }
 
 // spec is openapi.yaml, parsed and validated once per process: the contract's routes and the
@@ -71,12 +74,14 @@ func loadContract() (*contract, error) {
 		return nil, err
 	}
 	noStore := map[*routers.Route]bool{}
+	params := map[*routers.Route]*routeParams{}
 	for _, r := range routes {
 		if answersToken(r.Operation) {
 			noStore[r] = true
 		}
+		params[r] = newRouteParams(doc, r)
 	}
-	return &contract{doc: doc, routes: routes, noStore: noStore}, nil
+	return &contract{doc: doc, routes: routes, noStore: noStore, params: params}, nil
 }
 
 // answersToken reports whether a response of op has a token member (the secret of an issued
@@ -102,31 +107,42 @@ func (ct *contract) validateParams(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if public(m.route.Operation) && len(parameters(m.route, openapi3.ParameterInQuery)) == 0 {
+		rp := ct.params[m.route]
+		if public(m.route.Operation) && len(rp.query) == 0 {
 			// Health, readiness and the contract take no parameters; probes and proxies that
 			// add a query string (a cache buster) must still get their answer.
 			m.passed |= checkedParams
 			return next(c)
 		}
-		if err := checkQueryNames(c.Request(), m.route.Operation); err != nil {
+		req := c.Request()
+		var query url.Values // nil: no query to parse
+		if req.URL.RawQuery != "" {
+			query = req.URL.Query()
+		}
+		if err := checkQueryNames(query, rp.query); err != nil {
 			return err
 		}
 		// Parameter by parameter: openapi3filter.ValidateRequest would also check the
 		// security requirements, and read the whole body to do so, before any limit applies.
-		// Authentication is the auth layer's job, before this one.
-		input := &openapi3filter.RequestValidationInput{
-			Request:    c.Request(),
-			PathParams: m.params,
-			Route:      m.route,
-			Options:    &openapi3filter.Options{MultiError: true},
-		}
+		// Authentication is the auth layer's job, before this one. The path parameters were
+		// checked by matchRoute before the request got here, as m.params says.
+		var input *openapi3filter.RequestValidationInput
 		var errs openapi3.MultiError
-		for _, p := range parameters(m.route, "") {
-			if p.In == openapi3.ParameterInPath {
-				// matchRoute checked them before the request got here, as m.params says.
+		for _, p := range rp.other {
+			if p.optional && absent(req, query, p.Parameter) {
+				// ValidateParameter would find nothing to check, nor a default to set.
 				continue
 			}
-			if err := openapi3filter.ValidateParameter(c.Request().Context(), input, p); err != nil {
+			if input == nil {
+				input = &openapi3filter.RequestValidationInput{
+					Request:     req,
+					PathParams:  m.params,
+					QueryParams: query,
+					Route:       m.route,
+					Options:     &openapi3filter.Options{MultiError: true},
+				}
+			}
+			if err := openapi3filter.ValidateParameter(req.Context(), input, p.Parameter); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -138,17 +154,27 @@ func (ct *contract) validateParams(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// absent reports whether the request leaves out the query or header parameter p.
+func absent(r *http.Request, query url.Values, p *openapi3.Parameter) bool {
+	switch p.In {
+	case openapi3.ParameterInQuery:
+		_, ok := query[p.Name]
+		return !ok
+	case openapi3.ParameterInHeader:
+		_, ok := r.Header[http.CanonicalHeaderKey(p.Name)]
+		return !ok
+	}
+	return false
+}
+
 // checkQueryNames refuses parameters the operation does not define (a typo in a filter must
-// not silently widen a listing) and repeated single-valued ones.
-func checkQueryNames(r *http.Request, op *openapi3.Operation) error {
-	defined := map[string]*openapi3.Parameter{}
-	for _, p := range op.Parameters {
-		if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
-			defined[p.Value.Name] = p.Value
-		}
+// not silently widen a listing) and repeated single-valued ones; defined are the operation's
+// query parameters by name.
+func checkQueryNames(query url.Values, defined map[string]*openapi3.Parameter) error {
+	if len(query) == 0 {
+		return nil
 	}
 	var fields []oapi.FieldError
-	query := r.URL.Query()
 	names := make([]string, 0, len(query))
 	for name := range query {
 		names = append(names, name)

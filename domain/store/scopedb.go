@@ -146,10 +146,10 @@ func queryEntriesOnce(ctx context.Context, sqlDB *sql.DB, sc domain.ReadScope, s
 		// The destinations are built once per query: every row is scanned into the same
 		// cleared row and then copied.
 		var row entryRow
-		dest := row.nativeFields(cols)
+		scan := &rowScanner{cols: cols, dest: row.nativeFields(cols)}
 		for rows.Next() {
 			row = entryRow{}
-			if err := rows.Scan(dest...); err != nil {
+			if err := rows.Scan(scan); err != nil {
 				return err
 			}
 			out = append(out, row)
