@@ -283,14 +283,21 @@ func serveMetrics(addr string, metrics *api.Metrics, log *slog.Logger) (stop fun
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	return serveSide(server, addr, "REGMO_METRICS_ADDR", "metrics", "/metrics", log)
+}
+
+// serveSide runs one of serve's side listeners (metrics, profiles) on addr, which the
+// environment variable env set, in the background; it logs what it serves (what, under
+// path), and stop closes it.
+func serveSide(server *http.Server, addr, env, what, path string, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s (REGMO_METRICS_ADDR): %w", addr, err)
+		return nil, fmt.Errorf("listen on %s (%s): %w", addr, env, err)
 	}
-	log.Info("serving metrics", slog.String("addr", "http://"+ln.Addr().String()+"/metrics"))
+	log.Info("serving "+what, slog.String("addr", "http://"+ln.Addr().String()+path))
 	go func() {
 		if err := server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics listener", slog.String("error", err.Error()))
+			log.Error(what+" listener", slog.String("error", err.Error()))
 		}
 	}()
 	return func() { _ = server.Close() }, nil
@@ -321,17 +328,7 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s (REGMO_PPROF_ADDR): %w", addr, err)
-	}
-	log.Info("serving profiles", slog.String("addr", "http://"+ln.Addr().String()+"/debug/pprof/"))
-	go func() {
-		if err := server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("pprof listener", slog.String("error", err.Error()))
-		}
-	}()
-	return func() { _ = server.Close() }, nil
+	return serveSide(server, addr, "REGMO_PPROF_ADDR", "profiles", "/debug/pprof/", log)
 }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {

@@ -60,6 +60,15 @@ type counterWorld struct {
 	counters  *store.Counters
 }
 
+// newCounterWorld is a counterWorld on a fresh database, whose services work as regmo_app
+// on app.
+func newCounterWorld(t *testing.T) (w *counterWorld, app *gorm.DB) {
+	dsn := testdb.DSN(t)
+	app = testdb.App(t, dsn)
+	return &counterWorld{owner: testdb.Open(t, dsn), inv: store.NewInventory(app),
+		transfers: transfer.New(store.NewTransfers(app)), counters: store.NewCounters(app)}, app
+}
+
 func randomStatus(r *rand.Rand) domain.Status {
 	s := domain.Status{Stage: domain.Stages[r.IntN(len(domain.Stages))], TargetDate: counterDates[r.IntN(len(counterDates))]}
 	if s.Stage == domain.StageNotApplicable {
@@ -191,11 +200,8 @@ func TestCountersNeverDrift(t *testing.T) {
 		seed = v
 	}
 	t.Logf("seed %d (REGMO_DRIFT_SEED)", seed)
-	dsn := testdb.DSN(t)
-	owner := testdb.Open(t, dsn)
-	app := testdb.App(t, dsn)
-	w := &counterWorld{owner: owner, inv: store.NewInventory(app),
-		transfers: transfer.New(store.NewTransfers(app)), counters: store.NewCounters(app)}
+	w, app := newCounterWorld(t)
+	owner := w.owner
 	ctx := context.Background()
 	const workers, steps = 4, 150
 	var wg sync.WaitGroup

@@ -15,11 +15,7 @@ import (
 // both into the same type of destination, and both must give the same.
 func TestRawScanAgrees(t *testing.T) {
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, testdb.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := rawConn(t)
 	tests := []struct {
 		expr string
 		dest func() any
@@ -84,11 +80,7 @@ func show(dest any) string {
 // each column's own destination, around the columns that are not text.
 func TestRawScanSharesOneString(t *testing.T) {
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, testdb.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := rawConn(t)
 	var a, b, empty, date, null string
 	var n int64
 	var anlage *int
@@ -101,4 +93,15 @@ func TestRawScanSharesOneString(t *testing.T) {
 	if want := `"Grundsteuer" 42 "2026-01-02" "planned" "" "" 7`; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
+}
+
+// rawConn is a pgx connection to a fresh test database, closed when the test ends.
+func rawConn(t *testing.T) *pgx.Conn {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testdb.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(ctx) })
+	return conn
 }

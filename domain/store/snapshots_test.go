@@ -13,7 +13,6 @@ import (
 
 	"github.com/bremen/regmo/domain"
 	"github.com/bremen/regmo/domain/store"
-	"github.com/bremen/regmo/domain/transfer"
 	"github.com/bremen/regmo/migrations/testdb"
 )
 
@@ -32,11 +31,8 @@ func snapshotCount(t *testing.T, owner *gorm.DB) int64 {
 // report as of every snapshot's instant, and of instants between and before them, with a
 // brute-force count over the versions valid then.
 func TestSnapshotsNeverDrift(t *testing.T) {
-	dsn := testdb.DSN(t)
-	owner := testdb.Open(t, dsn)
-	app := testdb.App(t, dsn)
-	w := &counterWorld{owner: owner, inv: store.NewInventory(app),
-		transfers: transfer.New(store.NewTransfers(app)), counters: store.NewCounters(app)}
+	w, app := newCounterWorld(t)
+	owner := w.owner
 	ctx := context.Background()
 	start := time.Now()
 	const workers, steps = 3, 120
