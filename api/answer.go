@@ -35,7 +35,7 @@ func (a registerAnswer) VisitGetRegisterResponse(w http.ResponseWriter) error {
 	if err := json.NewEncoder(buf).Encode(a.Body); err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	if a.Headers.ETag != nil {
 		w.Header().Set("ETag", *a.Headers.ETag)
 	}

@@ -70,7 +70,14 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if operationID(c) != "" {
 			route = c.Path()
 		}
-		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+		// Straight to the handler: Logger.LogAttrs would also record the caller's program
+		// counter, which no handler of ours prints, on every request.
+		ctx, h := c.Request().Context(), s.log.Handler()
+		if !h.Enabled(ctx, slog.LevelInfo) {
+			return nil
+		}
+		r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+		r.AddAttrs(
 			slog.String("method", c.Request().Method),
 			slog.String("route", route),
 			slog.String("operation", operationID(c)),
@@ -78,6 +85,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Duration("duration", time.Since(start)),
 			slog.String("request_id", requestID(c)),
 		)
+		_ = h.Handle(ctx, r)
 		return nil
 	}
 }
@@ -96,11 +104,20 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// Header values every answer of their kind carries, each one slice that all answers share:
+// Header.Set would allocate it anew for each. net/http and the handlers replace or append to
+// a header's slice, never write into it, so sharing is safe. Keys are canonical.
+var (
+	nosniff         = []string{"nosniff"}
+	jsonContentType = []string{"application/json"}
+	noStore         = []string{"no-store"}
+)
+
 // secureHeaders marks every answer, errors and Echo's 404 and 405 included, as what its
 // Content-Type says: a browser must not guess a problem document or a CSV export into HTML.
 func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.Response().Header().Set("X-Content-Type-Options", "nosniff")
+		c.Response().Header()["X-Content-Type-Options"] = nosniff
 		return next(c)
 	}
 }

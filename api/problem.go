@@ -253,12 +253,12 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 const statusClientClosed = 499
 
 // clientGone reports whether err comes from the client closing the connection: the request's
-// context was cancelled, and not by the service itself (the watch cancels requests with
-// domain.ErrDatabaseDown, deadlines expire with DeadlineExceeded).
+// context was cancelled, and not by the service itself (deadline marks a request the watch
+// ended with access.ErrDatabaseDown; deadlines expire with DeadlineExceeded).
 func clientGone(c echo.Context, err error) bool {
 	ctx := c.Request().Context()
-	return errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) &&
-		errors.Is(context.Cause(ctx), context.Canceled)
+	return errors.Is(err, context.Canceled) && !errors.Is(err, access.ErrDatabaseDown) &&
+		errors.Is(ctx.Err(), context.Canceled) && errors.Is(context.Cause(ctx), context.Canceled)
 }
 
 // abortKey marks a request whose connection must be aborted: its answer began and cannot be

@@ -222,7 +222,7 @@ func (ct *contract) matchRoute(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(routeKey, &matchedRoute{route: route, params: params})
 		if ct.noStore[route] {
-			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+			c.Response().Header()[echo.HeaderCacheControl] = noStore
 		}
 		return next(c)
 	}

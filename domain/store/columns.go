@@ -189,13 +189,13 @@ func kindTable(kind domain.Kind) []entryColumn {
 type kindRead struct {
 	cols []entryColumn
 	list string
-	get  string
+	get  fixedQuery
 }
 
 func newKindRead(cols []entryColumn) kindRead {
 	list := joinColumns(cols, "")
-	return kindRead{cols: cols, list: list, get: `SELECT ` + list + ` FROM entries
-		WHERE kind = $1 AND ressort = $2 AND key = $3`}
+	return kindRead{cols: cols, list: list, get: newFixedQuery(`SELECT `+list+` FROM entries
+		WHERE kind = $1 AND ressort = $2 AND key = $3`, cols)}
 }
 
 // kindReads are the reads of each kind and allRead that of every column, built once; readOf

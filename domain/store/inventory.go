@@ -43,7 +43,7 @@ func (inv *Inventory) Get(ctx context.Context, scope domain.ReadScope, kind doma
 		return domain.Entry{}, domain.EntryNotFound(kind, ressort, key)
 	}
 	read := readOf(kind)
-	rows, err := queryEntriesIn(ctx, inv.db, scope, 1, read.cols, read.get, string(kind), ressort, key)
+	rows, err := queryFixedIn(ctx, inv.db, scope, 1, read.get, string(kind), ressort, key)
 	if err != nil {
 		return domain.Entry{}, fmt.Errorf("store: load %s %s/%s: %w", kind, ressort, key, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -31,7 +32,12 @@ var _ pgx.RowScanner = (*rowScanner)(nil)
 
 // ScanRow implements pgx.RowScanner.
 func (s *rowScanner) ScanRow(rows pgx.Rows) error {
-	fields, raws := rows.FieldDescriptions(), rows.RawValues()
+	return s.scan(rows.FieldDescriptions(), rows.RawValues(), rows.Conn().TypeMap())
+}
+
+// scan decodes one row's values as they came from PostgreSQL (described by fields), with m
+// for the types it does not decode itself.
+func (s *rowScanner) scan(fields []pgconn.FieldDescription, raws [][]byte, m *pgtype.Map) error {
 	if len(fields) != len(s.dest) || len(raws) != len(s.dest) {
 		return fmt.Errorf("store: scan: %d columns, want %d", len(fields), len(s.dest))
 	}
@@ -62,7 +68,7 @@ func (s *rowScanner) ScanRow(rows pgx.Rows) error {
 		if decodeRaw(f.DataTypeOID, f.Format, raws[i], s.dest[i]) {
 			continue
 		}
-		if err := rows.Conn().TypeMap().Scan(f.DataTypeOID, f.Format, raws[i], s.dest[i]); err != nil {
+		if err := m.Scan(f.DataTypeOID, f.Format, raws[i], s.dest[i]); err != nil {
 			return fmt.Errorf("store: scan %s: %w", s.cols[i].name, err)
 		}
 	}

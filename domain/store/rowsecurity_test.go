@@ -286,6 +286,18 @@ func TestRowSecurityAlone(t *testing.T) {
 			t.Errorf("a query for SF as SF/SK: %d rows, %v; want its 2 entries", len(rows), err)
 		}
 	})
+	// GET one's own path (queryFixedIn), past Inventory.Get's check of the scope.
+	t.Run("one entry of a foreign Ressort", func(t *testing.T) {
+		get := readOf(domain.KindRegister).get
+		rows, err := queryFixedIn(ctx, app, scope, 1, get, string(domain.KindRegister), "SIS", "reg")
+		if err != nil || len(rows) != 0 {
+			t.Errorf("SIS/reg as SF/SK: %d rows, %v; want none", len(rows), err)
+		}
+		rows, err = queryFixedIn(ctx, app, scope, 1, get, string(domain.KindRegister), "SF", "reg")
+		if err != nil || len(rows) != 1 {
+			t.Errorf("SF/reg as SF/SK: %d rows, %v; want 1", len(rows), err)
+		}
+	})
 }
 
 func listed(t *testing.T, inv *Inventory, scope domain.ReadScope, f domain.Filter) []string {

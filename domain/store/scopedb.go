@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/bremen/regmo/domain"
 	"github.com/jackc/pgx/v5"
@@ -91,37 +94,11 @@ func setScope(ctx context.Context, tx *gorm.DB, read domain.ReadScope, write dom
 // queryEntriesIn runs one query selecting cols (entryTable or a kind's, see readOf; $n
 // placeholders) in the scope, in one
 // round trip: the scope and the query go to PostgreSQL as one pipeline, which it runs as one
-// implicit transaction. One entry and a list page are what the service reads most.
+// implicit transaction. A list page is what the service reads most after one entry (see
+// queryFixedIn).
 func queryEntriesIn(ctx context.Context, db *gorm.DB, sc domain.ReadScope, size int, cols []entryColumn, query string, args ...any) ([]entryRow, error) {
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("store: database handle: %w", err)
-	}
-	// A pooled connection that died since its last use (a request abandoned in the middle
-	// of its pipeline closes it; so does a restarted server) is dropped and the read, which
-	// changes nothing, runs once more on another.
-	for attempt := 0; ; attempt++ {
-		out, err := queryEntriesOnce(ctx, sqlDB, sc, size, cols, query, args...)
-		if attempt == 0 && errors.Is(err, driver.ErrBadConn) && ctx.Err() == nil {
-			continue
-		}
-		return out, err
-	}
-}
-
-func queryEntriesOnce(ctx context.Context, sqlDB *sql.DB, sc domain.ReadScope, size int, cols []entryColumn, query string, args ...any) ([]entryRow, error) {
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
 	var out []entryRow
-	err = conn.Raw(func(dc any) (err error) {
-		pc := dc.(*stdlib.Conn).Conn()
-		if pc.IsClosed() {
-			// database/sql discards a connection whose Raw returns driver.ErrBadConn.
-			return driver.ErrBadConn
-		}
+	err := onConn(ctx, db, func(pc *pgx.Conn) (err error) {
 		batch := &pgx.Batch{}
 		batch.Queue(scopeSQL, scopeArgs(sc, domain.WriteScope{})...)
 		batch.Queue(query, args...)
@@ -129,9 +106,6 @@ func queryEntriesOnce(ctx context.Context, sqlDB *sql.DB, sc domain.ReadScope, s
 		defer func() {
 			if cerr := br.Close(); err == nil {
 				err = cerr
-			}
-			if err != nil && pc.IsClosed() && ctx.Err() == nil {
-				err = fmt.Errorf("%w: %w", driver.ErrBadConn, err)
 			}
 		}()
 		if _, err := br.Exec(); err != nil {
@@ -157,6 +131,169 @@ func queryEntriesOnce(ctx context.Context, sqlDB *sql.DB, sc domain.ReadScope, s
 		return rows.Err()
 	})
 	return out, err
+}
+
+// fixedQuery is a read of entries whose statement is fixed when the program starts and whose
+// arguments are text: GET one, the read the service serves most. It runs as a prepared
+// statement of its own name on every connection, and queryFixedIn sends it with the scope
+// through pgconn's batch: what pgx's pipeline adds for statements of any shape (its queues,
+// its argument encoding, a result reader per statement) costs GET one more than the decoding
+// of its row.
+type fixedQuery struct {
+	name string // of the prepared statement: one per statement text (newFixedQuery)
+	sql  string
+	cols []entryColumn
+}
+
+// newFixedQuery names the statement by its text, so that two statements never share a name.
+func newFixedQuery(sql string, cols []entryColumn) fixedQuery {
+	sum := sha256.Sum256([]byte(sql))
+	return fixedQuery{name: "regmo_" + hex.EncodeToString(sum[:8]), sql: sql, cols: cols}
+}
+
+// scopeStatement is the name scopeSQL is prepared under for queryFixedIn.
+var scopeStatement = newFixedQuery(scopeSQL, nil).name
+
+// queryFixedIn runs q with args in the scope in one round trip, as queryEntriesIn does: the
+// scope and the query go to PostgreSQL in one batch with a single Sync, one implicit
+// transaction.
+func queryFixedIn(ctx context.Context, db *gorm.DB, sc domain.ReadScope, size int, q fixedQuery, args ...string) ([]entryRow, error) {
+	var out []entryRow
+	err := onConn(ctx, db, func(pc *pgx.Conn) error {
+		var err error
+		for attempt := 0; ; attempt++ {
+			out, err = queryFixedOnce(ctx, pc, sc, size, q, args)
+			// A migration that changed a column's type since the statement was prepared
+			// makes PostgreSQL refuse its plan: prepare it anew, once.
+			if attempt == 0 && stalePlan(err) && !pc.IsClosed() {
+				if derr := pc.Deallocate(ctx, q.name); derr != nil {
+					return errors.Join(err, derr)
+				}
+				continue
+			}
+			return err
+		}
+	})
+	return out, err
+}
+
+func queryFixedOnce(ctx context.Context, pc *pgx.Conn, sc domain.ReadScope, size int, q fixedQuery, args []string) ([]entryRow, error) {
+	// Prepare answers from the connection's own statements after the first time.
+	scope, err := pc.Prepare(ctx, scopeStatement, scopeSQL)
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare the scope: %w", err)
+	}
+	stmt, err := pc.Prepare(ctx, q.name, q.sql)
+	if err != nil {
+		return nil, err
+	}
+	if len(stmt.Fields) != len(q.cols) {
+		return nil, fmt.Errorf("store: %s selects %d columns, want %d", q.name, len(stmt.Fields), len(q.cols))
+	}
+	read, write := sc.Setting(), domain.WriteScope{}.Setting()
+	access := ""
+	if sc.AccessData() {
+		access = "on"
+	}
+	var batch pgconn.Batch
+	// Text for every argument (PostgreSQL parses it by the parameter's type) and for the
+	// scope's answer, which nobody reads; each column of the query in the format pgx would
+	// ask for, which rowScanner decodes.
+	batch.ExecStatement(scope, textValues(read, write, access), nil, nil)
+	var room [32]int16
+	formats := room[:0]
+	for _, f := range stmt.Fields {
+		formats = append(formats, pc.TypeMap().FormatCodeForOID(f.DataTypeOID))
+	}
+	batch.ExecStatement(stmt, textValues(args...), nil, formats)
+	results := pc.PgConn().ExecBatch(ctx, &batch)
+	out := make([]entryRow, 0, size)
+	var row entryRow
+	scan := &rowScanner{cols: q.cols, dest: row.nativeFields(q.cols)}
+	for i := 0; results.NextResult(); i++ {
+		rr := results.ResultReader()
+		for i == 1 && rr.NextRow() {
+			row = entryRow{}
+			if err := scan.scan(rr.FieldDescriptions(), rr.Values(), pc.TypeMap()); err != nil {
+				_, _ = rr.Close()
+				_ = results.Close()
+				return nil, err
+			}
+			out = append(out, row)
+		}
+		if _, err := rr.Close(); err != nil {
+			_ = results.Close()
+			if i == 0 {
+				return nil, fmt.Errorf("store: set scope: %w", err)
+			}
+			return nil, err
+		}
+	}
+	if err := results.Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// textValues are the values as the bytes of one allocation.
+func textValues(vs ...string) [][]byte {
+	size := 0
+	for _, v := range vs {
+		size += len(v)
+	}
+	buf := make([]byte, 0, size)
+	out := make([][]byte, len(vs))
+	for i, v := range vs {
+		start := len(buf)
+		buf = append(buf, v...)
+		out[i] = buf[start:len(buf):len(buf)]
+	}
+	return out
+}
+
+// stalePlan reports whether PostgreSQL refused a prepared statement because the tables it
+// reads changed under it ("cached plan must not change result type").
+func stalePlan(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "0A000" && strings.Contains(pgErr.Message, "cached plan")
+}
+
+// onConn runs fn on one pooled connection's pgx connection. A pooled connection that died
+// since its last use (a request abandoned in the middle of its round trip closes it; so does
+// a restarted server) is dropped and fn, a read that changes nothing, runs once more on
+// another.
+func onConn(ctx context.Context, db *gorm.DB, fn func(pc *pgx.Conn) error) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return fmt.Errorf("store: database handle: %w", err)
+	}
+	for attempt := 0; ; attempt++ {
+		err := onConnOnce(ctx, sqlDB, fn)
+		if attempt == 0 && errors.Is(err, driver.ErrBadConn) && ctx.Err() == nil {
+			continue
+		}
+		return err
+	}
+}
+
+func onConnOnce(ctx context.Context, sqlDB *sql.DB, fn func(pc *pgx.Conn) error) error {
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		if pc.IsClosed() {
+			// database/sql discards a connection whose Raw returns driver.ErrBadConn.
+			return driver.ErrBadConn
+		}
+		err := fn(pc)
+		if err != nil && pc.IsClosed() && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", driver.ErrBadConn, err)
+		}
+		return err
+	})
 }
 
 // serviceFilter switches the service's own Ressort filter; only a test of the second wall
