@@ -1089,10 +1089,8 @@ func (r *report) markdown() string {
 		"The second ceiling, at the highest connection count too, is `cmd/baseline -json-sql`: each request is one SQL statement whose single "+
 		"value is the answer's JSON document, built by PostgreSQL with `json_build_object` and `json_agg` in regmo's Register and RegisterList "+
 		"shape (today's date in Europe/Berlin a parameter, for `overdue`), and the server writes those bytes as they come: no decoding, "+
-		"no encoding, no authentication; regmo should reach 80 %% of it. Because that ceiling's rate drifts between runs by more than the gap "+
-		"measured, it runs after the others in %d adjacent pairs with regmo per request (%s each, alternating which of the two goes first), and its "+
-		"row shows the median of the pairs' own ratios (regmo's rate over the ceiling's of the same pair) with their range; the row's rates are the pairs' medians.\n",
-		r.cfg.runs, r.cfg.duration, r.httpSetup, r.cfg.pairs, r.cfg.duration)
+		"no encoding, no authentication; regmo should reach 80 %% of it. %s\n",
+		r.cfg.runs, r.cfg.duration, r.httpSetup, r.pairsMethod())
 	b.WriteString("- Go benchmarks (`go test -bench`, `-count` as above): `BenchmarkReadinessReport` (domain/report, run as regmo_app under row-level security), `BenchmarkScopedRead` (domain/store), `BenchmarkImport` (api: the import's ceiling is COPY of exactly the rows an import of the same file stored, its entries, their versions and their events, read back and COPYed in binary into a fresh database in one transaction as its owner, with every trigger an import fires; COPY of the registers into entries alone is shown beside it), `BenchmarkDecide` (api).\n\n")
 	rows := r.rows()
 	header := []string{"Measurement", "regmo", "Ceiling", "Ratio", "Target", "Met"}
@@ -1161,6 +1159,16 @@ func (r *report) markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// pairsMethod is the method's sentence on how the JSON-SQL ceiling is measured.
+func (r *report) pairsMethod() string {
+	if r.cfg.pairs < 1 {
+		return "This run left it out (-pairs 0)."
+	}
+	return fmt.Sprintf("Because that ceiling's rate drifts between runs by more than the gap measured, it runs after the others in %d adjacent "+
+		"pairs with regmo per request (%s each, alternating which of the two goes first), and its row shows the median of the pairs' own ratios "+
+		"(regmo's rate over the ceiling's of the same pair) with their range; the row's rates are the pairs' medians.", r.cfg.pairs, r.cfg.duration)
 }
 
 func runList(c *httpCell) string {
