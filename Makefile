@@ -81,7 +81,8 @@ test: postgres chromium $(AXE)
 # The benchmark suite (cmd/benchtable): a throwaway PostgreSQL (fsync off), regmo and the bare
 # baseline server (cmd/baseline) under wrk at 1, 16 and 64 connections (at 64 also the baseline
 # with a token lookup per request, and the JSON-SQL ceiling, baseline -json-sql, whose every
-# answer is one statement returning the response's JSON), then the Go benchmarks
+# answer is one statement returning the response's JSON, in 6 adjacent pairs with regmo whose
+# ratios' median counts), then the Go benchmarks
 # (authorization decision, readiness report over 1,000,000 entries, import of 100,000
 # registers), three runs each. Prints one table of medians and writes it to BENCHMARKS.md.
 # About 10-15 minutes on 2 cores. Installs wrk when it is missing.
