@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/bremen/regmo/domain/access"
@@ -26,6 +27,31 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	// series holds the children of requests and duration by their labels (seriesKey →
+	// series): WithLabelValues would hash the labels and look them up, and format the
+	// status, on every request. Routes, methods and statuses are bounded, so is this.
+	series sync.Map
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// seriesOf is the children of requests and duration for one route, method and status.
+func (m *Metrics) seriesOf(route, method string, status int) series {
+	k := seriesKey{route: route, method: method, status: status}
+	if v, ok := m.series.Load(k); ok {
+		return v.(series)
+	}
+	s := series{requests: m.requests.WithLabelValues(route, method, strconv.Itoa(status)), duration: m.duration.WithLabelValues(route, method)}
+	m.series.Store(k, s)
+	return s
 }
 
 // NewMetrics returns an empty set of metrics; pass it in Config.Metrics.
@@ -102,8 +128,9 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if r, ok := c.Get(routeKey).(*matchedRoute); ok {
 			route = r.route.Path
 		}
-		m.requests.WithLabelValues(route, method, strconv.Itoa(c.Response().Status)).Inc()
-		m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		ser := m.seriesOf(route, method, c.Response().Status)
+		ser.requests.Inc()
+		ser.duration.Observe(time.Since(start).Seconds())
 		return err
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -279,6 +281,9 @@ func pathParams(c echo.Context, route *routers.Route, rp *routeParams) (map[stri
 	for _, p := range rp.path {
 		// An empty segment is a missing parameter to kin-openapi: ValidateParameter says so.
 		if v := params[p.Name]; p.plain && v != "" {
+			if p.quick != nil && p.quick.accepts(v) {
+				continue
+			}
 			if err := p.Schema.Value.VisitJSON(v, openapiMultiErrors...); err != nil {
 				errs = append(errs, &openapi3filter.RequestError{Parameter: p.Parameter, Err: err})
 			}
@@ -332,6 +337,48 @@ type routeParams struct {
 type pathParam struct {
 	*openapi3.Parameter
 	plain bool
+	quick *quickString // nil: every value goes to the schema's check
+}
+
+// quickString is the schema of a plain path parameter that bounds a string by its length and
+// a pattern and by nothing else, as the contract's Ressort codes and keys are. A value it
+// accepts the schema's check accepts too (TestPlainPathParamsAgree); the others go to that
+// check, which also words what is wrong with them. Every request checks one or two of these.
+type quickString struct {
+	minLength int64
+	maxLength int64 // -1: none
+	pattern   *regexp.Regexp
+}
+
+// newQuickString is s as a quickString, or nil if s says more than a quickString checks or its
+// pattern is not one Go compiles as it stands.
+func newQuickString(s *openapi3.Schema) *quickString {
+	if !s.Type.Is(openapi3.TypeString) || s.Not != nil || len(s.AllOf)+len(s.AnyOf)+len(s.OneOf) > 0 ||
+		len(s.Enum) > 0 || s.Const != nil || s.Format != "" || s.Always != nil || s.Pattern == "" {
+		return nil
+	}
+	re, err := regexp.Compile(s.Pattern)
+	if err != nil {
+		return nil
+	}
+	q := &quickString{minLength: int64(s.MinLength), maxLength: -1, pattern: re}
+	if s.MaxLength != nil {
+		q.maxLength = int64(*s.MaxLength)
+	}
+	return q
+}
+
+// accepts reports whether v is within the bounds, its length counted as kin-openapi counts
+// it, and matches the pattern.
+func (q *quickString) accepts(v string) bool {
+	n := int64(0)
+	for _, r := range v {
+		n++
+		if utf16.IsSurrogate(r) {
+			n++
+		}
+	}
+	return n >= q.minLength && (q.maxLength < 0 || n <= q.maxLength) && q.pattern.MatchString(v)
 }
 
 // otherParam is a query, header or cookie parameter of an operation. An optional one is
@@ -348,7 +395,11 @@ func newRouteParams(doc *openapi3.T, route *routers.Route) *routeParams {
 			rp.other = append(rp.other, otherParam{Parameter: p, optional: !p.Required && !hasDefault(p)})
 			continue
 		}
-		rp.path = append(rp.path, pathParam{Parameter: p, plain: plainPathParam(doc, p)})
+		pp := pathParam{Parameter: p, plain: plainPathParam(doc, p)}
+		if pp.plain {
+			pp.quick = newQuickString(p.Schema.Value)
+		}
+		rp.path = append(rp.path, pp)
 	}
 	for _, ref := range route.Operation.Parameters {
 		if p := ref.Value; p != nil && p.In == openapi3.ParameterInQuery {

@@ -88,6 +88,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	logBuf := newLogBuffer(stderr, 64<<10, logFlushInterval)
 	defer func() { _ = logBuf.Close() }()
 	log := logger(logBuf)
+	keepHeapFloor(ctx)
 	if os.Getenv("REGMO_MIGRATE") != "false" {
 		n, err := migrateUp(ctx)
 		if err != nil {
