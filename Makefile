@@ -97,7 +97,8 @@ bench: postgres bench-tools
 # 1,000,000 and 6,000,000 entries (with history); at each size a fresh regmo answers the
 # readiness report (now and as of a day back), GET one and a list page under wrk, and tells its
 # memory. Writes section "Growth" of BENCHMARKS.md and the chart BENCHMARKS-scale.png. Takes
-# long and needs about 11 GiB of disk for 6 M (10,000,000 versions and events, a year of daily snapshots); BENCH_SIZES=10000,100000 (or 1M etc.) picks others,
+# long and needs about 11 GiB of disk for 6 M (10,000,000 versions and events, a year of daily snapshots); BENCH_SIZES=10000,100000 (or 1M etc.) picks others
+# (…,10000000 adds the 10 M of the readiness target: about 30 minutes, 18 GiB),
 # BENCH_SCALE_FLAGS passes more (e.g. '-duration 10s -reports 3').
 BENCH_SIZES ?= 100000,1000000,6000000
 bench-scale: postgres bench-tools
