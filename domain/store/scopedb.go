@@ -28,11 +28,17 @@ const scopeSQL = `SELECT set_config('regmo.read_ressorts', $1, true),
 	set_config('regmo.write_ressorts', $2, true), set_config('regmo.read_access', $3, true)`
 
 func scopeArgs(read domain.ReadScope, write domain.WriteScope) []any {
-	access := ""
+	r, w, a := scopeValues(read, write)
+	return []any{r, w, a}
+}
+
+// scopeValues are scopeSQL's three arguments: the Ressorts read and written, and "on" if
+// the caller may read access data.
+func scopeValues(read domain.ReadScope, write domain.WriteScope) (readRessorts, writeRessorts, access string) {
 	if read.AccessData() {
 		access = "on"
 	}
-	return []any{read.Setting(), write.Setting(), access}
+	return read.Setting(), write.Setting(), access
 }
 
 // readTx runs fn in a read-only transaction whose first statement sets the scope.
@@ -190,11 +196,7 @@ func queryFixedOnce(ctx context.Context, pc *pgx.Conn, sc domain.ReadScope, size
 	if len(stmt.Fields) != len(q.cols) {
 		return nil, fmt.Errorf("store: %s selects %d columns, want %d", q.name, len(stmt.Fields), len(q.cols))
 	}
-	read, write := sc.Setting(), domain.WriteScope{}.Setting()
-	access := ""
-	if sc.AccessData() {
-		access = "on"
-	}
+	read, write, access := scopeValues(sc, domain.WriteScope{})
 	var batch pgconn.Batch
 	// Text for every argument (PostgreSQL parses it by the parameter's type) and for the
 	// scope's answer, which nobody reads; each column of the query in the format pgx would
