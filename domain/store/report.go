@@ -240,7 +240,9 @@ func (r *Reports) OverdueByRessort(ctx context.Context, scope domain.ReadScope, 
 	for _, d := range domain.Dimensions {
 		conds = append(conds, overdueCond(d, day))
 	}
-	where := "(" + strings.Join(conds, " OR ") + ")"
+	// Any dimension overdue, as one array of the conditions: no OR that a later condition
+	// could escape.
+	where := "true = ANY (ARRAY[" + strings.Join(conds, ", ") + "])"
 	if kind != "" {
 		where += " AND kind = " + p.add(string(kind))
 	}
