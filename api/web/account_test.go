@@ -38,7 +38,7 @@ func TestAccountNotifications(t *testing.T) {
 		wantDigest   bool
 	}{
 		{"without the CSRF token", url.Values{"digest": {"ja"}}, http.StatusForbidden, true, true},
-		{"with another token", url.Values{"csrf": {"x" + good[1:]}, "digest": {"ja"}}, http.StatusForbidden, true, true},
+		{"with another token", url.Values{"csrf": {forgedToken(good)}, "digest": {"ja"}}, http.StatusForbidden, true, true},
 		{"reminder off", url.Values{"csrf": {good}, "digest": {"ja"}}, http.StatusOK, false, true},
 		{"both off", url.Values{"csrf": {good}}, http.StatusOK, false, false},
 		{"both on again", url.Values{"csrf": {good}, "reminder": {"ja"}, "digest": {"ja"}}, http.StatusOK, true, true},
