@@ -244,6 +244,14 @@ type httpPair struct {
 
 func (p httpPair) ratio() float64 { return p.regmo.rps / p.jsonSQL.rps }
 
+// first names the side of the pair that ran first, for the log and the table.
+func (p httpPair) first() string {
+	if p.regmoFirst {
+		return "regmo"
+	}
+	return "JSON-SQL"
+}
+
 func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) error {
 	n := cfg.perRessort
 	env.Logf("loading %d Ressorts × %d registers", len(ressorts), n)
@@ -419,12 +427,8 @@ func httpPart(ctx context.Context, env *harness.Env, cfg config, rep *report) er
 				*slots[k] = res
 			}
 			rep.pairs = append(rep.pairs, p)
-			first := "regmo"
-			if !p.regmoFirst {
-				first = jsonSQLName
-			}
 			env.Logf("pair %d/%d  %-22s %2d conns  %-8s first  regmo %8.0f req/s  json-sql %8.0f req/s  ratio %3.0f %%%s%s", i, cfg.pairs, rq.name, maxConns,
-				first, p.regmo.rps, p.jsonSQL.rps, 100*p.ratio(), suffix(p.regmo.errors), suffix(p.jsonSQL.errors))
+				p.first(), p.regmo.rps, p.jsonSQL.rps, 100*p.ratio(), suffix(p.regmo.errors), suffix(p.jsonSQL.errors))
 		}
 	}
 	// One more run of GET one at the highest connection count, not counted: regmo's CPU
@@ -1121,15 +1125,11 @@ func (r *report) markdown() string {
 		for _, p := range r.pairs {
 			key := fmt.Sprintf("%s|%d", p.request, p.conns)
 			seen[key]++
-			first := "regmo"
-			if !p.regmoFirst {
-				first = "JSON-SQL"
-			}
 			ratio := "–"
 			if p.jsonSQL.rps > 0 {
 				ratio = fmt.Sprintf("%.0f %%", 100*p.ratio())
 			}
-			fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s |\n", p.request, p.conns, seen[key], first,
+			fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s |\n", p.request, p.conns, seen[key], p.first(),
 				thousands(p.regmo.rps), thousands(p.jsonSQL.rps), ratio)
 		}
 	}
